@@ -1,0 +1,9 @@
+/**
+ * Library entry point. Each area re-exports its public API here.
+ */
+export * from './model/errors.ts';
+export * from './model/app.ts';
+export * from './model/profile.ts';
+export * from './model/prices.ts';
+export * from './model/plan.ts';
+export * from './model/cluster.ts';

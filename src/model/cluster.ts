@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * Per-query latency of one model on each instance type, by query (batch) size (kairos design §8).
+ * Each type gives either samples (inference + loading, or totals) per size, or mean latencies.
+ */
+export const ClusterInstanceProfileSchema = z
+  .object({
+    inferMs: z.array(z.array(z.number().nonnegative())).optional(),
+    loadMs: z.array(z.array(z.number().nonnegative())).optional(),
+    totalMs: z.array(z.array(z.number().nonnegative())).optional(),
+    meanMs: z.array(z.number().nonnegative()).optional(),
+  })
+  .strict()
+  .refine((p) => p.totalMs || p.meanMs || p.inferMs, {
+    message: 'needs inferMs(+loadMs), totalMs or meanMs',
+  });
+
+export const ClusterProfileSchema = z
+  .object({
+    model: z.string().min(1),
+    unit: z.literal('ms'),
+    batchSizes: z.array(z.number().int().positive()).min(1),
+    source: z.string().optional(),
+    note: z.string().optional(),
+    samplesPerBatch: z.number().int().positive().optional(),
+    instances: z.record(z.string(), ClusterInstanceProfileSchema),
+  })
+  .strict();
+export type ClusterProfile = z.infer<typeof ClusterProfileSchema>;
+
+export const InstanceTypeSchema = z
+  .object({
+    name: z.string().min(1),
+    priceUsdPerHour: z.number().finite().positive('must be a positive USD/h price'),
+    maxCount: z.number().int().nonnegative().optional(),
+    /** The accelerated type that meets QoS for every size on its own. */
+    base: z.boolean().default(false),
+  })
+  .strict();
+export const InstancePoolSchema = z
+  .object({ types: z.array(InstanceTypeSchema).min(1), budgetUsdPerHour: z.number().positive().optional() })
+  .strict();
+export type InstancePool = z.infer<typeof InstancePoolSchema>;
+
+/** One configuration: a count per instance type. */
+export const ClusterConfigSchema = z
+  .object({
+    counts: z.record(z.string(), z.number().int().nonnegative()),
+    costUsdPerHour: z.number().nonnegative(),
+    upperBoundQps: z.number().nonnegative(),
+    lpBoundQps: z.number().nonnegative().optional(),
+  })
+  .passthrough();
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+
+/**
+ * Minimal contract of `hetserve allocate --json` that exporters and the gateway rely on; the
+ * allocator may add fields (passthrough).
+ */
+export const AllocationSchema = z
+  .object({
+    kind: z.literal('cluster-allocation'),
+    model: z.string(),
+    budgetUsdPerHour: z.number().positive(),
+    qosMs: z.number().positive(),
+    percentile: z.number().gt(0).lt(100),
+    pool: z.array(InstanceTypeSchema),
+    chosen: ClusterConfigSchema,
+  })
+  .passthrough();
+export type Allocation = z.infer<typeof AllocationSchema>;

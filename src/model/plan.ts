@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/** A serverless function configuration: CPU (vCPU + RAM) or GPU (GPU memory slice + vCPU + RAM). */
+export const FunctionConfigSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('cpu'),
+      vcpu: z.number().positive(),
+      memoryGb: z.number().positive(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('gpu'),
+      gpuMemoryGb: z.number().int().positive(),
+      vcpu: z.number().positive(),
+      memoryGb: z.number().positive(),
+    })
+    .strict(),
+]);
+export type FunctionConfig = z.infer<typeof FunctionConfigSchema>;
+
+export const PlanGroupSchema = z
+  .object({
+    /** Application names, in SLO order. */
+    apps: z.array(z.string()).min(1),
+    function: FunctionConfigSchema,
+    batchSize: z.number().int().positive(),
+    /** Per-application batching timeout, seconds, keyed by app name. */
+    timeouts: z.record(z.string(), z.number().nonnegative()),
+    /** Predicted cost per request of this group (price-table currency). */
+    costPerRequest: z.number().nonnegative(),
+    /** Share of total traffic (η^X). */
+    trafficShare: z.number().min(0).max(1),
+    /** costPerRequest × trafficShare. */
+    weightedCost: z.number().nonnegative(),
+    /** Total request rate of the group, req/s. */
+    rps: z.number().nonnegative(),
+    /** Predicted batch latency at batchSize, seconds. */
+    latency: z.object({ avg: z.number(), max: z.number() }).strict(),
+    /** Per app: SLO − timeout − max latency (≥ 0 when the SLO holds under the model). */
+    slack: z.record(z.string(), z.number()),
+  })
+  .strict();
+export type PlanGroup = z.infer<typeof PlanGroupSchema>;
+
+/** Output of `hetserve plan` / `plan()`: what the gateway, simulator and exporters consume. */
+export const PlanSchema = z
+  .object({
+    kind: z.literal('serverless-plan'),
+    algorithm: z.string(),
+    model: z.string(),
+    priceTable: z.string(),
+    currency: z.string(),
+    compat: z.enum(['paper', 'prototype']),
+    totalCostPerRequest: z.number().nonnegative(),
+    groups: z.array(PlanGroupSchema),
+    /** Apps left out (rate 0), with the reason. */
+    excluded: z.array(z.object({ app: z.string(), reason: z.string() }).strict()).default([]),
+    /** Per-app SLO and rate as planned, keyed by name. */
+    apps: z.array(z.object({ name: z.string(), slo: z.number(), rps: z.number() }).strict()),
+    /** Wall time of the planner, ms. */
+    planningMs: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type Plan = z.infer<typeof PlanSchema>;
