@@ -1,0 +1,350 @@
+/**
+ * Serverless simulation (HarmonyBatch design §8): requests arrive, the dispatch core's batch manager
+ * (run unchanged, on the virtual clock) forms batches per plan group, and every released batch runs
+ * on its own function instance (functions scale out, so there is no queueing behind a busy one).
+ *
+ * Per batch: latency is drawn from N(avg, ((max − avg)/2.33)²) of the group's function at that batch
+ * size (design §8.1: L_max is read as the 99th percentile), or from the model's real samples when it
+ * has them; an optional cold start adds a fixed delay with a given probability; the batch is billed
+ * with the price table's granularity through the model's `batchCost`, and the cost is split equally
+ * over its requests. A request violates its SLO when wait + batch latency > SLO.
+ *
+ * Re-planning (design §8.2): with a `replan` hook, the plan is recomputed at every segment boundary
+ * (every simulated minute on traces) from that segment's rates, and handed to the batch manager with
+ * `reconfigure`, which re-homes queued requests.
+ */
+import type { App } from '../model/app.ts';
+import { HetserveError } from '../model/errors.ts';
+import type { FunctionConfig, Plan } from '../model/plan.ts';
+import type {
+  Batch,
+  BatchManager,
+  BatchManagerOptions,
+  BatchPolicy,
+  DispatchRequest,
+} from '../dispatch/types.ts';
+import type { TimerSource } from '../dispatch/clock.ts';
+import { runLoop, VirtualClock, type ArrivalStream } from './engine.ts';
+import { AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
+import { Rng } from './rng.ts';
+
+/** What the simulator needs from the performance/cost model (engineer A's predictor provides it). */
+export interface ServerlessModel {
+  /** Predicted batch latency, seconds: average and maximum (≈ p99). */
+  latency(fn: FunctionConfig, batch: number): { avg: number; max: number };
+  /** Cost of one invocation that ran `durationS` seconds on `fn` with `batch` requests (whole batch, not per request). */
+  batchCost(fn: FunctionConfig, batch: number, durationS: number): number;
+  /** Optional measured latency samples (seconds) for (fn, batch); used instead of the normal draw when present. */
+  samples?(fn: FunctionConfig, batch: number): readonly number[] | undefined;
+}
+
+/** Creates a batch manager (engineer D's `createBatchManager`). */
+export type BatchManagerFactory = (options: BatchManagerOptions<number>) => BatchManager<number>;
+
+export interface ColdStartOptions {
+  /** Probability that a batch lands on a cold instance, 0..1 (default 0: off). */
+  probability: number;
+  /** Extra latency of a cold start, seconds (billed like the rest of the invocation). */
+  durationS: number;
+}
+
+export interface ServerlessSimOptions {
+  /** Applications (name, SLO); `arrivals` emits indexes into this list. */
+  apps: readonly Pick<App, 'name' | 'slo'>[];
+  /** Arrival stream (app = index into `apps`). */
+  arrivals: ArrivalStream;
+  /** The plan in force at time 0. */
+  plan: Plan;
+  /**
+   * Re-planning hook, called at every multiple of `replanEveryS` (segment k starts at k·replanEveryS)
+   * with the segment index; returns the plan for that segment (or null to keep the current one).
+   * The planner's wall time is measured and reported.
+   */
+  replan?: (segment: number) => Plan | null;
+  /** Re-planning period, seconds (default 60). */
+  replanEveryS?: number;
+  model: ServerlessModel;
+  createBatchManager: BatchManagerFactory;
+  /** Batching policy passed to the batch manager (default: its own default, the HarmonyBatch multi-timeout policy). */
+  policy?: BatchPolicy;
+  /** Seed of the latency/cold-start draws (default 1). Arrivals carry their own generator. */
+  seed?: number;
+  /** Simulated duration, seconds (default: until the arrivals end). Buffers are flushed at the end. */
+  durationS?: number;
+  coldStart?: ColdStartOptions;
+  /**
+   * 'paper' (default): a negative normal draw is redrawn (truncated normal). 'prototype': it becomes 0
+   * and the batch's requests count as "bad requests" (counted, excluded from violations and cost).
+   */
+  compat?: 'paper' | 'prototype';
+  /** Called after each segment (minute) with its index; for progress bars. */
+  onSegment?: (segment: number) => void;
+}
+
+export interface SegmentStats {
+  segment: number;
+  requests: number;
+  violations: number;
+  cost: number;
+  /** Plan's predicted cost per request in force during the segment. */
+  predictedCostPerRequest: number;
+  /** Wall time of the planner for this segment, ms (0 when no re-planning). */
+  planningMs: number;
+  groups: number;
+}
+
+export interface GroupBatchStats {
+  /** Group key (its apps joined with ','). */
+  group: string;
+  batches: number;
+  meanBatchSize: number;
+  /** Empirical P(batch size = k), index k. */
+  batchSizeDistribution: number[];
+}
+
+export interface ServerlessSimResult {
+  requests: number;
+  sloViolations: number;
+  sloViolationRate: number;
+  /** Measured total cost. */
+  cost: number;
+  costPerRequest: { measured: number; predicted: number };
+  badRequests: number;
+  batches: number;
+  perApp: AppSummary[];
+  perSegment: SegmentStats[];
+  groups: GroupBatchStats[];
+  planningMs: { total: number; mean: number; max: number };
+  simulatedS: number;
+  wallMs: number;
+}
+
+export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult {
+  const wall0 = performance.now();
+  const clock = new VirtualClock();
+  const rng = new Rng(o.seed ?? 1);
+  const compatProto = o.compat === 'prototype';
+  const cold = o.coldStart && o.coldStart.probability > 0 ? o.coldStart : undefined;
+  const appIndex = new Map<string, number>();
+  const metrics = o.apps.map((a, i) => {
+    appIndex.set(a.name, i);
+    return new AppMetrics(a.name, a.slo);
+  });
+  checkPlanMatchesApps(o.plan, appIndex);
+
+  const segLen = o.replanEveryS ?? 60;
+  const perSegment: SegmentStats[] = [];
+  let seg: SegmentStats = newSegment(0, o.plan, 0);
+  let plan = o.plan;
+  let badRequests = 0;
+  let batches = 0;
+  const groupHists = new Map<string, BatchSizeHistogram>();
+  const plans: Plan[] = [plan];
+  // Latency parameters per (plan version, group index, batch size): computed once, not per batch.
+  const latCache: ({ avg: number; sd: number; samples: readonly number[] | undefined } | undefined)[][][] = [
+    [],
+  ];
+
+  const onBatch = (b: Batch<number>): void => {
+    const n = b.requests.length;
+    if (n === 0) return;
+    batches++;
+    const gi = b.group.index;
+    const fn = plans[b.planVersion].groups[gi].function;
+    const perVersion = latCache[b.planVersion];
+    const cache = perVersion[gi] ?? (perVersion[gi] = []);
+    let p = cache[n];
+    if (p === undefined) {
+      const l = o.model.latency(fn, n);
+      p = { avg: l.avg, sd: Math.max(0, (l.max - l.avg) / 2.33), samples: o.model.samples?.(fn, n) };
+      cache[n] = p;
+    }
+    let lat: number;
+    let bad = false;
+    if (p.samples && p.samples.length > 0) lat = p.samples[Math.floor(rng.next() * p.samples.length)];
+    else {
+      lat = p.avg + p.sd * rng.normal();
+      if (lat <= 0) {
+        if (compatProto) {
+          lat = 0;
+          bad = true;
+        } else {
+          let tries = 0;
+          do lat = p.avg + p.sd * rng.normal();
+          while (lat <= 0 && ++tries < 100);
+          if (lat <= 0) lat = p.avg;
+        }
+      }
+    }
+    if (cold && rng.next() < cold.probability) lat += cold.durationS;
+    let h = groupHists.get(b.group.key);
+    if (h === undefined) groupHists.set(b.group.key, (h = new BatchSizeHistogram()));
+    h.record(n);
+    if (bad) {
+      badRequests += n;
+      for (let i = 0; i < n; i++) {
+        metrics[b.requests[i].payload].requests++;
+        seg.requests++;
+      }
+      return;
+    }
+    const cost = o.model.batchCost(fn, n, lat);
+    const per = cost / n;
+    const now = b.releasedAt;
+    seg.cost += cost;
+    seg.requests += n;
+    for (let i = 0; i < n; i++) {
+      const r = b.requests[i];
+      const m = metrics[r.payload];
+      const wait = now - r.arrival;
+      const total = wait + lat;
+      m.record(total, wait, per);
+      if (total > m.slo) seg.violations++;
+    }
+  };
+
+  const mgr = o.createBatchManager({
+    plan,
+    timers: clock as TimerSource,
+    onBatch,
+    ...(o.policy ? { policy: o.policy } : {}),
+  });
+
+  const planning: number[] = [];
+  if (o.replan) {
+    const replan = o.replan;
+    const schedule = (k: number): void => {
+      clock.setTimer(k * segLen, () => {
+        perSegment.push(seg);
+        o.onSegment?.(k - 1);
+        const t0 = performance.now();
+        const next = replan(k);
+        const ms = performance.now() - t0;
+        planning.push(ms);
+        if (next) {
+          checkPlanMatchesApps(next, appIndex);
+          plan = next;
+          plans.push(next);
+          latCache.push([]);
+          mgr.reconfigure(next);
+        }
+        seg = newSegment(k, plan, ms);
+        const more =
+          o.durationS === undefined ? o.arrivals.time !== Infinity : (k + 1) * segLen < o.durationS;
+        if (more) schedule(k + 1);
+      });
+    };
+    schedule(1);
+  }
+
+  let nextId = 0;
+  runLoop(
+    clock,
+    o.arrivals,
+    (app, _size) => {
+      const a = o.apps[app];
+      const t = clock.now();
+      const req: DispatchRequest<number> = {
+        id: nextId++,
+        app: a.name,
+        arrival: t,
+        deadline: t + a.slo,
+        payload: app,
+      };
+      const r = mgr.submit(req);
+      if (!r.accepted)
+        throw new HetserveError(
+          'E_PLAN_APPS_MISMATCH',
+          `simulate: request of app ${JSON.stringify(a.name)} refused by the batch manager (${r.reason}: ${r.message})`,
+          {
+            field: 'plan',
+            value: a.name,
+          },
+        );
+    },
+    o.durationS ?? Infinity,
+  );
+  mgr.flush();
+  perSegment.push(seg);
+  o.onSegment?.(seg.segment);
+
+  let requests = 0;
+  let violations = 0;
+  let cost = 0;
+  const perApp = metrics.map((m) => {
+    requests += m.requests;
+    violations += m.violations;
+    cost += m.cost;
+    return m.summary();
+  });
+  let predW = 0;
+  let predN = 0;
+  for (const s of perSegment) {
+    predW += s.predictedCostPerRequest * s.requests;
+    predN += s.requests;
+  }
+  const served = requests - badRequests;
+  const total = planning.reduce((a, b) => a + b, 0);
+  return {
+    requests,
+    sloViolations: violations,
+    sloViolationRate: served > 0 ? violations / served : 0,
+    cost,
+    costPerRequest: {
+      measured: served > 0 ? cost / served : 0,
+      predicted: predN > 0 ? predW / predN : plan.totalCostPerRequest,
+    },
+    badRequests,
+    batches,
+    perApp,
+    perSegment,
+    groups: [...groupHists].map(([group, h]) => ({
+      group,
+      batches: h.total,
+      meanBatchSize: h.mean(),
+      batchSizeDistribution: h.distribution(),
+    })),
+    planningMs: {
+      total,
+      mean: planning.length ? total / planning.length : 0,
+      max: planning.length ? Math.max(...planning) : 0,
+    },
+    simulatedS: clock.now(),
+    wallMs: performance.now() - wall0,
+  };
+}
+
+function newSegment(k: number, plan: Plan, planningMs: number): SegmentStats {
+  return {
+    segment: k,
+    requests: 0,
+    violations: 0,
+    cost: 0,
+    predictedCostPerRequest: plan.totalCostPerRequest,
+    planningMs,
+    groups: plan.groups.length,
+  };
+}
+
+/** Every app of the plan must be a known app (E_PLAN_APPS_MISMATCH naming the app). */
+export function checkPlanMatchesApps(plan: Plan, apps: ReadonlyMap<string, number>): void {
+  const seen = new Set<string>();
+  for (const g of plan.groups)
+    for (const a of g.apps) {
+      if (!apps.has(a))
+        throw new HetserveError(
+          'E_PLAN_APPS_MISMATCH',
+          `plan group [${g.apps.join(', ')}] names app ${JSON.stringify(a)}, which is not among the applications`,
+          {
+            field: 'plan.groups.apps',
+            value: a,
+          },
+        );
+      if (seen.has(a))
+        throw new HetserveError('E_PLAN_APPS_MISMATCH', `plan puts app ${JSON.stringify(a)} in two groups`, {
+          field: 'plan.groups.apps',
+          value: a,
+        });
+      seen.add(a);
+    }
+}
