@@ -119,6 +119,8 @@ export interface BatchManagerStats {
   readonly released: number;
   /** Released requests predicted late (sum of Batch.late). */
   readonly late: number;
+  /** Batches released and not yet completed (only meaningful when complete() is called). */
+  readonly inFlight: number;
   /** Requests waiting now, total and per group index. */
   readonly queued: number;
   readonly queuedPerGroup: readonly number[];
@@ -138,9 +140,16 @@ export interface BatchManagerOptions<P = unknown> {
   /** Batching policy. Default: `harmonyBatchPolicy` (multi-timeout). */
   policy?: BatchPolicy;
   /**
+   * Most batches of one group out at the same time (released and not yet `complete()`d), an integer
+   * >= 1 or Infinity. Default Infinity: every batch gets its own function instance, as HarmonyBatch
+   * and FC do, and `complete()` need not be called. With a finite value a ready batch ('full' or
+   * 'timeout') waits in its buffer until `complete()` frees a slot, so buffers can grow to `capacity`.
+   */
+  maxInFlight?: number;
+  /**
    * Buffer bound per group, as a multiple of the group's batch size (integer >= 1), or a function of
-   * the group returning an absolute capacity >= batchSize. Default 4. Only reachable when a buffer
-   * holds more than one batch (EDF/ fixed policies never exceed batchSize in steady state; re-homing does).
+   * the group returning an absolute capacity >= batchSize. Default 4. A buffer only holds more than
+   * a batch while `maxInFlight` holds its batches back; at capacity, `overflow` decides.
    */
   capacity?: number | ((group: Omit<GroupView, 'capacity'>) => number);
   /**
@@ -168,11 +177,19 @@ export interface BatchManager<P = unknown> {
   /**
    * Swap in a new plan atomically. Queued requests are re-homed to their app's group in the new plan
    * (in arrival order; timers recomputed from their original arrival). Buffers at or above the new
-   * batch size release 'full' at once. Requests whose app has no group in the new plan are released
-   * at once with reason 'reconfigure' in their old group. Nothing is dropped or sent twice.
+   * batch size release 'full' at once (within maxInFlight). Requests whose app has no group in the new
+   * plan are released at once (ignoring maxInFlight) with reason 'reconfigure' in their old group, in
+   * batches of at most the old batch size. Nothing is dropped or sent twice. An invalid plan throws
+   * E_DISPATCH_CONFIG and changes nothing.
    */
   reconfigure(plan: Plan): void;
-  /** Release every non-empty buffer now (reason 'flush'); keeps accepting. */
+  /**
+   * The receiver finished `batch` (frees one `maxInFlight` slot of its group; a waiting ready batch
+   * leaves at once). A batch from a previous plan frees its old group's slot only. Completing a batch
+   * twice or one this manager never released: E_DISPATCH_CONFIG. A no-op when maxInFlight is Infinity.
+   */
+  complete(batch: Batch<P>): void;
+  /** Release every non-empty buffer now (reason 'flush'), ignoring maxInFlight; keeps accepting. */
   flush(): void;
   /** flush(), cancel all timers and refuse later submits ('closed'). Idempotent. */
   close(): void;

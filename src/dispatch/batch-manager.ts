@@ -1,0 +1,524 @@
+/**
+ * The multi-SLO batch manager (HarmonyBatch design §8.1): one buffer per plan group, released when
+ * it holds `batchSize` requests or when the policy's earliest release time comes. One timer per
+ * buffer (its earliest release time), never one per request; the hot path allocates nothing.
+ */
+import { z } from 'zod';
+import { badField, HetserveError, type ErrorCode } from '../model/errors.ts';
+import type { Plan } from '../model/plan.ts';
+import { parseWith } from '../model/validate.ts';
+import type { TimerId, TimerSource } from './clock.ts';
+import { harmonyBatchPolicy } from './policies.ts';
+import type {
+  Batch,
+  BatchManager,
+  BatchManagerOptions,
+  BatchManagerStats,
+  BatchPolicy,
+  DispatchRequest,
+  DropReason,
+  GroupView,
+  RejectReason,
+  ReleaseReason,
+  SubmitResult,
+} from './types.ts';
+
+/** Only the parts of a plan the manager reads; the rest of the plan is not its business. */
+const DispatchPlanSchema = z.object({
+  groups: z
+    .array(
+      z.object({
+        apps: z.array(z.string().min(1)).min(1),
+        batchSize: z.number().int().positive(),
+        timeouts: z.record(z.string(), z.number().finite().nonnegative()),
+        latency: z.object({ max: z.number().finite().nonnegative() }),
+      }),
+    )
+    .min(1),
+});
+
+const ACCEPTED: SubmitResult = Object.freeze({ accepted: true as const });
+
+const REJECT_CODE: Record<RejectReason, ErrorCode> = {
+  'unknown-app': 'E_UNKNOWN_APP',
+  'queue-full': 'E_QUEUE_FULL',
+  'deadline-lost': 'E_DEADLINE_LOST',
+  closed: 'E_SHUTTING_DOWN',
+};
+
+/** Per-group buffer. `reqs` is kept in arrival order (policy order is applied at release). */
+interface Buffer<P> {
+  readonly group: GroupView;
+  reqs: DispatchRequest<P>[];
+  /** Earliest release time of the queued requests (Infinity when empty). */
+  due: number;
+  timer: TimerId | undefined;
+  /** Time the armed timer fires at (Infinity when none). */
+  timerAt: number;
+  /** Released batches not yet completed. */
+  inFlight: number;
+  /** Bound once per buffer so arming a timer allocates no closure. */
+  readonly fire: () => void;
+}
+
+interface Pending<P> {
+  batch: Batch<P>;
+}
+
+export function createBatchManager<P = unknown>(options: BatchManagerOptions<P>): BatchManager<P> {
+  return new MultiSloBatchManager(options);
+}
+
+export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
+  readonly #timers: TimerSource;
+  readonly #onBatch: (batch: Batch<P>) => void;
+  readonly #onDrop: BatchManagerOptions<P>['onDrop'];
+  readonly #policy: BatchPolicy;
+  readonly #capacity: NonNullable<BatchManagerOptions<P>['capacity']>;
+  readonly #shed: boolean;
+  readonly #dropLate: boolean;
+  readonly #rejectLate: boolean;
+  readonly #maxInFlight: number;
+  /** Batch -> whether it is still out (for complete()). */
+  readonly #out = new WeakMap<DispatchRequest<P>[], Buffer<P>>();
+
+  #byApp = new Map<string, Buffer<P>>();
+  #buffers: Buffer<P>[] = [];
+  #version = 0;
+  #closed = false;
+  /** Batches produced while state is inconsistent (reconfigure), emitted afterwards. */
+  #outbox: Pending<P>[] | undefined;
+
+  // counters (plain fields: cheaper than a record on the hot path)
+  #submitted = 0;
+  #accepted = 0;
+  #rejected: Record<RejectReason, number> = {
+    'unknown-app': 0,
+    'queue-full': 0,
+    'deadline-lost': 0,
+    closed: 0,
+  };
+  #dropped: Record<DropReason, number> = { shed: 0, 'deadline-lost': 0 };
+  #batches: Record<ReleaseReason, number> = { full: 0, timeout: 0, flush: 0, reconfigure: 0 };
+  #released = 0;
+  #late = 0;
+  #reconfigurations = 0;
+
+  constructor(options: BatchManagerOptions<P>) {
+    if (options === null || typeof options !== 'object') {
+      throw badField('E_DISPATCH_CONFIG', 'options', options, 'must be an object');
+    }
+    const t = options.timers;
+    if (
+      !t ||
+      typeof t.now !== 'function' ||
+      typeof t.setTimer !== 'function' ||
+      typeof t.clearTimer !== 'function'
+    ) {
+      throw badField('E_DISPATCH_CONFIG', 'timers', t, 'must be a TimerSource (now, setTimer, clearTimer)');
+    }
+    if (typeof options.onBatch !== 'function') {
+      throw badField('E_DISPATCH_CONFIG', 'onBatch', options.onBatch, 'must be a function');
+    }
+    if (options.onDrop !== undefined && typeof options.onDrop !== 'function') {
+      throw badField('E_DISPATCH_CONFIG', 'onDrop', options.onDrop, 'must be a function');
+    }
+    const policy = options.policy ?? harmonyBatchPolicy;
+    if (
+      !policy ||
+      typeof policy.releaseBy !== 'function' ||
+      (policy.order !== 'fifo' && policy.order !== 'deadline')
+    ) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'policy',
+        policy,
+        "must be a BatchPolicy (releaseBy, order 'fifo'|'deadline')",
+      );
+    }
+    const cap = options.capacity ?? 4;
+    if (typeof cap !== 'function' && !(Number.isInteger(cap) && cap >= 1)) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'capacity',
+        cap,
+        'must be an integer multiple of the batch size >= 1, or a function',
+      );
+    }
+    const overflow = options.overflow ?? 'reject';
+    if (overflow !== 'reject' && overflow !== 'shed-lost') {
+      throw badField('E_DISPATCH_CONFIG', 'overflow', overflow, "must be 'reject' or 'shed-lost'");
+    }
+    const late = options.lateAtRelease ?? 'send';
+    if (late !== 'send' && late !== 'drop') {
+      throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send' or 'drop'");
+    }
+    if (options.rejectLate !== undefined && typeof options.rejectLate !== 'boolean') {
+      throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');
+    }
+    const mif = options.maxInFlight ?? Infinity;
+    if (!(mif === Infinity || (Number.isInteger(mif) && mif >= 1))) {
+      throw badField('E_DISPATCH_CONFIG', 'maxInFlight', mif, 'must be an integer >= 1 or Infinity');
+    }
+    this.#maxInFlight = mif;
+    this.#timers = t;
+    this.#onBatch = options.onBatch;
+    this.#onDrop = options.onDrop;
+    this.#policy = policy;
+    this.#capacity = cap;
+    this.#shed = overflow === 'shed-lost';
+    this.#dropLate = late === 'drop';
+    this.#rejectLate = options.rejectLate ?? false;
+    const { buffers, byApp } = this.#build(options.plan);
+    this.#buffers = buffers;
+    this.#byApp = byApp;
+  }
+
+  // ── public API ────────────────────────────────────────────────────────────
+
+  submit(req: DispatchRequest<P>): SubmitResult {
+    this.#submitted++;
+    if (this.#closed) return this.#reject('closed', req);
+    const buf = this.#byApp.get(req.app);
+    if (buf === undefined) return this.#reject('unknown-app', req);
+    // NaN times would poison the buffer's release time; refuse them loudly (a caller bug).
+    if (!(req.arrival <= req.deadline)) {
+      throw badField(
+        'E_INVALID_INPUT',
+        'request.deadline',
+        req.deadline,
+        `must be a time >= arrival (${req.arrival})`,
+      );
+    }
+    const g = buf.group;
+    if (this.#rejectLate && this.#timers.now() + g.latencyMax > req.deadline)
+      return this.#reject('deadline-lost', req);
+    if (buf.reqs.length >= g.capacity && !this.#makeRoom(buf)) return this.#reject('queue-full', req);
+    const reqs = buf.reqs; // read after #makeRoom, which may have replaced it
+    this.#accepted++;
+    reqs.push(req);
+    if (reqs.length >= g.batchSize && this.#release(buf, 'full')) return ACCEPTED;
+    const by = this.#policy.releaseBy(req, g, reqs.length === 1);
+    if (by < buf.due) {
+      buf.due = by;
+      this.#arm(buf);
+    }
+    return ACCEPTED;
+  }
+
+  reconfigure(plan: Plan): void {
+    if (this.#closed)
+      throw new HetserveError('E_SHUTTING_DOWN', 'reconfigure: the batch manager is closed', {});
+    const { buffers, byApp } = this.#build(plan); // may throw: nothing changed yet
+    const old = this.#buffers;
+    this.#outbox = [];
+    const now = this.#timers.now();
+    this.#buffers = buffers;
+    this.#byApp = byApp;
+    this.#version++;
+    this.#reconfigurations++;
+    for (const b of old) {
+      this.#disarm(b);
+      let orphans: DispatchRequest<P>[] | undefined;
+      for (const r of b.reqs) {
+        const nb = byApp.get(r.app);
+        if (nb === undefined) (orphans ??= []).push(r);
+        else nb.reqs.push(r);
+      }
+      b.reqs = [];
+      if (orphans) {
+        if (this.#policy.order === 'deadline') orphans.sort(byDeadline);
+        const size = b.group.batchSize;
+        for (let i = 0; i < orphans.length; i += size) {
+          this.#emitBatch(b.group, orphans.slice(i, i + size), 'reconfigure', now, b);
+        }
+      }
+    }
+    for (const b of buffers) {
+      if (b.reqs.length === 0) continue;
+      // Merged from several old buffers: restore arrival order (stable sort keeps submit order on ties).
+      b.reqs.sort(byArrival);
+      while (b.reqs.length >= b.group.batchSize) if (!this.#release(b, 'full')) break;
+      if (b.reqs.length > 0 && b.reqs.length < b.group.batchSize) {
+        this.#recomputeDue(b);
+        this.#arm(b);
+      }
+    }
+    const out = this.#outbox;
+    this.#outbox = undefined;
+    for (const p of out) this.#onBatch(p.batch);
+  }
+
+  complete(batch: Batch<P>): void {
+    if (this.#maxInFlight === Infinity) return; // nothing is held back, nothing to track
+    const buf = batch && this.#out.get(batch.requests);
+    if (buf === undefined) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'batch',
+        batch?.group?.key,
+        'was not released by this manager or was already completed',
+      );
+    }
+    this.#out.delete(batch.requests);
+    buf.inFlight--;
+    if (this.#byApp.get(buf.group.apps[0]!) !== buf) return; // an old plan's group
+    while (buf.reqs.length >= buf.group.batchSize) if (!this.#release(buf, 'full')) return;
+    if (buf.reqs.length > 0 && buf.due <= this.#timers.now()) this.#release(buf, 'timeout');
+  }
+
+  flush(): void {
+    for (const b of this.#buffers) {
+      while (b.reqs.length > 0) this.#release(b, 'flush', true);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    for (const b of this.#buffers) this.#disarm(b);
+    this.#closed = true;
+  }
+
+  groups(): readonly GroupView[] {
+    return this.#buffers.map((b) => b.group);
+  }
+
+  stats(): BatchManagerStats {
+    const per = this.#buffers.map((b) => b.reqs.length);
+    return {
+      submitted: this.#submitted,
+      accepted: this.#accepted,
+      rejected: { ...this.#rejected },
+      dropped: { ...this.#dropped },
+      batches: { ...this.#batches },
+      released: this.#released,
+      late: this.#late,
+      inFlight: this.#buffers.reduce((a, b) => a + b.inFlight, 0),
+      queued: per.reduce((a, b) => a + b, 0),
+      queuedPerGroup: per,
+      planVersion: this.#version,
+      reconfigurations: this.#reconfigurations,
+    };
+  }
+
+  // ── internals ─────────────────────────────────────────────────────────────
+
+  #build(plan: Plan): { buffers: Buffer<P>[]; byApp: Map<string, Buffer<P>> } {
+    const p = parseWith(DispatchPlanSchema, plan, 'E_DISPATCH_CONFIG', 'plan');
+    const buffers: Buffer<P>[] = [];
+    const byApp = new Map<string, Buffer<P>>();
+    p.groups.forEach((g, index) => {
+      for (const app of g.apps) {
+        if (!(app in g.timeouts)) {
+          throw badField(
+            'E_DISPATCH_CONFIG',
+            `plan.groups.${index}.timeouts.${app}`,
+            undefined,
+            'every app of a group needs a timeout (seconds)',
+          );
+        }
+        if (byApp.has(app)) {
+          throw badField(
+            'E_DISPATCH_CONFIG',
+            `plan.groups.${index}.apps`,
+            g.apps,
+            `app ${JSON.stringify(app)} is already in another group`,
+          );
+        }
+      }
+      const base = {
+        index,
+        key: g.apps.join(','),
+        apps: Object.freeze([...g.apps]),
+        batchSize: g.batchSize,
+        timeouts: Object.freeze({ ...g.timeouts }),
+        latencyMax: g.latency.max,
+      };
+      const capacity = this.#capacityOf(base, index);
+      const group: GroupView = Object.freeze({ ...base, capacity });
+      const buf: Buffer<P> = {
+        group,
+        reqs: [],
+        due: Infinity,
+        timer: undefined,
+        timerAt: Infinity,
+        inFlight: 0,
+        fire: () => this.#onTimer(buf),
+      };
+      buffers.push(buf);
+      for (const app of g.apps) byApp.set(app, buf);
+    });
+    return { buffers, byApp };
+  }
+
+  #capacityOf(group: Omit<GroupView, 'capacity'>, index: number): number {
+    const c = this.#capacity;
+    if (typeof c === 'number') return c * group.batchSize;
+    const v = c(group);
+    if (!(Number.isInteger(v) && v >= group.batchSize)) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        `capacity(group ${index})`,
+        v,
+        `must return an integer >= the batch size (${group.batchSize})`,
+      );
+    }
+    return v;
+  }
+
+  #reject(reason: RejectReason, req: DispatchRequest<P>): SubmitResult {
+    this.#rejected[reason]++;
+    const message =
+      reason === 'unknown-app'
+        ? `app ${JSON.stringify(req.app)} is in no group of the current plan`
+        : reason === 'queue-full'
+          ? `the buffer of app ${JSON.stringify(req.app)}'s group is full`
+          : reason === 'deadline-lost'
+            ? `request ${JSON.stringify(req.id)} cannot meet its deadline ${req.deadline}`
+            : 'the batch manager is closed';
+    return { accepted: false, reason, code: REJECT_CODE[reason], message };
+  }
+
+  /** 'shed-lost': drop the lost request with the earliest deadline. Returns whether room was made. */
+  #makeRoom(buf: Buffer<P>): boolean {
+    if (!this.#shed) return false;
+    const cutoff = this.#timers.now() + buf.group.latencyMax;
+    const reqs = buf.reqs;
+    let victim = -1;
+    for (let i = 0; i < reqs.length; i++) {
+      const d = reqs[i]!.deadline;
+      if (d < cutoff && (victim < 0 || d < reqs[victim]!.deadline)) victim = i;
+    }
+    if (victim < 0) return false;
+    const [r] = reqs.splice(victim, 1);
+    this.#dropped.shed++;
+    this.#recomputeDue(buf);
+    this.#arm(buf);
+    this.#onDrop?.(r!, 'shed', buf.group);
+    return true;
+  }
+
+  #onTimer(buf: Buffer<P>): void {
+    buf.timer = undefined;
+    buf.timerAt = Infinity;
+    if (buf.reqs.length > 0) this.#release(buf, 'timeout');
+  }
+
+  /** Make the buffer's timer fire at `buf.due`; release at once when that time has passed. */
+  #arm(buf: Buffer<P>): void {
+    const due = buf.due;
+    if (due === buf.timerAt) return;
+    if (buf.timer !== undefined) this.#timers.clearTimer(buf.timer);
+    buf.timer = undefined;
+    buf.timerAt = Infinity;
+    if (due === Infinity) return;
+    if (due <= this.#timers.now()) {
+      this.#release(buf, 'timeout');
+      return;
+    }
+    buf.timerAt = due;
+    buf.timer = this.#timers.setTimer(due, buf.fire);
+  }
+
+  #disarm(buf: Buffer<P>): void {
+    if (buf.timer !== undefined) this.#timers.clearTimer(buf.timer);
+    buf.timer = undefined;
+    buf.timerAt = Infinity;
+    buf.due = Infinity;
+  }
+
+  #recomputeDue(buf: Buffer<P>): void {
+    const reqs = buf.reqs;
+    const pol = this.#policy;
+    let due = Infinity;
+    for (let i = 0; i < reqs.length; i++) {
+      const by = pol.releaseBy(reqs[i]!, buf.group, i === 0);
+      if (by < due) due = by;
+    }
+    buf.due = due;
+  }
+
+  /**
+   * Release up to batchSize requests of `buf` (policy order), then re-arm for the rest. Returns
+   * false (and does nothing) when the group has `maxInFlight` batches out, unless `force`.
+   */
+  #release(buf: Buffer<P>, reason: ReleaseReason, force = false): boolean {
+    if (!force && buf.inFlight >= this.#maxInFlight) return false;
+    const g = buf.group;
+    let reqs = buf.reqs;
+    if (this.#policy.order === 'deadline' && reqs.length > 1) reqs.sort(byDeadline);
+    let batch: DispatchRequest<P>[];
+    if (reqs.length <= g.batchSize) {
+      batch = reqs;
+      buf.reqs = [];
+    } else {
+      batch = reqs.slice(0, g.batchSize);
+      reqs = reqs.slice(g.batchSize);
+      // The remainder stays in arrival order so "first" keeps meaning "oldest".
+      if (this.#policy.order === 'deadline') reqs.sort(byArrival);
+      buf.reqs = reqs;
+    }
+    const left = buf.reqs.length;
+    if (left === 0) {
+      buf.due = Infinity;
+      if (buf.timer !== undefined) {
+        this.#timers.clearTimer(buf.timer);
+        buf.timer = undefined;
+        buf.timerAt = Infinity;
+      }
+    } else this.#recomputeDue(buf);
+    this.#emitBatch(g, batch, reason, this.#timers.now(), buf);
+    if (left > 0 && left < g.batchSize) this.#arm(buf);
+    return true;
+  }
+
+  #emitBatch(
+    g: GroupView,
+    batch: DispatchRequest<P>[],
+    reason: ReleaseReason,
+    now: number,
+    buf?: Buffer<P>,
+  ): void {
+    const cutoff = now + g.latencyMax;
+    let late = 0;
+    for (let i = 0; i < batch.length; i++) if (batch[i]!.deadline < cutoff) late++;
+    if (late > 0 && this.#dropLate) {
+      const keep: DispatchRequest<P>[] = [];
+      for (const r of batch) {
+        if (r.deadline < cutoff) {
+          this.#dropped['deadline-lost']++;
+          this.#onDrop?.(r, 'deadline-lost', g);
+        } else keep.push(r);
+      }
+      batch = keep;
+      late = 0;
+      if (batch.length === 0) return;
+    }
+    this.#batches[reason]++;
+    this.#released += batch.length;
+    this.#late += late;
+    if (buf !== undefined && this.#maxInFlight !== Infinity) {
+      buf.inFlight++;
+      this.#out.set(batch, buf);
+    }
+    const out: Batch<P> = {
+      group: g,
+      planVersion: this.#version,
+      requests: batch,
+      reason,
+      releasedAt: now,
+      late,
+    };
+    if (this.#outbox) this.#outbox.push({ batch: out });
+    else this.#onBatch(out);
+  }
+}
+
+function byArrival(a: DispatchRequest, b: DispatchRequest): number {
+  return a.arrival - b.arrival;
+}
+
+function byDeadline(a: DispatchRequest, b: DispatchRequest): number {
+  return a.deadline - b.deadline || a.arrival - b.arrival;
+}
