@@ -100,6 +100,8 @@ export interface GroupBatchStats {
   meanBatchSize: number;
   /** Empirical P(batch size = k), index k. */
   batchSizeDistribution: number[];
+  /** Mean time from a batch's first arrival to its release, s (the equivalent timeout T^X when batches never fill). */
+  meanFirstWait: number;
 }
 
 export interface ServerlessSimResult {
@@ -139,6 +141,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
   let badRequests = 0;
   let batches = 0;
   const groupHists = new Map<string, BatchSizeHistogram>();
+  const firstWaitSum = new Map<string, number>();
   const plans: Plan[] = [plan];
   // Latency parameters per (plan version, group index, batch size): computed once, not per batch.
   const latCache: ({ avg: number; sd: number; samples: readonly number[] | undefined } | undefined)[][][] = [
@@ -180,6 +183,9 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
     let h = groupHists.get(b.group.key);
     if (h === undefined) groupHists.set(b.group.key, (h = new BatchSizeHistogram()));
     h.record(n);
+    let first = b.requests[0].arrival;
+    for (let i = 1; i < n; i++) if (b.requests[i].arrival < first) first = b.requests[i].arrival;
+    firstWaitSum.set(b.group.key, (firstWaitSum.get(b.group.key) ?? 0) + (b.releasedAt - first));
     if (bad) {
       badRequests += n;
       for (let i = 0; i < n; i++) {
@@ -303,6 +309,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
       batches: h.total,
       meanBatchSize: h.mean(),
       batchSizeDistribution: h.distribution(),
+      meanFirstWait: (firstWaitSum.get(group) ?? 0) / h.total,
     })),
     planningMs: {
       total,
