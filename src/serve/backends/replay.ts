@@ -1,0 +1,130 @@
+/**
+ * `replay` backend: waits a latency per batch (fixed, drawn from samples, or from the model's
+ * serverless profile) and answers without computing: outputs named like an input echo that
+ * input, other outputs are zeros. For load tests, benchmarks and the Kairos data.
+ */
+import { HetserveError } from '../../model/errors.ts';
+import type { ModelIO, Tensor } from '../tensors.ts';
+import { echoSpecs } from '../tensors.ts';
+import type { Backend, BackendBatch, BackendContext } from './types.ts';
+import { abortError } from './types.ts';
+import type { BackendConfig } from '../config.ts';
+
+type ReplayConfig = Extract<BackendConfig, { type: 'replay' }>;
+
+/** mulberry32: deterministic draws so runs are repeatable. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class ReplayBackend implements Backend {
+  readonly kind = 'replay';
+  readonly id: string;
+  private io: ModelIO | undefined;
+  private closed = false;
+  private readonly rand: () => number;
+  private readonly cfg: ReplayConfig;
+  private readonly ctx: BackendContext;
+
+  constructor(cfg: ReplayConfig, ctx: BackendContext, seed = 1) {
+    this.cfg = cfg;
+    this.ctx = ctx;
+    this.id = ctx.id;
+    this.rand = prng(seed);
+    if (!ctx.model.inputs)
+      throw new HetserveError(
+        'E_CONFIG_INVALID',
+        `models[${ctx.model.name}].inputs: required by the replay backend`,
+        {
+          field: 'models.inputs',
+          value: undefined,
+        },
+      );
+    if (
+      cfg.latency !== 0 &&
+      typeof cfg.latency === 'object' &&
+      'profile' in cfg.latency &&
+      !ctx.predictLatency
+    )
+      throw new HetserveError('E_CONFIG_INVALID', 'backend.latency: {profile: true} needs serverless mode', {
+        field: 'backend.latency',
+        value: cfg.latency,
+      });
+  }
+
+  async start(): Promise<ModelIO> {
+    const inputs = this.ctx.model.inputs!;
+    this.io = {
+      name: this.ctx.model.name,
+      platform: 'hetserve_replay',
+      inputs,
+      outputs: this.ctx.model.outputs ?? echoSpecs(inputs),
+    };
+    return this.io;
+  }
+
+  /** Latency of one batch in ms. Profile: triangular(2·avg − max, avg, max), whose mean is avg. */
+  latencyMs(size: number): number {
+    const l = this.cfg.latency;
+    if (typeof l === 'number') return l;
+    if ('samplesMs' in l) return l.samplesMs[Math.floor(this.rand() * l.samplesMs.length)];
+    const { avg, max } = this.ctx.predictLatency!(size);
+    const lo = Math.max(0, 2 * avg - max);
+    const u = this.rand();
+    const c = max > lo ? (avg - lo) / (max - lo) : 0.5;
+    const x =
+      u < c
+        ? lo + Math.sqrt(u * (max - lo) * (avg - lo))
+        : max - Math.sqrt((1 - u) * (max - lo) * (max - avg));
+    return x * 1000;
+  }
+
+  infer(batch: BackendBatch): Promise<Tensor[]> {
+    if (this.closed || !this.io)
+      return Promise.reject(new HetserveError('E_BACKEND_FAILED', `${this.id}: not running`));
+    if (this.cfg.failRate > 0 && this.rand() < this.cfg.failRate)
+      return Promise.reject(new HetserveError('E_BACKEND_FAILED', `${this.id}: injected failure`));
+    const out = this.answer(batch);
+    const ms = this.latencyMs(batch.size);
+    if (ms <= 0) return Promise.resolve(out);
+    return new Promise((resolve, reject) => {
+      if (batch.signal.aborted) return reject(abortError(batch.signal));
+      const onAbort = (): void => {
+        clearTimeout(t);
+        reject(abortError(batch.signal));
+      };
+      const t = setTimeout(() => {
+        batch.signal.removeEventListener('abort', onAbort);
+        resolve(out);
+      }, ms);
+      batch.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private answer(batch: BackendBatch): Tensor[] {
+    const io = this.io!;
+    return io.outputs.map((spec) => {
+      const i = io.inputs.findIndex((s) => s.name === spec.name && s.datatype === spec.datatype);
+      if (i >= 0) return { ...batch.inputs[i], name: spec.name };
+      let n = batch.size;
+      for (const d of spec.shape) n *= d;
+      return {
+        name: spec.name,
+        datatype: spec.datatype,
+        shape: [batch.size, ...spec.shape],
+        data: new Float64Array(n),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * One interface for every function/instance backend (onnx, http, replay, and test doubles). The
+ * gateway hands a backend whole batches (one stacked tensor per input, leading dimension = batch
+ * size) and expects stacked outputs back. Every implementation runs the shared conformance suite
+ * in test/serve-backends.test.ts.
+ */
+import type { FunctionConfig } from '../../model/plan.ts';
+import type { ModelConfig } from '../config.ts';
+import type { ModelIO, Tensor } from '../tensors.ts';
+
+export interface BackendBatch {
+  /** Stacked inputs, in the model's input order; shape [size, ...dims]. */
+  inputs: Tensor[];
+  size: number;
+  /** Aborted when the batch's deadline passes or the gateway gives up; backends must stop waiting. */
+  signal: AbortSignal;
+}
+
+export interface Backend {
+  readonly kind: string;
+  /** Unique within the gateway (for metrics and logs). */
+  readonly id: string;
+  /** Load the model / check the endpoint; resolves with the model's tensors. Called once. */
+  start(): Promise<ModelIO>;
+  /**
+   * Run one batch. Resolves with stacked outputs (one per model output, leading dim = size) or
+   * rejects with a HetserveError (E_BACKEND_FAILED / E_BACKEND_TIMEOUT). Must settle promptly
+   * after `signal` aborts.
+   */
+  infer(batch: BackendBatch): Promise<Tensor[]>;
+  /** Release resources; pending calls reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface BackendContext {
+  id: string;
+  model: ModelConfig;
+  /** Directory relative model/profile paths resolve against. */
+  baseDir: string;
+  /** The plan group's function (serverless mode): sizes the onnx worker pool. */
+  fn?: FunctionConfig;
+  /** Predicted batch latency in seconds at the group's function (replay `{profile: true}`). */
+  predictLatency?: (batch: number) => { avg: number; max: number };
+}
+
+export function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error('aborted');
+}

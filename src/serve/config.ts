@@ -1,0 +1,277 @@
+/**
+ * Gateway configuration (`hetserve serve --config hetserve.yaml`). YAML or JSON, validated with
+ * zod; every error names the field (dotted path) and the value found there. The JSON Schema is
+ * published as `hetserve schema config`.
+ */
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { HetserveError } from '../model/errors.ts';
+import { parseWith } from '../model/validate.ts';
+
+/** KServe v2 tensor datatypes the gateway accepts in JSON (BYTES/FP16/BF16 are not batched here). */
+export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] as const;
+export const DatatypeSchema = z.enum(DATATYPES);
+export type Datatype = z.infer<typeof DatatypeSchema>;
+
+/** One tensor of a model; `shape` excludes the batch dimension (each request carries one sample). */
+export const TensorSpecSchema = z
+  .object({
+    name: z.string().min(1),
+    datatype: DatatypeSchema,
+    shape: z.array(z.number().int().positive()),
+  })
+  .strict();
+export type TensorSpec = z.infer<typeof TensorSpecSchema>;
+
+/** Where the onnx backend gets the model: a built-in synthetic model (built in code) or a file. */
+export const ModelSourceSchema = z.union([
+  z
+    .object({
+      /** Synthetic model built by src/profile/synthetic-models.ts. */
+      synthetic: z.enum(['mlp', 'cnn']),
+      /** Weight seed (default 1). */
+      seed: z.number().int().nonnegative().default(1),
+    })
+    .strict(),
+  z.object({ /** Path to an .onnx file, relative to the config file. */ onnx: z.string().min(1) }).strict(),
+]);
+export type ModelSource = z.infer<typeof ModelSourceSchema>;
+
+export const ReplayBackendSchema = z
+  .object({
+    type: z.literal('replay'),
+    /**
+     * Latency per batch: a fixed number of ms, or `{ samplesMs: [...] }` drawn uniformly, or
+     * `{ profile: true }` = the model's serverless profile (avg..max at the group's function).
+     * Default 0.
+     */
+    latency: z
+      .union([
+        z.number().nonnegative(),
+        z.object({ samplesMs: z.array(z.number().nonnegative()).min(1) }).strict(),
+        z.object({ profile: z.literal(true) }).strict(),
+      ])
+      .default(0),
+    /** Make this fraction of batches fail (fault injection for tests; default 0). */
+    failRate: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+export const OnnxBackendSchema = z
+  .object({
+    type: z.literal('onnx'),
+    /**
+     * Worker threads per function instance. Default: derived from the group's vCPU
+     * (ceil(vcpu / threadsPerWorker), at least 1).
+     */
+    workers: z.number().int().positive().optional(),
+    /** intra-op threads per worker. Default: min(2, ceil(vcpu)). */
+    threadsPerWorker: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const HttpBackendSchema = z
+  .object({
+    type: z.literal('http'),
+    /** Base URL of an OIP endpoint; the batch is POSTed to `${url}/v2/models/${model}/infer`. */
+    url: z.url(),
+    /** Model name at the remote end (default: the gateway's model name). */
+    remoteModel: z.string().min(1).optional(),
+    /** Per-attempt timeout, ms (default 10000; never beyond the batch deadline). */
+    timeoutMs: z.number().positive().default(10_000),
+    /** Extra attempts after a failure or timeout (default 1). */
+    retries: z.number().int().nonnegative().default(1),
+    /** Extra request headers (e.g. authorization for a function URL). */
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const BackendSchema = z.discriminatedUnion('type', [
+  ReplayBackendSchema,
+  OnnxBackendSchema,
+  HttpBackendSchema,
+]);
+export type BackendConfig = z.infer<typeof BackendSchema>;
+
+export const ModelConfigSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"')
+      .max(128),
+    /** Model file for the onnx backend (ignored by replay/http). */
+    source: ModelSourceSchema.optional(),
+    /** Inputs; default: read from the ONNX model (onnx backend) — required for replay/http. */
+    inputs: z.array(TensorSpecSchema).min(1).optional(),
+    /** Outputs; default: read from the ONNX model; replay echoes inputs when absent. */
+    outputs: z.array(TensorSpecSchema).min(1).optional(),
+    /**
+     * Serverless latency profile the planner uses: a bundled model name (e.g. "VGG19") or a
+     * profile JSON path written by `hetserve profile` (relative to the config file).
+     */
+    profile: z.string().min(1),
+  })
+  .strict();
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+export const ApplicationSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"'),
+    /** Model this application calls (default: the only model). */
+    model: z.string().optional(),
+    /** Latency SLO, seconds (end to end inside the gateway). */
+    slo: z.number().positive('must be > 0 seconds'),
+    /** Expected request rate, req/s: used for the first plan, then replaced by measured rates. */
+    rps: z.number().nonnegative('must be >= 0 requests/s'),
+  })
+  .strict();
+export type ApplicationConfig = z.infer<typeof ApplicationSchema>;
+
+export const ServerlessModeSchema = z
+  .object({
+    mode: z.literal('serverless'),
+    /** Planner algorithm (default: the planner's own default). */
+    algorithm: z.string().optional(),
+    /** Price table name or JSON path (default: the planner's default). */
+    prices: z.string().optional(),
+    /** 'paper' (default) or 'prototype' behaviour of the planner. */
+    compat: z.enum(['paper', 'prototype']).default('paper'),
+    /** Function backend, instantiated once per plan group with that group's function config. */
+    backend: BackendSchema,
+  })
+  .strict();
+
+export const ClusterInstanceSchema = z
+  .object({
+    /** Instance name, unique. */
+    name: z.string().min(1),
+    /** Instance type (for the latency table and the heterogeneity coefficient). */
+    type: z.string().min(1),
+    backend: BackendSchema,
+  })
+  .strict();
+
+export const ClusterModeSchema = z
+  .object({
+    mode: z.literal('cluster'),
+    /** Latency target, ms. */
+    qosMs: z.number().positive(),
+    /** Instance type all others are compared with (the Kairos base type). */
+    baseType: z.string().min(1),
+    /** Mean service time per instance type, ms (the distributor's estimator); default 1 ms. */
+    latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+    instances: z.array(ClusterInstanceSchema).min(1),
+  })
+  .strict();
+
+export const ServeConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        /** Default 127.0.0.1 (use 0.0.0.0 to expose). */
+        host: z.string().default('127.0.0.1'),
+        /** Default 8080; 0 picks a free port. */
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    models: z.array(ModelConfigSchema).min(1),
+    applications: z.array(ApplicationSchema).min(1),
+    serving: z.discriminatedUnion('mode', [ServerlessModeSchema, ClusterModeSchema]),
+    replan: z
+      .object({
+        /** Re-plan period, seconds (default 60); 0 disables re-planning. */
+        intervalS: z.number().nonnegative().default(60),
+        /** Sliding window for measured rates, seconds (default 60). */
+        windowS: z.number().positive().default(60),
+      })
+      .strict()
+      .default({ intervalS: 60, windowS: 60 }),
+    limits: z
+      .object({
+        /** Largest request body, bytes (default 1 MiB): beyond it 413. */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1 << 20),
+        /** Requests waiting per model (queued + in backends) before 429 (default 10000). */
+        maxQueue: z.number().int().positive().default(10_000),
+        /** Retry-After seconds sent with 429/503 (default 1). */
+        retryAfterS: z.number().int().nonnegative().default(1),
+        /** Grace period for draining on SIGTERM, seconds (default 30). */
+        drainS: z.number().positive().default(30),
+      })
+      .strict()
+      .default({ maxBodyBytes: 1 << 20, maxQueue: 10_000, retryAfterS: 1, drainS: 30 }),
+    admin: z
+      .object({
+        /** Bearer token for /admin/*; absent = admin endpoints off. */
+        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** Environment variable holding the token (used when `token` is absent). */
+        tokenEnv: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    /** Log level for pino (default info). */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const models = new Set<string>();
+    c.models.forEach((m, i) => {
+      if (models.has(m.name))
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: 'duplicate model name' });
+      models.add(m.name);
+    });
+    const apps = new Set<string>();
+    c.applications.forEach((a, i) => {
+      if (apps.has(a.name))
+        ctx.addIssue({ code: 'custom', path: ['applications', i, 'name'], message: 'duplicate application' });
+      apps.add(a.name);
+      if (a.model === undefined && c.models.length > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['applications', i, 'model'],
+          message: 'required when there are several models',
+        });
+      if (a.model !== undefined && !models.has(a.model))
+        ctx.addIssue({ code: 'custom', path: ['applications', i, 'model'], message: 'unknown model' });
+    });
+  });
+export type ServeConfig = z.output<typeof ServeConfigSchema>;
+export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
+
+/** Validate a config object. `where` prefixes field paths (e.g. the file name). */
+export function parseServeConfig(input: unknown, where = 'config'): ServeConfig {
+  return parseWith(ServeConfigSchema, input, 'E_CONFIG_INVALID', where);
+}
+
+/** Parse YAML or JSON text (YAML is a superset of JSON), then validate. */
+export function parseServeConfigText(text: string, where = 'config'): ServeConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 });
+  } catch (e) {
+    throw new HetserveError('E_FILE_PARSE', `${where}: not valid YAML/JSON (${(e as Error).message})`, {
+      field: where,
+      value: text.length > 80 ? text.slice(0, 77) + '...' : text,
+    });
+  }
+  return parseServeConfig(raw, where);
+}
+
+/** The model an application calls. */
+export function appModel(c: ServeConfig, app: ApplicationConfig): string {
+  return app.model ?? c.models[0].name;
+}
+
+/** Admin token in effect (config value, else the named environment variable), or undefined. */
+export function adminToken(c: ServeConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (c.admin.token) return c.admin.token;
+  if (c.admin.tokenEnv) {
+    const t = env[c.admin.tokenEnv];
+    if (t && t.length >= 16) return t;
+  }
+  return undefined;
+}

@@ -1,0 +1,92 @@
+/** Small node:http helpers: bounded body reading, JSON and problem responses. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HetserveError, isHetserveError } from '../model/errors.ts';
+
+/** Read the whole body, refusing more than `limit` bytes (E_BODY_TOO_LARGE). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(declared, limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(size, limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) {
+        failed = true;
+        reject(
+          new HetserveError('E_INVALID_INPUT', `body: could not be read (${e.message})`, {
+            field: 'body',
+            value: null,
+          }),
+        );
+      }
+    });
+  });
+}
+
+function tooLarge(size: number, limit: number): HetserveError {
+  return new HetserveError('E_BODY_TOO_LARGE', `body: ${size} bytes exceed limits.maxBodyBytes = ${limit}`, {
+    field: 'body',
+    value: size,
+    limit,
+  });
+}
+
+export function parseJsonBody(buf: Buffer): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw new HetserveError('E_MALFORMED_JSON', `body: not valid JSON (${(e as Error).message})`, {
+      field: 'body',
+      value: buf.length > 60 ? buf.subarray(0, 57).toString('utf8') + '...' : buf.toString('utf8'),
+    });
+  }
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** RFC 9457 problem body; 429/503 carry Retry-After. Unknown errors become a 500 without a stack. */
+export function sendProblem(res: ServerResponse, e: unknown, instance: string, retryAfterS: number): void {
+  const err = isHetserveError(e) ? e : new HetserveError('E_INTERNAL', 'internal error');
+  const body = err.toProblem(instance);
+  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(text),
+  };
+  if (err.httpStatus === 429 || err.httpStatus === 503) headers['retry-after'] = String(retryAfterS);
+  if (err.httpStatus === 401) headers['www-authenticate'] = 'Bearer';
+  if (err.code === 'E_BODY_TOO_LARGE') headers['connection'] = 'close';
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(err.httpStatus, headers);
+  res.end(text);
+}

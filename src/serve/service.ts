@@ -1,0 +1,479 @@
+/**
+ * Serverless serving of one model: the plan's groups, one backend (function) per group behind D's
+ * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
+ * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { createBatchManager } from '../dispatch/batch-manager.ts';
+import type { Batch, BatchManager, GroupView } from '../dispatch/types.ts';
+import type { TimerSource } from '../dispatch/clock.ts';
+import { HetserveError, isHetserveError } from '../model/errors.ts';
+import type { App } from '../model/app.ts';
+import type { FunctionConfig, Plan } from '../model/plan.ts';
+import type { PriceTable } from '../model/prices.ts';
+import { costPerRequest } from '../predict/cost.ts';
+import type { Backend } from './backends/types.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { RateMeter, LiveSeries } from './live.ts';
+import { assembleBatch, splitBatch, type DecodedRequest, type ModelIO, type Tensor } from './tensors.ts';
+
+export type PlanFn = (apps: App[]) => Plan | Promise<Plan>;
+
+export type Answer = { ok: true; outputs: Tensor[]; latencyS: number } | { ok: false; error: HetserveError };
+
+interface Pending {
+  req: DecodedRequest;
+  app: string;
+  arrival: number;
+  /** Hard deadline (s): past it the request is answered E_BACKEND_TIMEOUT. */
+  hardDeadline: number;
+  slo: number;
+  done: boolean;
+  resolve: (a: Answer) => void;
+}
+
+export interface ServiceOptions {
+  io: ModelIO;
+  /** Applications of this model (name, SLO s, rate hint). */
+  apps: App[];
+  planFn: PlanFn;
+  /** Create the function backend of a plan group (called once per distinct function). */
+  makeBackend: (fn: FunctionConfig, key: string) => Promise<Backend>;
+  timers: TimerSource;
+  metrics: GatewayMetrics;
+  prices?: PriceTable;
+  logger: Logger;
+  /** Accepted-but-unanswered requests before 429 (default 10000). */
+  maxQueue?: number;
+  /** Hard deadline = arrival + SLO × this (default 2), unless the request gives deadline_ms. */
+  hardDeadlineFactor?: number;
+  /** Rate window for re-planning, s (default 60). */
+  windowS?: number;
+  /** Rate floor fed to the planner so every app keeps a group (default 0.01 req/s). */
+  minRps?: number;
+}
+
+interface BackendSlot {
+  backend: Backend;
+  fn: FunctionConfig;
+  /** Groups of the current plan using it. */
+  users: number;
+  /** Batches running on it now. */
+  running: number;
+}
+
+function fnKey(fn: FunctionConfig): string {
+  return fn.kind === 'cpu'
+    ? `cpu:${fn.vcpu}vcpu:${fn.memoryGb}GB`
+    : `gpu:${fn.gpuMemoryGb}GB:${fn.vcpu}vcpu:${fn.memoryGb}GB`;
+}
+
+export class ServerlessService {
+  readonly io: ModelIO;
+  readonly live = new LiveSeries();
+  plan!: Plan;
+  planVersion = 0;
+  private manager!: BatchManager<Pending>;
+  private readonly opts: ServiceOptions;
+  private readonly appSlo = new Map<string, number>();
+  private readonly meters = new Map<string, RateMeter>();
+  private readonly backends = new Map<string, BackendSlot>();
+  /** Backend key per group index of the current plan. */
+  private groupBackend: string[] = [];
+  private inflight = 0;
+  private accepting = true;
+  private drainWaiters: (() => void)[] = [];
+  private nextId = 0;
+  private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
+  private replanning: Promise<void> | undefined;
+  readonly startedAt: number;
+
+  constructor(opts: ServiceOptions) {
+    this.opts = opts;
+    this.io = opts.io;
+    this.startedAt = opts.timers.now();
+    for (const a of opts.apps) {
+      this.appSlo.set(a.name, a.slo);
+      this.meters.set(a.name, new RateMeter(opts.windowS ?? 60, this.startedAt));
+    }
+  }
+
+  private children(app: string) {
+    const m = this.opts.metrics;
+    const model = this.io.name;
+    return {
+      ok: m.requests.labels(model, app, '200'),
+      miss: m.sloMisses.labels(model, app),
+      wait: m.queueWait.labels(model, app),
+      e2e: m.e2e.labels(model, app),
+    };
+  }
+
+  private metricsFor(app: string) {
+    let c = this.metricChildren.get(app);
+    if (!c) this.metricChildren.set(app, (c = this.children(app)));
+    return c;
+  }
+
+  /** Compute the first plan from the rate hints, start backends and the batch manager. */
+  async start(): Promise<void> {
+    const plan = await this.opts.planFn(
+      this.opts.apps.map((a) => ({ ...a, rps: Math.max(a.rps, this.opts.minRps ?? 0.01) })),
+    );
+    await this.ensureBackends(plan);
+    this.plan = plan;
+    this.manager = createBatchManager<Pending>({
+      plan,
+      timers: this.opts.timers,
+      onBatch: (b) => void this.runBatch(b),
+      capacity: (g) =>
+        Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),
+    });
+    this.groupBackend = plan.groups.map((g) => fnKey(g.function));
+    this.publishPlan();
+  }
+
+  private async ensureBackends(plan: Plan): Promise<void> {
+    for (const g of plan.groups) {
+      const key = fnKey(g.function);
+      if (!this.backends.has(key)) {
+        const backend = await this.opts.makeBackend(g.function, key);
+        this.backends.set(key, { backend, fn: g.function, users: 0, running: 0 });
+      }
+    }
+    for (const s of this.backends.values()) s.users = 0;
+    for (const g of plan.groups) this.backends.get(fnKey(g.function))!.users++;
+  }
+
+  private publishPlan(): void {
+    const m = this.opts.metrics;
+    const model = this.io.name;
+    m.planInfo.reset();
+    m.costPredicted.reset();
+    this.plan.groups.forEach((g, i) => {
+      const key = g.apps.join(',');
+      m.planInfo.labels(model, String(i), key, fnKey(g.function), String(g.batchSize)).set(1);
+      m.costPredicted.labels(model, key).set(g.costPerRequest);
+    });
+    m.planVersion.labels(model).set(this.planVersion);
+    this.live.predictedCost = this.plan.totalCostPerRequest;
+  }
+
+  get queued(): number {
+    return this.inflight;
+  }
+
+  hasApp(app: string): boolean {
+    return this.appSlo.has(app);
+  }
+
+  appNames(): string[] {
+    return [...this.appSlo.keys()];
+  }
+
+  /** Measured rates (req/s) over the sliding window. */
+  rates(): Record<string, number> {
+    const now = this.opts.timers.now();
+    const r: Record<string, number> = {};
+    for (const [app, m] of this.meters) r[app] = m.rate(now);
+    return r;
+  }
+
+  /** Submit one decoded request for `app`; resolves when answered (never rejects). */
+  infer(req: DecodedRequest, app: string): Promise<Answer> {
+    const slo = this.appSlo.get(app);
+    if (slo === undefined)
+      return Promise.resolve({
+        ok: false,
+        error: new HetserveError(
+          'E_UNKNOWN_APP',
+          `app: ${JSON.stringify(app)} is not an application of model ${this.io.name}; known: ${this.appNames().join(', ')}`,
+          { field: 'app', value: app },
+        ),
+      });
+    if (!this.accepting)
+      return Promise.resolve({
+        ok: false,
+        error: new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica'),
+      });
+    const maxQueue = this.opts.maxQueue ?? 10_000;
+    if (this.inflight >= maxQueue) {
+      this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc();
+      return Promise.resolve({
+        ok: false,
+        error: new HetserveError(
+          'E_QUEUE_FULL',
+          `model ${this.io.name}: ${this.inflight} requests waiting (limit ${maxQueue})`,
+          { field: 'limits.maxQueue', value: maxQueue },
+        ),
+      });
+    }
+    const now = this.opts.timers.now();
+    this.meters.get(app)!.add(now);
+    const wanted = req.deadlineMs !== undefined ? req.deadlineMs / 1000 : Infinity;
+    const hard = now + Math.min(wanted, slo * (this.opts.hardDeadlineFactor ?? 2));
+    return new Promise<Answer>((resolve) => {
+      const p: Pending = { req, app, arrival: now, hardDeadline: hard, slo, done: false, resolve };
+      this.inflight++;
+      const r = this.manager.submit({
+        id: this.nextId++,
+        app,
+        arrival: now,
+        deadline: now + Math.min(slo, wanted),
+        payload: p,
+      });
+      if (!r.accepted) {
+        this.opts.metrics.rejected.labels(this.io.name, r.reason).inc();
+        this.finish(p, {
+          ok: false,
+          error: new HetserveError(r.code, r.message, { field: 'app', value: app }),
+        });
+      }
+    });
+  }
+
+  private finish(p: Pending, a: Answer): void {
+    if (p.done) return;
+    p.done = true;
+    this.inflight--;
+    const c = this.metricsFor(p.app);
+    const lat = this.opts.timers.now() - p.arrival;
+    const miss = !a.ok || lat > p.slo;
+    if (a.ok) {
+      c.ok.inc();
+      c.e2e.observe(lat);
+      a.latencyS = lat;
+    }
+    if (miss) c.miss.inc();
+    this.live.request(p.app, a.ok ? lat : undefined, miss);
+    p.resolve(a);
+    if (this.inflight === 0 && this.drainWaiters.length) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private async runBatch(batch: Batch<Pending>): Promise<void> {
+    const timers = this.opts.timers;
+    const now = timers.now();
+    const pend = batch.requests.map((r) => r.payload);
+    const g = batch.group;
+    const m = this.opts.metrics;
+    const model = this.io.name;
+    for (const p of pend) this.metricsFor(p.app).wait.observe(now - p.arrival);
+    m.batchSize.labels(model, g.key).observe(pend.length);
+    // Answer each request at its own hard deadline if the backend has not by then; the backend
+    // call is aborted once no request of the batch is waiting any more.
+    const ctrl = new AbortController();
+    const byDeadline = [...pend].sort((a, b) => a.hardDeadline - b.hardDeadline);
+    let k = 0;
+    let timer: number | undefined;
+    const expire = (): void => {
+      timer = undefined;
+      const t = timers.now();
+      while (k < byDeadline.length && byDeadline[k].hardDeadline <= t + 1e-4) {
+        const p = byDeadline[k++];
+        this.finish(p, {
+          ok: false,
+          error: new HetserveError(
+            'E_BACKEND_TIMEOUT',
+            `no answer from the backend of group ${g.key} within the request's deadline`,
+            { field: 'deadline', value: +(p.hardDeadline - p.arrival).toFixed(3) },
+          ),
+        });
+      }
+      if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].hardDeadline, expire);
+      else ctrl.abort(new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`));
+    };
+    timer = timers.setTimer(byDeadline[0].hardDeadline, expire);
+    let inputs: Tensor[];
+    try {
+      inputs = assembleBatch(
+        this.io,
+        pend.map((p) => p.req),
+      );
+    } catch (e) {
+      this.failAll(pend, e);
+      if (timer !== undefined) timers.clearTimer(timer);
+      return;
+    }
+    const primary = this.groupBackend[g.index];
+    const order = [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
+    let lastErr: unknown;
+    for (const key of order) {
+      if (ctrl.signal.aborted) break;
+      const slot = this.backends.get(key);
+      if (!slot) continue;
+      const t0 = performance.now();
+      slot.running++;
+      try {
+        const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
+        const dt = (performance.now() - t0) / 1000;
+        m.batchExec.labels(model, g.key, key).observe(dt);
+        const cost = this.opts.prices
+          ? costPerRequest(
+              this.opts.prices,
+              {
+                kind: slot.fn.kind,
+                vcpu: slot.fn.vcpu,
+                memoryGb: slot.fn.memoryGb,
+                gpuMemoryGb: slot.fn.kind === 'gpu' ? slot.fn.gpuMemoryGb : 0,
+              },
+              dt,
+              1,
+            )
+          : 0;
+        m.costActual.labels(model, g.key).inc(cost);
+        this.live.batch(g.key, pend.length, cost);
+        const per = splitBatch(this.io, out, pend.length);
+        pend.forEach((p, i) => this.finish(p, { ok: true, outputs: per[i], latencyS: 0 }));
+        lastErr = undefined;
+        break;
+      } catch (e) {
+        lastErr = e;
+        m.batchFailures.labels(model, g.key, key).inc();
+        this.opts.logger.warn(
+          { model, group: g.key, backend: key, err: (e as Error).message },
+          'batch failed',
+        );
+      } finally {
+        slot.running--;
+        this.maybeRetire();
+      }
+    }
+    if (lastErr !== undefined || ctrl.signal.aborted) this.failAll(pend, lastErr ?? ctrl.signal.reason);
+    if (timer !== undefined) timers.clearTimer(timer);
+    if (!ctrl.signal.aborted) ctrl.abort();
+  }
+
+  private failAll(pend: Pending[], e: unknown): void {
+    const error = isHetserveError(e)
+      ? e
+      : new HetserveError('E_BACKEND_FAILED', `backend failed: ${(e as Error)?.message ?? String(e)}`);
+    for (const p of pend) this.finish(p, { ok: false, error });
+  }
+
+  /** Close backends no group uses any more once their running batches are done. */
+  private maybeRetire(): void {
+    for (const [key, s] of this.backends) {
+      if (s.users === 0 && s.running === 0 && this.backends.size > 1) {
+        this.backends.delete(key);
+        void s.backend.close();
+      }
+    }
+  }
+
+  /** Re-plan with the measured rates (or `rates` given); swaps the plan in when it changes. */
+  async replan(rates?: Record<string, number>): Promise<{ changed: boolean; plan: Plan }> {
+    const r = rates ?? this.rates();
+    const floor = this.opts.minRps ?? 0.01;
+    const apps = this.opts.apps.map((a) => ({
+      name: a.name,
+      slo: a.slo,
+      rps: Math.max(floor, r[a.name] ?? 0),
+    }));
+    const plan = await this.opts.planFn(apps);
+    return { changed: await this.swap(plan), plan };
+  }
+
+  /** Install a plan (admin swap or re-plan). Returns false when it equals the current one. */
+  async swap(plan: Plan): Promise<boolean> {
+    const same =
+      plan.groups.length === this.plan.groups.length &&
+      plan.groups.every((g, i) => {
+        const o = this.plan.groups[i];
+        return (
+          g.apps.join() === o.apps.join() &&
+          g.batchSize === o.batchSize &&
+          fnKey(g.function) === fnKey(o.function) &&
+          JSON.stringify(g.timeouts) === JSON.stringify(o.timeouts)
+        );
+      });
+    if (same) return false;
+    for (const a of this.appSlo.keys())
+      if (!plan.groups.some((g) => g.apps.includes(a)))
+        throw new HetserveError('E_PLAN_INVALID', `plan: application ${JSON.stringify(a)} is in no group`, {
+          field: 'plan.groups',
+          value: a,
+        });
+    await this.ensureBackends(plan);
+    this.groupBackend = plan.groups.map((g) => fnKey(g.function));
+    this.manager.reconfigure(plan);
+    this.plan = plan;
+    this.planVersion++;
+    this.publishPlan();
+    this.maybeRetire();
+    this.opts.logger.info(
+      {
+        model: this.io.name,
+        version: this.planVersion,
+        groups: plan.groups.map((g) => ({ apps: g.apps, fn: fnKey(g.function), batch: g.batchSize })),
+      },
+      'plan swapped',
+    );
+    return true;
+  }
+
+  /** New SLOs / rate hints for the same applications (config reload); the next re-plan uses them. */
+  updateApps(apps: readonly { name: string; slo: number; rps: number }[]): void {
+    for (const a of apps) {
+      if (!this.appSlo.has(a.name)) continue;
+      this.appSlo.set(a.name, a.slo);
+      const o = this.opts.apps.find((x) => x.name === a.name)!;
+      o.slo = a.slo;
+      o.rps = a.rps;
+    }
+  }
+
+  /** Serialise re-plans so two never interleave. */
+  replanSerial(): Promise<void> {
+    const run = async () => {
+      try {
+        await this.replan();
+      } catch (e) {
+        this.opts.logger.error(
+          { model: this.io.name, err: (e as Error).message },
+          're-planning failed; keeping the current plan',
+        );
+      }
+    };
+    this.replanning = (this.replanning ?? Promise.resolve()).then(run);
+    return this.replanning;
+  }
+
+  /** One dashboard point per second. */
+  tick(): void {
+    const t = this.opts.timers.now() - this.startedAt;
+    const now = this.opts.timers.now();
+    for (const [app, meter] of this.meters)
+      this.opts.metrics.appRate.labels(this.io.name, app).set(meter.rate(now));
+    this.opts.metrics.inflight.labels(this.io.name).set(this.inflight);
+    this.live.tick(
+      Math.round(t),
+      this.plan.groups.map((g) => g.apps.join(',')),
+    );
+  }
+
+  groups(): readonly GroupView[] {
+    return this.manager.groups();
+  }
+
+  /** Stop accepting, release every buffer now and wait until every accepted request is answered. */
+  async drain(timeoutS: number): Promise<boolean> {
+    this.accepting = false;
+    this.manager.flush();
+    if (this.inflight === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutS * 1000);
+      this.drainWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.accepting = false;
+    this.manager?.close();
+    await Promise.all([...this.backends.values()].map((s) => s.backend.close()));
+    this.backends.clear();
+  }
+}

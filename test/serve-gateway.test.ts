@@ -1,0 +1,62 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are checked by assertions */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { baseConfig, inferBody, post, startGateway } from './serve-helpers.ts';
+
+test('OIP health, metadata and infer round trip (replay backend echoes the input)', async () => {
+  const { gw, url } = await startGateway();
+  try {
+    assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
+    assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
+    const meta = await (await fetch(`${url}/v2/models/echo`)).json();
+    assert.deepEqual(meta.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    const xs = [0.5, -1, 2.25, 3];
+    const r = await post(`${url}/v2/models/echo/infer`, inferBody(xs, 'a1', { id: 'q1' }));
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.model_name, 'echo');
+    assert.equal(r.json.id, 'q1');
+    assert.deepEqual(r.json.outputs, [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: xs }]);
+    // the header names the app too
+    const h = await post(`${url}/v2/models/echo/infer`, inferBody([1, 1, 1, 1]), { 'x-hetserve-app': 'a3' });
+    assert.equal(h.status, 200);
+    assert.equal(h.json.parameters.app, 'a3');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('concurrent requests are batched and each gets its own answer', async () => {
+  const { gw, url } = await startGateway();
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody([i, i + 1, i + 2, i + 3], `a${i % 4}`)),
+      ),
+    );
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json.outputs[0].data, [i, i + 1, i + 2, i + 3]);
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const m = /hetserve_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics);
+    const c = /hetserve_batch_size_count\{[^}]*\} (\d+)/.exec(metrics);
+    assert.ok(m && c, 'batch size histogram present');
+    assert.equal(Number(m![1]), 40);
+    assert.ok(Number(c![1]) < 40, `requests were batched (${c![1]} batches for 40 requests)`);
+    assert.match(metrics, /hetserve_requests_total\{model="echo",app="a0",code="200"\} 10/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('config errors name the field', async () => {
+  const { parseServeConfig } = await import('../src/serve/config.ts');
+  assert.throws(
+    () => parseServeConfig({ ...baseConfig(), applications: [{ name: 'x', slo: -1, rps: 1 }] }),
+    (e: any) => e.code === 'E_CONFIG_INVALID' && e.details.field === 'config.applications.0.slo',
+  );
+  assert.throws(
+    () => parseServeConfig({ ...baseConfig(), applications: [{ name: 'x', slo: 1, rps: 1, model: 'nope' }] }),
+    (e: any) => e.code === 'E_CONFIG_INVALID' && e.details.field === 'config.applications.0.model',
+  );
+});
