@@ -80,6 +80,7 @@ export const ERROR_CATALOGUE = {
   // ── exporters ───────────────────────────────────────────────────────────
   E_UNKNOWN_TARGET: { title: 'Unknown export target', ...BAD_INPUT },
   E_TARGET_UNSUPPORTED: { title: 'Target cannot express this plan', ...INFEASIBLE },
+  E_APPLY_UNAVAILABLE: { title: 'Applying to a cluster is not available', ...BAD_INPUT },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

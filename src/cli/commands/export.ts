@@ -1,0 +1,133 @@
+import type { Command } from 'commander';
+import { HetserveError } from '../../model/errors.ts';
+import { parseNumber, printJson, readJsonFile } from '../io.ts';
+
+const TARGETS = 'knative, kserve, lambda, fc, ray, keda, gateway';
+
+interface ExportCliOptions {
+  target: string;
+  out: string;
+  apply?: boolean;
+  json?: boolean;
+  strict?: boolean;
+  name?: string;
+  namespace?: string;
+  image?: string;
+  gatewayImage?: string;
+  port?: string;
+  minReplicas?: string;
+  headroom?: string;
+  gpuResource?: string;
+  gpuTotalMemory?: string;
+  rayImportPath?: string;
+  architecture?: string;
+  region?: string;
+  fcGpuType?: string;
+  batching?: string;
+  prometheus?: string;
+  kedaQuery?: string;
+  kedaThreshold?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .argument('<file>', 'plan.json (hetserve plan --json) or alloc.json (hetserve allocate --json)')
+    .description('Write the configuration of an engine that runs a plan or allocation beyond one machine')
+    .requiredOption('-t, --target <target>', `engine: ${TARGETS}`)
+    .option('-o, --out <dir>', 'directory to write the files into (created if missing)', 'deploy')
+    .option('--apply', 'apply Kubernetes targets to the current cluster (not available: see the error)')
+    .option('--json', 'print the result (files, units, warnings) as JSON instead of a summary')
+    .option('--strict', 'fail (exit 3) when the target cannot express some group or type, instead of warning')
+    .option('--name <name>', 'base name of every object (default: the model name, lower-cased)')
+    .option('--namespace <ns>', 'Kubernetes namespace (default "default")')
+    .option('--image <image>', 'model server image, built from deploy/Dockerfile (default "hetserve:0.1.0")')
+    .option('--gateway-image <image>', 'gateway image (default: --image)')
+    .option('--port <port>', 'container port of the model server and gateway (default 8080)')
+    .option('--min-replicas <n>', 'autoscaler floor (default 1; 0 allows scale-to-zero and cold starts)')
+    .option(
+      '--headroom <x>',
+      'max replicas = ceil(needed replicas at the planned rate x this), >= 1 (default 2)',
+    )
+    .option(
+      '--gpu-resource <res>',
+      'knative/kserve GPU resource: nvidia.com/gpu (whole GPU, default) or aliyun.com/gpu-mem',
+    )
+    .option('--gpu-total-memory <gb>', 'ray: memory of one GPU in GB; num_gpus = share / this (default 24)')
+    .option(
+      '--ray-import-path <path>',
+      'ray: module:attribute of the Serve application (default "hetserve_ray:app")',
+    )
+    .option('--architecture <arch>', 'lambda: x86_64 (default) or arm64')
+    .option('--region <region>', 'fc: region (default "cn-hangzhou")')
+    .option('--fc-gpu-type <type>', 'fc: fc.gpu.tesla.1, fc.gpu.ampere.1 (default) or fc.gpu.ada.1')
+    .option(
+      '--batching <where>',
+      'lambda/fc: gateway (default: the gateway forms batches) or function (fc only)',
+    )
+    .option(
+      '--prometheus <url>',
+      'keda: Prometheus address (default "http://prometheus-server.monitoring.svc:80")',
+    )
+    .option('--keda-query <promql>', 'keda: query per type, {type} replaced by the type name')
+    .option('--keda-threshold <x>', 'keda: target value of the query per replica (default 1)')
+    .action(async (file: string, opts: ExportCliOptions) => {
+      if (opts.apply) {
+        throw new HetserveError(
+          'E_APPLY_UNAVAILABLE',
+          '--apply: applying to a cluster is not built into hetserve (it would need @kubernetes/client-node and ' +
+            'cluster credentials); the files are written, apply them with your own tooling',
+          {
+            field: 'apply',
+            value: true,
+            hint: `hetserve export ${file} --target ${opts.target} --out DIR && kubectl apply -f DIR`,
+          },
+        );
+      }
+      const { exportDocument, writeExport } = await import('../../export/index.ts');
+      const num = (flag: string, v: string | undefined, o: { min?: number; integer?: boolean } = {}) =>
+        v === undefined ? undefined : parseNumber(flag, v, o);
+      const options = Object.fromEntries(
+        Object.entries({
+          name: opts.name,
+          namespace: opts.namespace,
+          image: opts.image,
+          gatewayImage: opts.gatewayImage,
+          port: num('--port', opts.port, { integer: true }),
+          minReplicas: num('--min-replicas', opts.minReplicas, { integer: true, min: 0 }),
+          headroom: num('--headroom', opts.headroom, { min: 1 }),
+          gpuResource: opts.gpuResource,
+          gpuTotalMemoryGb: num('--gpu-total-memory', opts.gpuTotalMemory),
+          rayImportPath: opts.rayImportPath,
+          architecture: opts.architecture,
+          region: opts.region,
+          fcGpuType: opts.fcGpuType,
+          batching: opts.batching,
+          prometheusAddress: opts.prometheus,
+          kedaQuery: opts.kedaQuery,
+          kedaThreshold: num('--keda-threshold', opts.kedaThreshold),
+        }).filter(([, v]) => v !== undefined),
+      );
+      const result = exportDocument(readJsonFile(file, 'file'), opts.target, options);
+      const unsupported = result.units.filter((u) => u.unsupported);
+      if (opts.strict && unsupported.length > 0) {
+        throw new HetserveError(
+          'E_TARGET_UNSUPPORTED',
+          `${opts.target} cannot express ${unsupported.map((u) => `${u.ref} (${u.unsupported})`).join('; ')}`,
+          { field: 'target', value: opts.target },
+        );
+      }
+      const written = writeExport(result, opts.out);
+      if (opts.json) {
+        printJson({ target: result.target, written, units: result.units, warnings: result.warnings });
+        return;
+      }
+      for (const p of written) process.stdout.write(`wrote ${p}\n`);
+      for (const u of result.units) {
+        process.stdout.write(
+          u.unsupported ? `  ${u.ref}: NOT EXPORTED: ${u.unsupported}\n` : `  ${u.ref} -> ${u.name}\n`,
+        );
+      }
+      for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    });
+}

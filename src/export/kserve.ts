@@ -1,0 +1,137 @@
+/**
+ * KServe: one InferenceService per plan group, with KServe's request batcher forming the batches
+ * (maxBatchSize = batch size, maxLatency = the group's smallest timeout). There is no typed model
+ * of KServe's CRD in kubernetes-models, so the emitted fields are checked with a zod schema and
+ * the container with the core Container model.
+ */
+import { z } from 'zod';
+import { Container } from 'kubernetes-models/v1/Container';
+import type { Plan } from '../model/plan.ts';
+import {
+  baseLabels,
+  checkedDoc,
+  checkedK8s,
+  envList,
+  groupEnv,
+  groupName,
+  groupRef,
+  minTimeout,
+  replicaBounds,
+  requestTimeoutS,
+  toYaml,
+} from './common.ts';
+import { podResources } from './knative.ts';
+import type { Exporter, ExportUnit } from './types.ts';
+
+const dns = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+/** The fields of serving.kserve.io/v1beta1 InferenceService that this exporter emits. */
+export const InferenceServiceSchema = z
+  .object({
+    apiVersion: z.literal('serving.kserve.io/v1beta1'),
+    kind: z.literal('InferenceService'),
+    metadata: z
+      .object({
+        name: dns.max(63),
+        namespace: dns,
+        labels: z.record(z.string(), z.string()),
+        annotations: z.record(z.string(), z.string()),
+      })
+      .strict(),
+    spec: z
+      .object({
+        predictor: z
+          .object({
+            minReplicas: z.number().int().nonnegative(),
+            maxReplicas: z.number().int().positive(),
+            scaleMetric: z.enum(['concurrency', 'rps', 'cpu', 'memory']),
+            scaleTarget: z.number().int().positive(),
+            containerConcurrency: z.number().int().nonnegative(),
+            timeout: z.number().int().positive(),
+            batcher: z
+              .object({
+                maxBatchSize: z.number().int().positive(),
+                /** Milliseconds; 0 would mean KServe's default, so it must be positive. */
+                maxLatency: z.number().int().positive(),
+              })
+              .strict()
+              .optional(),
+            containers: z.array(z.record(z.string(), z.unknown())).length(1),
+          })
+          .strict()
+          .refine((p) => p.maxReplicas >= p.minReplicas, 'maxReplicas < minReplicas')
+          .refine((p) => !p.batcher || p.containerConcurrency >= p.batcher.maxBatchSize, {
+            message: 'containerConcurrency below the batch size',
+          }),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const kserveExporter: Exporter = {
+  target: 'kserve',
+  description: "KServe: one InferenceService per plan group, batched by KServe's batcher",
+  accepts: 'plan',
+  kubernetes: true,
+  export(doc, _kind, o) {
+    const plan = doc as Plan;
+    const warnings: string[] = [];
+    const units: ExportUnit[] = [];
+    const objects = plan.groups.map((g, i) => {
+      const ref = groupRef(i);
+      const name = groupName(o, i);
+      units.push({ ref, name });
+      const { min, max } = replicaBounds(g, o);
+      const tMin = minTimeout(g);
+      const maxLatency = Math.max(1, Math.floor(tMin * 1000 + 1e-6));
+      if (g.batchSize > 1 && maxLatency > tMin * 1000 + 1e-6) {
+        warnings.push(`${ref}: timeout ${tMin} s is below KServe's 1 ms batcher resolution; using 1 ms`);
+      }
+      if (g.batchSize > 1 && new Set(g.apps.map((a) => g.timeouts[a] ?? 0)).size > 1) {
+        warnings.push(
+          `${ref}: KServe's batcher has one wait per batch, not one per app; using the smallest timeout ` +
+            `(${tMin} s), which keeps every SLO but may form smaller batches than planned`,
+        );
+      }
+      const container = checkedK8s(
+        'kserve',
+        new Container({
+          name: 'kserve-container',
+          image: o.image,
+          args: ['serve', '--group', String(i)],
+          ports: [{ containerPort: o.port, protocol: 'TCP' }],
+          env: envList({ ...groupEnv(plan, g, i), HETSERVE_BATCHER: g.batchSize > 1 ? 'kserve' : 'none' }),
+          resources: podResources(g, ref, o, warnings),
+        }),
+      );
+      const labels = { ...baseLabels(o), 'hetserve.dev/group': String(i) };
+      return checkedDoc('kserve', InferenceServiceSchema, {
+        apiVersion: 'serving.kserve.io/v1beta1',
+        kind: 'InferenceService',
+        metadata: {
+          name,
+          namespace: o.namespace,
+          labels,
+          annotations: { 'serving.kserve.io/deploymentMode': 'Serverless' },
+        },
+        spec: {
+          predictor: {
+            minReplicas: min,
+            maxReplicas: max,
+            scaleMetric: 'concurrency',
+            scaleTarget: g.batchSize,
+            containerConcurrency: g.batchSize,
+            timeout: requestTimeoutS(plan, g),
+            ...(g.batchSize > 1 ? { batcher: { maxBatchSize: g.batchSize, maxLatency } } : {}),
+            containers: [container],
+          },
+        },
+      }) as Record<string, unknown>;
+    });
+    return {
+      target: 'kserve',
+      files: [{ path: 'kserve.yaml', content: toYaml(objects), objects }],
+      units,
+      warnings,
+    };
+  },
+};
