@@ -65,6 +65,7 @@ export const ERROR_CATALOGUE = {
   E_TOO_FEW_POINTS: { title: 'Too few measurements to fit', ...BAD_INPUT },
   E_ENDPOINT_UNREACHABLE: { title: 'Endpoint unreachable', ...EXTERNAL },
   E_ENDPOINT_STATUS: { title: 'Endpoint answered with an error status', ...EXTERNAL },
+  E_HOOK_FAILED: { title: 'Per-configuration hook command failed', ...EXTERNAL },
 
   // ── serving gateway ─────────────────────────────────────────────────────
   E_CONFIG_INVALID: { title: 'Invalid configuration', ...BAD_INPUT },
