@@ -127,7 +127,7 @@ export class OnnxBackend implements Backend {
   }
 
   private spawn(onMeta?: (m: { inputs: WireMeta[]; outputs: WireMeta[] }) => void): Slot {
-    const worker = new Worker(new URL('./onnx-worker.ts', import.meta.url));
+    const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url));
     worker.unref();
     const slot: Slot = { worker, ready: Promise.resolve(), job: undefined, dead: false };
     slot.ready = new Promise<void>((resolve, reject) => {
