@@ -34,11 +34,15 @@ export function kairosBound(nG: number, qG: number, C: number, s: number, tau: n
 /** Evaluator of the bound for counts given in `types` order; `types` must contain the base type. */
 export type BoundFn = (counts: ArrayLike<number>) => number;
 
-export function compileBound(q: ProfileQuantities, types: readonly string[], aggregation: Aggregation): BoundFn {
+export function compileBound(
+  q: ProfileQuantities,
+  types: readonly string[],
+  aggregation: Aggregation,
+): BoundFn {
   const baseIdx = types.indexOf(q.base);
   if (baseIdx < 0) throw badField('E_NO_BASE_TYPE', 'types', types, `base type ${q.base} is not in the pool`);
   const auxIdx: number[] = [];
-  const auxQ = [];
+  const auxQ: ProfileQuantities['aux'][number][] = [];
   for (const a of q.aux) {
     const i = types.indexOf(a.type);
     if (i >= 0 && a.limit > 0) {
@@ -76,7 +80,12 @@ export function compileBound(q: ProfileQuantities, types: readonly string[], agg
         if (n > 0) {
           const r = allB[c * k + vj];
           if (Number.isNaN(r)) {
-            throw badField('E_PROFILE_INVALID', `${auxQ[c].type}.all_batch`, limit[vj], 'has no entry for this threshold');
+            throw badField(
+              'E_PROFILE_INVALID',
+              `${auxQ[c].type}.all_batch`,
+              limit[vj],
+              'has no entry for this threshold',
+            );
           }
           C += n * r;
         }
@@ -85,7 +94,8 @@ export function compileBound(q: ProfileQuantities, types: readonly string[], agg
     };
   }
   const by = q.byLimit;
-  if (!by) throw badField('E_INVALID_OPTION', 'aggregation', aggregation, 'needs quantities computed from samples');
+  if (!by)
+    throw badField('E_INVALID_OPTION', 'aggregation', aggregation, 'needs quantities computed from samples');
   const sAt = Float64Array.from(auxQ, (a) => by[String(a.limit)].smallRatio);
   const tAt = Float64Array.from(auxQ, (a) => by[String(a.limit)].timeRatio);
   return (counts) => {

@@ -101,9 +101,15 @@ export function computeProfileQuantities(
 ): ProfileQuantities {
   const maxSize = sizes.sizes[sizes.sizes.length - 1];
   if (maxSize > table.maxSize) {
-    throw badField('E_PROFILE_INVALID', 'batchSizes', table.maxSize, `the ${table.model} profile stops below query size ${maxSize}`, {
-      hint: 'profile every size of the query-size distribution',
-    });
+    throw badField(
+      'E_PROFILE_INVALID',
+      'batchSizes',
+      table.maxSize,
+      `the ${table.model} profile stops below query size ${maxSize}`,
+      {
+        hint: 'profile every size of the query-size distribution',
+      },
+    );
   }
   // Per profiled-size index: probability mass (sizes rounded up onto the grid).
   const n = table.batchSizes.length;
@@ -185,23 +191,41 @@ export function prototypeProfileQuantities(
   auxTypes: readonly string[],
 ): ProfileQuantities {
   storedCache ??= (
-    JSON.parse(readFileSync(new URL('../../../data/kairos/prototype-profile.json', import.meta.url), 'utf8')) as {
+    JSON.parse(
+      readFileSync(new URL('../../../data/kairos/prototype-profile.json', import.meta.url), 'utf8'),
+    ) as {
       models: Record<string, Record<string, StoredType>>;
     }
   ).models;
   const m = storedCache[model];
   if (!m) {
-    throw badField('E_UNKNOWN_MODEL', 'model', model, `--compat prototype has stored quantities for ${Object.keys(storedCache).join(', ')} only`);
+    throw badField(
+      'E_UNKNOWN_MODEL',
+      'model',
+      model,
+      `--compat prototype has stored quantities for ${Object.keys(storedCache).join(', ')} only`,
+    );
   }
   const get = (t: string): StoredType => {
     const q = m[t];
-    if (!q) throw badField('E_UNKNOWN_INSTANCE_TYPE', 'types', t, `the prototype profiled ${Object.keys(m).join(', ')} only`);
+    if (!q)
+      throw badField(
+        'E_UNKNOWN_INSTANCE_TYPE',
+        'types',
+        t,
+        `the prototype profiled ${Object.keys(m).join(', ')} only`,
+      );
     return q;
   };
   const aux = auxTypes.map((t): AuxQuantities => {
     const q = get(t);
     if (q.vio_batch === undefined) {
-      throw badField('E_POOL_INVALID', 'types', t, 'is the base type in the prototype profile, not an auxiliary one');
+      throw badField(
+        'E_POOL_INVALID',
+        'types',
+        t,
+        'is the base type in the prototype profile, not an auxiliary one',
+      );
     }
     return {
       type: t,
