@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are checked by assertions */
 /**
  * One conformance suite every backend runs (replay, http, onnx): same inputs, same checks. Then
  * the backend-specific fault cases (killed / hung onnx worker, unreachable http endpoint).

@@ -1,0 +1,288 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are checked by assertions */
+/**
+ * Reliability of the gateway: faulty backends (errors, hangs), bounded queues, graceful drain,
+ * bad input, admin authentication, plan swaps under load.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HetserveError } from '../src/model/errors.ts';
+import { ReplayBackend } from '../src/serve/backends/replay.ts';
+import type { Backend, BackendContext } from '../src/serve/backends/types.ts';
+import type { BackendConfig } from '../src/serve/config.ts';
+import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
+
+const FAST_APPS = APPS.map((a) => ({ ...a, slo: a.slo / 5 }));
+const TWO_GROUPS = () =>
+  handPlan([
+    { apps: ['a0', 'a1'], batchSize: 2, timeout: 0.005, vcpu: 1 },
+    { apps: ['a2', 'a3'], batchSize: 2, timeout: 0.005, vcpu: 2 },
+  ]);
+
+function failing(ctx: BackendContext): Backend {
+  return {
+    kind: 'failing',
+    id: ctx.id,
+    start: async () => ({
+      name: ctx.model.name,
+      platform: 'test',
+      inputs: ctx.model.inputs!,
+      outputs: ctx.model.inputs!,
+    }),
+    infer: async () => {
+      throw new HetserveError('E_BACKEND_FAILED', 'boom');
+    },
+    close: async () => undefined,
+  };
+}
+
+function hanging(ctx: BackendContext): Backend {
+  return {
+    kind: 'hanging',
+    id: ctx.id,
+    start: async () => ({
+      name: ctx.model.name,
+      platform: 'test',
+      inputs: ctx.model.inputs!,
+      outputs: ctx.model.inputs!,
+    }),
+    infer: (b) =>
+      new Promise((_r, reject) =>
+        b.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      ),
+    close: async () => undefined,
+  };
+}
+
+const replay = (cfg: BackendConfig, ctx: BackendContext) =>
+  new ReplayBackend(cfg as Extract<BackendConfig, { type: 'replay' }>, ctx);
+
+test('a failing function: its batches are retried on another backend, every request answered 200', async () => {
+  const { gw, url } = await startGateway(baseConfig(), {
+    planFn: TWO_GROUPS,
+    backendFactory: (cfg, ctx) => (ctx.fn?.vcpu === 1 ? failing(ctx) : replay(cfg, ctx)),
+  });
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], `a${i % 4}`)),
+      ),
+    );
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.outputs[0].data[0], i);
+    });
+    const m = await (await fetch(`${url}/metrics`)).text();
+    assert.match(
+      m,
+      /hetserve_batch_failures_total\{model="echo",group="a0,a1",backend="cpu:1vcpu:2GB"\} [1-9]/,
+    );
+  } finally {
+    await gw.close();
+  }
+});
+
+test('every backend failing: a 502 problem body, nothing left in flight', async () => {
+  const { gw, url } = await startGateway(baseConfig(), {
+    planFn: TWO_GROUPS,
+    backendFactory: (_c, ctx) => failing(ctx),
+  });
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`)),
+      ),
+    );
+    for (const r of rs) {
+      assert.equal(r.status, 502);
+      assert.equal(r.json.code, 'E_BACKEND_FAILED');
+      assert.equal(r.headers.get('content-type'), 'application/problem+json');
+    }
+    assert.equal(gw.models.get('echo')!.service.queued, 0);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a hanging backend: 504 within the hard deadline (2 x SLO), nothing left hanging', async () => {
+  const { gw, url } = await startGateway(baseConfig({ applications: FAST_APPS }), {
+    planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 2, timeout: 0.005 }], FAST_APPS),
+    backendFactory: (_c, ctx) => hanging(ctx),
+  });
+  try {
+    const t0 = performance.now();
+    const rs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`)),
+      ),
+    );
+    const dt = (performance.now() - t0) / 1000;
+    for (const r of rs) {
+      assert.equal(r.status, 504);
+      assert.equal(r.json.code, 'E_BACKEND_TIMEOUT');
+    }
+    assert.ok(dt < 2 * 0.2 + 0.3, `answered after ${dt.toFixed(3)} s`);
+    assert.equal(gw.models.get('echo')!.service.queued, 0);
+    // the gateway keeps serving
+    assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('bounded queue: beyond limits.maxQueue a 429 with Retry-After, the rest served', async () => {
+  const cfg = baseConfig({
+    limits: { maxQueue: 8, retryAfterS: 2 },
+    serving: { mode: 'serverless', backend: { type: 'replay', latency: 100 } },
+  });
+  const { gw, url } = await startGateway(cfg);
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`)),
+      ),
+    );
+    const codes = rs.map((r) => r.status);
+    assert.ok(
+      codes.every((c) => c === 200 || c === 429),
+      `codes ${codes}`,
+    );
+    const limited = rs.filter((r) => r.status === 429);
+    assert.ok(limited.length >= 20, `${limited.length} refused`);
+    assert.ok(codes.filter((c) => c === 200).length >= 8);
+    for (const r of limited) {
+      assert.equal(r.headers.get('retry-after'), '2');
+      assert.equal(r.json.code, 'E_QUEUE_FULL');
+    }
+  } finally {
+    await gw.close();
+  }
+});
+
+test('graceful drain: every accepted request answered, new ones refused', async () => {
+  const cfg = baseConfig({ serving: { mode: 'serverless', backend: { type: 'replay', latency: 150 } } });
+  const { gw, url } = await startGateway(cfg);
+  const pending = Array.from({ length: 12 }, (_, i) =>
+    post(`${url}/v2/models/echo/infer`, inferBody([i, 1, 2, 3], `a${i % 4}`)),
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  const drained = gw.drain();
+  const rs = await Promise.all(pending);
+  assert.equal(await drained, true);
+  rs.forEach((r, i) => {
+    assert.equal(r.status, 200);
+    assert.equal(r.json.outputs[0].data[0], i);
+  });
+  await assert.rejects(fetch(`${url}/v2/health/live`));
+});
+
+test('bad input: 4xx problem bodies naming the field', async () => {
+  const { gw, url } = await startGateway(baseConfig({ limits: { maxBodyBytes: 2000 } }));
+  const infer = `${url}/v2/models/echo/infer`;
+  const t = (over: Record<string, unknown>) =>
+    JSON.stringify({
+      parameters: { app: 'a0' },
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], ...over }],
+    });
+  const cases: [string, string, number, string, string | RegExp][] = [
+    [
+      'body too large',
+      JSON.stringify({ inputs: [], pad: 'x'.repeat(5000) }),
+      413,
+      'E_BODY_TOO_LARGE',
+      'body',
+    ],
+    ['malformed JSON', '{"inputs": [', 400, 'E_MALFORMED_JSON', 'body'],
+    ['wrong shape', t({ shape: [1, 5] }), 400, 'E_TENSOR_INVALID', 'inputs[0].shape'],
+    ['wrong dtype', t({ datatype: 'INT32' }), 400, 'E_TENSOR_INVALID', 'inputs[0].datatype'],
+    ['wrong name', t({ name: 'y' }), 400, 'E_TENSOR_INVALID', 'inputs[0].name'],
+    ['too few values', t({ data: [1, 2, 3] }), 400, 'E_TENSOR_INVALID', 'inputs[0].data'],
+    ['non-number value', t({ data: [1, 2, 'x', 4] }), 400, 'E_TENSOR_INVALID', 'inputs[0].data[2]'],
+    ['unknown app', inferBody(undefined, 'nope'), 404, 'E_UNKNOWN_APP', 'app'],
+    ['no app', inferBody(), 404, 'E_UNKNOWN_APP', 'app'],
+    ['not an object', '[1,2]', 400, 'E_INVALID_INPUT', 'body'],
+  ];
+  try {
+    for (const [what, body, status, code, field] of cases) {
+      const r = await post(infer, body);
+      assert.equal(r.status, status, what);
+      assert.equal(r.json.code, code, what);
+      assert.equal(r.json.field, field, what);
+      assert.equal(typeof r.json.detail, 'string');
+    }
+    const unknownModel = await post(`${url}/v2/models/nope/infer`, inferBody(undefined, 'a0'));
+    assert.equal(unknownModel.status, 404);
+    assert.equal(unknownModel.json.field, 'model');
+    // the connection and the gateway survive all of it
+    assert.equal((await post(infer, inferBody(undefined, 'a0'))).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('admin endpoints: off without a token, 401 without the right bearer, plan swap with it', async () => {
+  const off = await startGateway();
+  try {
+    const r = await post(`${off.url}/admin/plan`, '{}', { authorization: 'Bearer whatever-whatever-123' });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.field, 'admin.token');
+  } finally {
+    await off.gw.close();
+  }
+  const token = 'test-token-0123456789';
+  const { gw, url } = await startGateway(baseConfig({ admin: { token } }));
+  try {
+    assert.equal((await post(`${url}/admin/plan`, '{}')).status, 401);
+    assert.equal(
+      (await post(`${url}/admin/plan`, '{}', { authorization: 'Bearer wrong-token-0123456789' })).status,
+      401,
+    );
+    const auth = { authorization: `Bearer ${token}` };
+    const bad = await post(`${url}/admin/plan`, JSON.stringify({ plan: { kind: 'nope' } }), auth);
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.field, /^plan/);
+    const ok = await post(`${url}/admin/plan`, JSON.stringify({ plan: TWO_GROUPS() }), auth);
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assert.equal(ok.json.planVersion, 1);
+    assert.equal(gw.models.get('echo')!.service.plan.groups.length, 2);
+    // a path is just data: there is no endpoint that reads files or code named by a request
+    const path = await post(`${url}/admin/reload`, JSON.stringify({ path: '/etc/passwd' }), auth);
+    assert.equal(path.status, 400);
+    assert.equal(path.json.field, 'configPath');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('plan swaps under load: nothing dropped, nothing answered twice or crossed', async () => {
+  const plans = [TWO_GROUPS(), handPlan([{ apps: APPS.map((a) => a.name), batchSize: 8, timeout: 0.02 }])];
+  const cfg = baseConfig({
+    serving: { mode: 'serverless', backend: { type: 'replay', latency: { samplesMs: [0, 2, 5] } } },
+  });
+  const { gw, url } = await startGateway(cfg);
+  const svc = gw.models.get('echo')!.service;
+  try {
+    const reqs: Promise<{ status: number; json: any }>[] = [];
+    for (let i = 0; i < 300; i++) {
+      reqs.push(
+        post(`${url}/v2/models/echo/infer`, inferBody([i, 100 - i, i * 2, 7], `a${i % 4}`, { id: `r${i}` })),
+      );
+      if (i % 25 === 0) await svc.swap(plans[(i / 25) % 2]);
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const rs = await Promise.all(reqs);
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(r.json.id, `r${i}`);
+      assert.deepEqual(r.json.outputs[0].data, [i, 100 - i, i * 2, 7]);
+    });
+    assert.ok(svc.planVersion >= 10);
+    const m = await (await fetch(`${url}/metrics`)).text();
+    const total = [
+      ...m.matchAll(/hetserve_requests_total\{model="echo",app="a\d",code="200"\} (\d+)/g),
+    ].reduce((s, x) => s + Number(x[1]), 0);
+    assert.equal(total, 300);
+    assert.equal(svc.queued, 0);
+  } finally {
+    await gw.close();
+  }
+});
