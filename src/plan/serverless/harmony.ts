@@ -1,0 +1,209 @@
+/**
+ * HarmonyBatch's planner (design §6): provision every app alone, then the two-stage merge of
+ * SLO-adjacent groups (stage 1 pools CPU runs whose traffic passes the knee r*, stage 2 grows GPU
+ * groups into their neighbours), each merge kept only when it lowers the traffic-weighted cost.
+ * Compat 'paper' adds a final pass for the §6.4 limitation (a CPU run whose total rate passes the
+ * smallest knee among its SLOs is merged too) and lets merged groups be CPU or GPU; compat
+ * 'prototype' copies the prototype (merged groups GPU-only, its window rules, knee bisection on
+ * [0.01, 40]).
+ */
+import type { App } from '../../model/app.ts';
+import { HetserveError } from '../../model/errors.ts';
+import type { Plan } from '../../model/plan.ts';
+import type { ServerlessProfile } from '../../model/profile.ts';
+import type { GroupEvaluation } from '../../predict/index.ts';
+import { finishPlan, groupInput, preparePlanning } from './context.ts';
+import { provisionInput, type FunctionKind } from './provision.ts';
+import { registerPlanner } from './registry.ts';
+import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
+
+interface WorkGroup {
+  apps: App[];
+  ev: GroupEvaluation;
+  /** η^X: share of total traffic (a merged group's share is the sum of its parts', as in the prototype). */
+  share: number;
+}
+
+export interface HarmonyTrace {
+  /** Knee r* per distinct SLO (req/s above which a lone app of that SLO goes to GPU; Infinity = never). */
+  knees: Map<number, number>;
+  /** Total cost after the initial provisioning and after each accepted merge. */
+  costTrajectory: number[];
+  /** Stage of each entry of costTrajectory: 0 initial, 1 CPU pooling, 2 GPU growth, 3 final pass. */
+  stages: number[];
+}
+
+const isGpu = (g: WorkGroup) => g.ev.function?.kind === 'gpu';
+const rateOf = (g: WorkGroup) => g.ev.rate;
+const total = (L: WorkGroup[]) => L.reduce((s, g) => s + g.ev.costPerRequest * g.share, 0);
+
+/** Run Harmony on a prepared context; returns the groups and a trace of the knees and merges. */
+export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: HarmonyTrace } {
+  const { predictor, grid, apps } = ctx;
+  const proto = predictor.compat === 'prototype';
+  const R = apps.reduce((s, a) => s + a.rps, 0);
+  const trace: HarmonyTrace = { knees: new Map(), costTrajectory: [], stages: [] };
+  if (apps.length === 0) return { groups: [], trace };
+
+  const provision = (members: App[], kinds: readonly FunctionKind[]) =>
+    provisionInput(predictor, grid, groupInput(members), kinds);
+
+  // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
+  const kneeHigh = proto ? 40 : Math.max(40, 2 * R);
+  const knee = (slo: number): number => {
+    const hit = trace.knees.get(slo);
+    if (hit !== undefined) return hit;
+    const goesGpu = (rps: number) =>
+      provision([{ name: '', slo, rps }], ['cpu', 'gpu'])?.function?.kind === 'gpu';
+    let lo = 0.01;
+    let hi = kneeHigh;
+    let value: number;
+    if (!proto && !goesGpu(hi)) value = Infinity;
+    else {
+      while (hi - lo > 0.001) {
+        const mid = (lo + hi) / 2;
+        if (goesGpu(mid)) hi = mid;
+        else lo = mid;
+      }
+      value = hi;
+    }
+    trace.knees.set(slo, value);
+    return value;
+  };
+  for (const a of apps) knee(a.slo);
+
+  // Initial provisioning: every app alone, CPU or GPU.
+  const L: WorkGroup[] = apps.map((a) => {
+    const ev = provision([a], ['cpu', 'gpu']);
+    if (!ev) {
+      throw new HetserveError(
+        'E_SLO_UNREACHABLE',
+        `app ${JSON.stringify(a.name)}: no ${ctx.profile.name} configuration meets its SLO ${a.slo} s at ${a.rps} req/s`,
+        { field: 'slo', value: a.slo, app: a.name },
+      );
+    }
+    return { apps: [a], ev, share: a.rps / R };
+  });
+  const record = (stage: number) => {
+    trace.costTrajectory.push(total(L));
+    trace.stages.push(stage);
+  };
+  record(0);
+
+  const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
+  /** Merge L[lo..hi) if that lowers the weighted cost; returns whether it did. */
+  const merge = (lo: number, hi: number, stage: number): boolean => {
+    const parts = L.slice(lo, hi);
+    const members = parts.flatMap((g) => g.apps);
+    const ev = provision(members, mergedKinds);
+    if (!ev) return false;
+    let share = 0;
+    let before = 0;
+    for (const g of parts) {
+      share += g.share;
+      before += g.ev.costPerRequest * g.share;
+    }
+    if (!(ev.costPerRequest * share < before)) return false;
+    L.splice(lo, hi - lo, { apps: members, ev, share });
+    record(stage);
+    return true;
+  };
+
+  // Stage 1: pool a run of CPU groups whose accumulated rate passes the window's knee.
+  if (proto) {
+    let start = 0;
+    while (start < L.length) {
+      while (start < L.length && isGpu(L[start])) start++;
+      if (start >= L.length) break;
+      const thr = knee(L[start].apps[0].slo);
+      let r = 0;
+      let end = -1;
+      for (let i = start; i < L.length; i++) {
+        if (isGpu(L[i])) {
+          end = i; // a GPU group ends the run: the prototype still tries the run so far
+          break;
+        }
+        r += rateOf(L[i]);
+        if (r > thr) {
+          end = i + 1;
+          break;
+        }
+      }
+      if (end < 0) {
+        start++;
+        continue;
+      }
+      if (merge(start, end, 1)) start++;
+      else start = end;
+    }
+  } else {
+    let j = 0;
+    let r = 0;
+    for (let i = 0; i < L.length; i++) {
+      if (!isGpu(L[i])) {
+        r += rateOf(L[i]);
+        if (r > knee(L[j].apps[0].slo)) {
+          merge(j, i + 1, 1);
+          i = j;
+          j = j + 1;
+          r = 0;
+        }
+      } else {
+        j = i + 1;
+        r = 0;
+      }
+    }
+  }
+
+  // Stage 2: grow GPU groups into their right neighbours; after a success retry the same spot.
+  const stage2 = (stage: number) => {
+    let i = 0;
+    while (i < L.length - 1) {
+      if ((isGpu(L[i]) || isGpu(L[i + 1])) && merge(i, i + 2, stage)) continue;
+      i++;
+    }
+  };
+  stage2(2);
+
+  // Final pass (paper mode, fixes design §6.4): a CPU run whose total rate passes the smallest
+  // knee among its SLOs is merged, then stage 2 runs again from the new GPU seeds.
+  if (!proto) {
+    let changed = false;
+    let i = 0;
+    while (i < L.length) {
+      if (isGpu(L[i])) {
+        i++;
+        continue;
+      }
+      let j = i;
+      let r = 0;
+      let minKnee = Infinity;
+      let merged = false;
+      while (j < L.length && !isGpu(L[j])) {
+        r += rateOf(L[j]);
+        for (const a of L[j].apps) minKnee = Math.min(minKnee, knee(a.slo));
+        j++;
+        if (j - i >= 2 && r > minKnee && merge(i, j, 3)) {
+          merged = true;
+          changed = true;
+          break;
+        }
+      }
+      i = merged ? i + 1 : j;
+    }
+    if (changed) stage2(3);
+  }
+
+  return { groups: L.map((g) => ({ apps: g.apps, evaluation: g.ev })), trace };
+}
+
+export const harmonyPlanner: ServerlessPlanner = {
+  name: 'harmony',
+  description: 'HarmonyBatch: per-app provisioning, then two-stage merge of SLO-adjacent groups',
+  plan(apps: readonly App[], profile: ServerlessProfile, options: ServerlessPlanOptions = {}): Plan {
+    const ctx = preparePlanning(apps, profile, options);
+    return finishPlan(ctx, 'harmony', runHarmony(ctx).groups);
+  },
+};
+
+registerPlanner(harmonyPlanner);
