@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import { checkedDoc, groupEnv, groupName, groupRef, requestTimeoutS, roundUp, toYaml } from './common.ts';
-import { gatewayConfig, type GatewayBackend } from './gateway.ts';
+import { routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
@@ -145,12 +145,12 @@ export const fcExporter: Exporter = {
   description: 'Alibaba Function Compute 3.0 (Serverless Devs s.yaml): one function per plan group',
   accepts: 'plan',
   kubernetes: false,
-  export(doc, kind, o) {
+  export(doc, _kind, o) {
     const plan = doc as Plan;
     const warnings: string[] = [];
     const units: ExportUnit[] = [];
     const resources: Record<string, unknown> = {};
-    const backends: GatewayBackend[] = [];
+    const backends: GatewayRoute[] = [];
     const gpuMb = FC_GPU_MEMORY_MB[o.fcGpuType];
     plan.groups.forEach((g, i) => {
       const ref = groupRef(i);
@@ -171,7 +171,14 @@ export const fcExporter: Exporter = {
       }
       resources[`g${i}`] = fcFunction(plan, g, i, o, warnings);
       units.push({ ref, name: groupName(o, i) });
-      backends.push({ ref, kind: 'fc', function: groupName(o, i) });
+      backends.push({
+        ref,
+        apps: g.apps,
+        batchSize: g.batchSize,
+        engine: 'fc',
+        function: groupName(o, i),
+        region: o.region,
+      });
     });
     const project = checkedDoc('fc', FcProjectSchema, {
       edition: '3.0.0',
@@ -180,12 +187,7 @@ export const fcExporter: Exporter = {
       resources,
     });
     const files = [{ path: 's.yaml', content: toYaml([project]) }];
-    if (o.batching === 'gateway') {
-      files.push({
-        path: 'gateway.json',
-        content: JSON.stringify(gatewayConfig(doc, kind, o, backends), null, 2) + '\n',
-      });
-    }
+    if (o.batching === 'gateway') files.push(routesFile(plan, backends));
     return { target: 'fc', files, units, warnings };
   },
 };

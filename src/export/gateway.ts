@@ -1,63 +1,94 @@
 /**
- * The hetserve gateway on Kubernetes: a ConfigMap carrying the plan or allocation as the gateway's
- * config file, a Deployment running `hetserve serve --config`, and a Service. Other exporters
- * reuse these objects to put the gateway in front of the engine they emit (Lambda, KEDA).
+ * The hetserve gateway on Kubernetes: a ConfigMap carrying the gateway's config file (the
+ * `hetserve schema config` document, validated with the gateway's own parser), a Deployment
+ * running `hetserve serve --config`, and a Service. The KEDA exporter reuses these objects to put
+ * the gateway in front of the instances it emits.
  *
- * Config file assumption (the gateway's own config schema had not landed when this was written):
- * `{ kind: 'hetserve-gateway-config', mode, model, plan | allocation, backends[], port }` where each
- * backend maps a plan group or an instance type to the URL serving it; no backends means the
- * gateway runs the model itself.
+ * Mapping: a plan becomes a serverless-mode config (its apps with SLO and rate, its model as the
+ * profile, its algorithm, price table and compat; an onnx backend reading
+ * /models/<model>.onnx); an allocation becomes a cluster-mode config (its QoS, its base type,
+ * one http backend per allocated instance) with one application, `default`, whose SLO is the
+ * QoS target and whose rate is the allocation's throughput bound.
  */
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HetserveError, isHetserveError } from '../model/errors.ts';
 import type { Plan } from '../model/plan.ts';
 import type { Allocation } from '../model/cluster.ts';
+import { parseServeConfig, type ServeConfigInput } from '../serve/config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
 import type { ExportOptions } from './options.ts';
 import type { DocumentKind, ExportDocument, Exporter, ExportUnit } from './types.ts';
 
-export interface GatewayBackend {
-  /** `group-<i>` or `type:<instance type>`. */
-  readonly ref: string;
-  /** `http` (a URL per backend) or `lambda` (a function ARN / name to invoke). */
-  readonly kind: 'http' | 'lambda' | 'fc';
-  readonly url?: string;
-  readonly function?: string;
-  /** For instance types: how many instances the allocation chose. */
-  readonly count?: number;
+export const GATEWAY_CONFIG_DIR = '/etc/hetserve';
+export const MODEL_DIR = '/models';
+
+/** One allocated instance the gateway routes to (cluster mode). */
+export interface ClusterInstance {
+  readonly name: string;
+  readonly type: string;
+  readonly url: string;
 }
 
-export interface GatewayConfig {
-  readonly kind: 'hetserve-gateway-config';
-  readonly mode: 'serverless' | 'cluster';
-  readonly model: string;
-  readonly port: number;
-  readonly plan?: Plan;
-  readonly allocation?: Allocation;
-  readonly backends: readonly GatewayBackend[];
-}
-
-export function gatewayConfig(
-  doc: ExportDocument,
-  kind: DocumentKind,
-  o: ExportOptions,
-  backends: readonly GatewayBackend[],
-): GatewayConfig {
+/** Gateway config (ServeConfigSchema input) of a serverless plan served by the gateway itself. */
+export function planServeConfig(plan: Plan, o: ExportOptions): ServeConfigInput {
   return {
-    kind: 'hetserve-gateway-config',
-    mode: kind === 'plan' ? 'serverless' : 'cluster',
-    model: doc.model,
-    port: o.port,
-    ...(kind === 'plan' ? { plan: doc as Plan } : { allocation: doc as Allocation }),
-    backends,
+    listen: { host: '0.0.0.0', port: o.port },
+    models: [{ name: plan.model, profile: plan.model, source: { onnx: `${MODEL_DIR}/${plan.model}.onnx` } }],
+    applications: plan.apps.map((a) => ({ name: a.name, slo: a.slo, rps: a.rps })),
+    serving: {
+      mode: 'serverless',
+      algorithm: plan.algorithm,
+      prices: plan.priceTable,
+      compat: plan.compat,
+      backend: { type: 'onnx' },
+    },
   };
 }
 
-export const GATEWAY_CONFIG_DIR = '/etc/hetserve';
+/** Gateway config of an allocation: cluster mode, one http backend per allocated instance. */
+export function allocationServeConfig(
+  alloc: Allocation,
+  instances: readonly ClusterInstance[],
+  o: ExportOptions,
+): ServeConfigInput {
+  const base = alloc.pool.find((t) => t.base && (alloc.chosen.counts[t.name] ?? 0) > 0) ??
+    alloc.pool.find((t) => t.base) ?? { name: instances[0]?.type ?? alloc.pool[0].name };
+  return {
+    listen: { host: '0.0.0.0', port: o.port },
+    models: [{ name: alloc.model, profile: alloc.model }],
+    applications: [{ name: 'default', slo: alloc.qosMs / 1000, rps: alloc.chosen.upperBoundQps }],
+    serving: {
+      mode: 'cluster',
+      qosMs: alloc.qosMs,
+      baseType: base.name,
+      instances: instances.map((i) => ({
+        name: i.name,
+        type: i.type,
+        backend: { type: 'http', url: i.url },
+      })),
+    },
+  };
+}
+
+/** Validate with the gateway's own parser; a failure means the input cannot be served as is. */
+export function checkedServeConfig(target: string, config: ServeConfigInput): ServeConfigInput {
+  try {
+    parseServeConfig(config, 'gateway-config');
+  } catch (e) {
+    if (!isHetserveError(e)) throw e;
+    throw new HetserveError(
+      'E_TARGET_UNSUPPORTED',
+      `${target}: the gateway cannot serve this input: ${e.message}`,
+      e.details as Record<string, unknown>,
+    );
+  }
+  return config;
+}
 
 /** ConfigMap + Deployment + Service of the gateway, validated. */
-export function gatewayObjects(config: GatewayConfig, o: ExportOptions): Record<string, unknown>[] {
+export function gatewayObjects(config: ServeConfigInput, o: ExportOptions): Record<string, unknown>[] {
   const name = `${o.name}-gateway`;
   const labels = {
     ...baseLabels(o),
@@ -72,7 +103,9 @@ export function gatewayObjects(config: GatewayConfig, o: ExportOptions): Record<
   const dep = new Deployment({
     metadata: { name, namespace: o.namespace, labels },
     spec: {
+      // The gateway holds the batch buffers and the live plan: one replica, replaced on failure.
       replicas: 1,
+      strategy: { type: 'Recreate' },
       selector: { matchLabels: selector },
       template: {
         metadata: {
@@ -88,7 +121,7 @@ export function gatewayObjects(config: GatewayConfig, o: ExportOptions): Record<
             {
               name: 'gateway',
               image: o.gatewayImage,
-              args: ['serve', '--config', `${GATEWAY_CONFIG_DIR}/config.json`, '--port', String(o.port)],
+              args: ['serve', '--config', `${GATEWAY_CONFIG_DIR}/config.json`],
               ports: [{ name: 'http', containerPort: o.port }],
               readinessProbe: { httpGet: { path: '/v2/health/ready', port: 'http' } },
               livenessProbe: { httpGet: { path: '/v2/health/live', port: 'http' } },
@@ -108,32 +141,27 @@ export function gatewayObjects(config: GatewayConfig, o: ExportOptions): Record<
   return [checkedK8s('gateway', cm), checkedK8s('gateway', dep), checkedK8s('gateway', svc)];
 }
 
-/** Units of a document when the gateway itself serves everything. */
-function gatewayUnits(doc: ExportDocument, kind: DocumentKind, name: string): ExportUnit[] {
-  if (kind === 'plan') return (doc as Plan).groups.map((_, i) => ({ ref: `group-${i}`, name }));
-  const counts = (doc as Allocation).chosen.counts;
-  return Object.keys(counts)
-    .filter((t) => counts[t] > 0)
-    .map((t) => ({ ref: `type:${t}`, name }));
+function planUnits(plan: Plan, name: string): ExportUnit[] {
+  return plan.groups.map((_, i) => ({ ref: `group-${i}`, name }));
 }
 
 export const gatewayExporter: Exporter = {
   target: 'gateway',
-  description: 'the hetserve gateway alone: ConfigMap (plan or allocation) + Deployment + Service',
-  accepts: 'both',
+  description:
+    'the hetserve gateway serving a plan itself: ConfigMap (gateway config) + Deployment + Service',
+  accepts: 'plan',
   kubernetes: true,
-  export(doc, kind, o) {
-    const objects = gatewayObjects(gatewayConfig(doc, kind, o, []), o);
+  export(doc: ExportDocument, _kind: DocumentKind, o: ExportOptions) {
+    const plan = doc as Plan;
+    const config = checkedServeConfig('gateway', planServeConfig(plan, o));
+    const objects = gatewayObjects(config, o);
     return {
       target: 'gateway',
       files: [{ path: 'gateway.yaml', content: toYaml(objects), objects }],
-      units: gatewayUnits(doc, kind, `${o.name}-gateway`),
-      warnings:
-        kind === 'allocation'
-          ? [
-              'gateway: one gateway replica runs the model for every instance type; use --target keda for one Deployment per type',
-            ]
-          : [],
+      units: planUnits(plan, `${o.name}-gateway`),
+      warnings: [
+        `gateway: the image must hold the model at ${MODEL_DIR}/${plan.model}.onnx (build FROM the hetserve image, or mount it)`,
+      ],
     };
   },
 };

@@ -24,4 +24,11 @@ export {
 export { writeExport } from './write.ts';
 export { lambdaMemoryMb, LAMBDA_MB_PER_VCPU, LAMBDA_MIN_MB, LAMBDA_MAX_MB } from './lambda.ts';
 export { fcResources, FC, FC_GPU_MEMORY_MB } from './fc.ts';
-export { gatewayConfig, gatewayObjects, type GatewayConfig, type GatewayBackend } from './gateway.ts';
+export {
+  gatewayObjects,
+  planServeConfig,
+  allocationServeConfig,
+  checkedServeConfig,
+  type ClusterInstance,
+} from './gateway.ts';
+export type { GatewayRoute, GatewayRoutes } from './routes.ts';

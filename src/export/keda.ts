@@ -1,17 +1,32 @@
 /**
- * KEDA for a cluster allocation: per instance type with a non-zero count, a Deployment pinned to
+ * KEDA for a cluster allocation: per instance type with a non-zero count, a StatefulSet pinned to
  * that type (node label node.kubernetes.io/instance-type, one pod per node so a replica is an
- * instance), a headless Service so the gateway can address each instance, and a ScaledObject
- * scaling between minReplicas and the allocated count on the gateway's Prometheus metrics. The
- * allocated count is the ceiling, so the hourly budget holds. The gateway (ConfigMap with the
- * allocation, Deployment, Service) routes queries to the instances.
+ * instance, stable per-pod DNS so the gateway can address each instance), its headless Service,
+ * and a ScaledObject scaling between minReplicas and the allocated count on the gateway's
+ * Prometheus metrics. The allocated count is the ceiling, so the hourly budget holds. The gateway
+ * (ConfigMap with the cluster-mode config listing every instance, Deployment, Service) routes
+ * queries to the instances. Workers run `hetserve serve` on their own config (an onnx backend on
+ * /models/<model>.onnx, batching off: a Kairos query already is a batch).
+ *
+ * Scaling signal: the gateway's in-flight requests for the model. Each type's threshold is
+ * kedaThreshold × (total allocated instances / that type's count), so the load splits across
+ * types in proportion to their counts and every type reaches its count together.
  */
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import type { Allocation } from '../model/cluster.ts';
+import type { ServeConfigInput } from '../serve/config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
-import { gatewayConfig, gatewayObjects, type GatewayBackend } from './gateway.ts';
+import {
+  GATEWAY_CONFIG_DIR,
+  MODEL_DIR,
+  allocationServeConfig,
+  checkedServeConfig,
+  gatewayObjects,
+  type ClusterInstance,
+} from './gateway.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
@@ -36,7 +51,28 @@ export function typeNames(types: readonly string[], o: ExportOptions): Map<strin
   return out;
 }
 
-function typeObjects(alloc: Allocation, type: string, count: number, name: string, o: ExportOptions) {
+/** Config of a worker: the model behind an onnx backend, no batching wait, no re-planning. */
+export function workerServeConfig(alloc: Allocation, o: ExportOptions): ServeConfigInput {
+  return {
+    listen: { host: '0.0.0.0', port: o.port },
+    models: [
+      { name: alloc.model, profile: alloc.model, source: { onnx: `${MODEL_DIR}/${alloc.model}.onnx` } },
+    ],
+    applications: [{ name: 'default', slo: alloc.qosMs / 1000, rps: alloc.chosen.upperBoundQps }],
+    serving: { mode: 'serverless', backend: { type: 'onnx' } },
+    replan: { intervalS: 0, windowS: 60 },
+  };
+}
+
+function typeObjects(
+  model: string,
+  type: string,
+  count: number,
+  total: number,
+  name: string,
+  workerCm: string,
+  o: ExportOptions,
+) {
   const selector = { 'app.kubernetes.io/name': name };
   const labels = {
     ...baseLabels(o),
@@ -44,10 +80,12 @@ function typeObjects(alloc: Allocation, type: string, count: number, name: strin
     'app.kubernetes.io/component': 'worker',
     'hetserve.dev/instance-type': type,
   };
-  const dep = new Deployment({
+  const sts = new StatefulSet({
     metadata: { name, namespace: o.namespace, labels },
     spec: {
+      serviceName: name,
       replicas: count,
+      podManagementPolicy: 'Parallel',
       selector: { matchLabels: selector },
       template: {
         metadata: { labels },
@@ -65,15 +103,14 @@ function typeObjects(alloc: Allocation, type: string, count: number, name: strin
             {
               name: 'model',
               image: o.image,
-              args: ['serve', '--instance-type', type, '--port', String(o.port)],
+              args: ['serve', '--config', `${GATEWAY_CONFIG_DIR}/worker.json`],
               ports: [{ name: 'http', containerPort: o.port }],
-              env: [
-                { name: 'HETSERVE_MODEL', value: alloc.model },
-                { name: 'HETSERVE_INSTANCE_TYPE', value: type },
-              ],
+              env: [{ name: 'HETSERVE_INSTANCE_TYPE', value: type }],
               readinessProbe: { httpGet: { path: '/v2/health/ready', port: 'http' } },
+              volumeMounts: [{ name: 'config', mountPath: GATEWAY_CONFIG_DIR, readOnly: true }],
             },
           ],
+          volumes: [{ name: 'config', configMap: { name: workerCm } }],
         },
       },
     },
@@ -82,10 +119,11 @@ function typeObjects(alloc: Allocation, type: string, count: number, name: strin
     metadata: { name, namespace: o.namespace, labels },
     spec: { clusterIP: 'None', selector, ports: [{ name: 'http', port: o.port, targetPort: 'http' }] },
   });
+  const threshold = Number(((o.kedaThreshold * total) / count).toFixed(3));
   const so = new ScaledObject({
     metadata: { name, namespace: o.namespace, labels },
     spec: {
-      scaleTargetRef: { name },
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name },
       minReplicaCount: Math.min(o.minReplicas, count),
       maxReplicaCount: count,
       pollingInterval: 15,
@@ -95,46 +133,60 @@ function typeObjects(alloc: Allocation, type: string, count: number, name: strin
           type: 'prometheus',
           metadata: {
             serverAddress: o.prometheusAddress,
-            query: o.kedaQuery.replaceAll('{type}', type),
-            threshold: String(o.kedaThreshold),
+            query: o.kedaQuery.replaceAll('{type}', type).replaceAll('{model}', model),
+            threshold: String(threshold),
           },
         },
       ],
     },
   });
-  return [checkedK8s('keda', dep), checkedK8s('keda', svc), checkedK8s('keda', so)];
+  return [checkedK8s('keda', sts), checkedK8s('keda', svc), checkedK8s('keda', so)];
 }
 
 export const kedaExporter: Exporter = {
   target: 'keda',
-  description: 'KEDA: per instance type a Deployment + headless Service + ScaledObject, and the gateway',
+  description: 'KEDA: per instance type a StatefulSet + headless Service + ScaledObject, and the gateway',
   accepts: 'allocation',
   kubernetes: true,
-  export(doc, kind, o) {
+  export(doc, _kind, o) {
     const alloc = doc as Allocation;
     const types = Object.keys(alloc.chosen.counts).filter((t) => alloc.chosen.counts[t] > 0);
+    const total = types.reduce((s, t) => s + alloc.chosen.counts[t], 0);
     const names = typeNames(types, o);
     const units: ExportUnit[] = [];
-    const backends: GatewayBackend[] = [];
-    const workers = types.flatMap((t) => {
+    const instances: ClusterInstance[] = [];
+    const workerCmName = `${o.name}-worker-config`;
+    const workerCm = new ConfigMap({
+      metadata: { name: workerCmName, namespace: o.namespace, labels: baseLabels(o) },
+      data: {
+        'worker.json':
+          JSON.stringify(checkedServeConfig('keda', workerServeConfig(alloc, o)), null, 2) + '\n',
+      },
+    });
+    const workers = [checkedK8s('keda', workerCm)];
+    for (const t of types) {
       const name = names.get(t)!;
       const count = alloc.chosen.counts[t];
       units.push({ ref: `type:${t}`, name });
-      backends.push({
-        ref: `type:${t}`,
-        kind: 'http',
-        url: `http://${name}.${o.namespace}.svc:${o.port}`,
-        count,
-      });
-      return typeObjects(alloc, t, count, name, o);
-    });
-    const gateway = gatewayObjects(gatewayConfig(doc, kind, o, backends), o);
-    const warnings =
-      o.minReplicas < Math.max(...types.map((t) => alloc.chosen.counts[t]), 0)
-        ? [
-            `keda: types scale down to ${o.minReplicas} replica(s) when idle; the allocation's throughput holds only at the maximum`,
-          ]
-        : [];
+      for (let k = 0; k < count; k++) {
+        instances.push({
+          name: `${name}-${k}`,
+          type: t,
+          url: `http://${name}-${k}.${name}.${o.namespace}.svc:${o.port}`,
+        });
+      }
+      workers.push(...typeObjects(alloc.model, t, count, total, name, workerCmName, o));
+    }
+    const gateway = gatewayObjects(checkedServeConfig('keda', allocationServeConfig(alloc, instances, o)), o);
+    const warnings = [
+      `keda: the image must hold the model at ${MODEL_DIR}/${alloc.model}.onnx; models[0].inputs may be needed for the gateway's http backends`,
+    ];
+    if (o.minReplicas < Math.max(...types.map((t) => alloc.chosen.counts[t]))) {
+      warnings.push(
+        `keda: types scale down to ${o.minReplicas} replica(s) when idle; the allocation's throughput holds only at full count, ` +
+          `and the gateway's backends for scaled-down instances fail until they return`,
+      );
+    }
     return {
       target: 'keda',
       files: [

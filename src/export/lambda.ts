@@ -1,14 +1,14 @@
 /**
  * AWS Lambda (SAM template): one container-image function per CPU group. Lambda runs one request
  * per execution environment, so batches are formed by the hetserve gateway in front, which
- * invokes the function once per batch (gateway.json is its config; the template's managed policy
+ * invokes the function once per batch (routes.json maps groups to functions; the template's managed policy
  * lets it invoke). Lambda sizes vCPU from memory (1769 MB per vCPU, 128..10240 MB) and has no GPUs.
  */
 import { z } from 'zod';
 import { HetserveError } from '../model/errors.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import { checkedDoc, groupEnv, groupName, groupRef, requestTimeoutS, toYaml } from './common.ts';
-import { gatewayConfig, type GatewayBackend } from './gateway.ts';
+import { routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
@@ -120,13 +120,13 @@ export const lambdaExporter: Exporter = {
   description: 'AWS Lambda SAM template: one function per CPU group, the gateway batching in front',
   accepts: 'plan',
   kubernetes: false,
-  export(doc, kind, o) {
+  export(doc, _kind, o) {
     const plan = doc as Plan;
     const warnings: string[] = [];
     const units: ExportUnit[] = [];
     const resources: Record<string, unknown> = {};
     const outputs: Record<string, unknown> = {};
-    const backends: GatewayBackend[] = [];
+    const backends: GatewayRoute[] = [];
     plan.groups.forEach((g, i) => {
       const ref = groupRef(i);
       if (g.function.kind === 'gpu') {
@@ -144,7 +144,13 @@ export const lambdaExporter: Exporter = {
         Value: { 'Fn::GetAtt': [logicalId(i), 'Arn'] },
       };
       units.push({ ref, name: groupName(o, i) });
-      backends.push({ ref, kind: 'lambda', function: groupName(o, i) });
+      backends.push({
+        ref,
+        apps: g.apps,
+        batchSize: g.batchSize,
+        engine: 'lambda',
+        function: groupName(o, i),
+      });
     });
     if (backends.length === 0) {
       throw new HetserveError(
@@ -184,13 +190,9 @@ export const lambdaExporter: Exporter = {
       Resources: resources,
       Outputs: outputs,
     });
-    const cfg = gatewayConfig(doc, kind, o, backends);
     return {
       target: 'lambda',
-      files: [
-        { path: 'template.yaml', content: toYaml([template]) },
-        { path: 'gateway.json', content: JSON.stringify(cfg, null, 2) + '\n' },
-      ],
+      files: [{ path: 'template.yaml', content: toYaml([template]) }, routesFile(plan, backends)],
       units,
       warnings,
     };

@@ -64,11 +64,16 @@ export const ExportOptionsSchema = z
     /** KEDA: address of the Prometheus server scraping the gateway. Default 'http://prometheus-server.monitoring.svc:80'. */
     prometheusAddress: z.string().url().default('http://prometheus-server.monitoring.svc:80'),
     /**
-     * KEDA: PromQL query per instance type; `{type}` is replaced by the type's name. Default: the
-     * gateway's queued-plus-running queries of that type (`hetserve_backend_inflight`).
+     * KEDA: PromQL query of a type's load; `{type}` and `{model}` are replaced by the instance
+     * type and the model name. Default: the gateway's in-flight requests of the model,
+     * `sum(hetserve_inflight_requests{model="{model}"})`.
      */
-    kedaQuery: z.string().min(1).default('sum(hetserve_backend_inflight{instance_type="{type}"})'),
-    /** KEDA: target value of the query per replica. Default 1 (one query in flight per instance, as Kairos routes). */
+    kedaQuery: z.string().min(1).default('sum(hetserve_inflight_requests{model="{model}"})'),
+    /**
+     * KEDA: in-flight requests per instance at which every type is at its allocated count. Each
+     * type's threshold is this × (total instances / the type's count). Default 1 (Kairos routes
+     * one query at a time to an instance).
+     */
     kedaThreshold: z.number().positive().default(1),
   })
   .strict();
