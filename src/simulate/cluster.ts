@@ -65,7 +65,7 @@ export interface ClusterSimResult {
   /** Served queries / (last completion − first arrival), queries/s. */
   throughputQps: number;
   offeredQps: number;
-  latencyMs: { p50: number; p95: number; p99: number };
+  latencyMs: { mean: number; p50: number; p95: number; p99: number };
   /** Why the run stopped before serving every query, if it did. */
   stoppedEarly?: 'certain-failure' | 'violation-guard' | 'queue-guard';
   decisions: number;
@@ -211,6 +211,7 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
     throughputQps: span > 0 ? completed / span : 0,
     offeredQps: o.rateQps,
     latencyMs: {
+      mean: hist.mean() * 1000,
       p50: hist.percentile(50) * 1000,
       p95: hist.percentile(95) * 1000,
       p99: hist.percentile(99) * 1000,
