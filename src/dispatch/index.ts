@@ -7,9 +7,21 @@ export type { RealTimeSourceOptions } from './timers.ts';
 export { createBatchManager, MultiSloBatchManager } from './batch-manager.ts';
 export { harmonyBatchPolicy, fixedDelayPolicy, edfPolicy } from './policies.ts';
 export type { FixedDelayPolicyOptions, EdfPolicyOptions } from './policies.ts';
-
-// Implementations (landing next, names fixed now):
-//   new BatchManagerImpl / createBatchManager(options: BatchManagerOptions): BatchManager
-//   harmonyBatchPolicy (const), fixedDelayPolicy({ maxDelay? }), edfPolicy({ guard? })
-//   createKairosDistributor(options), createFcfsDistributor(options),
-//   createLeastFinishDistributor(options), createSizeThresholdDistributor(options)
+export {
+  createKairosDistributor,
+  createFcfsDistributor,
+  createLeastFinishDistributor,
+  createSizeThresholdDistributor,
+  KairosDistributor,
+  FcfsDistributor,
+  LeastFinishDistributor,
+  SizeThresholdDistributor,
+  kairosCostMatrix,
+  solveAssignment,
+} from './distributor.ts';
+export type {
+  KairosDistributorOptions,
+  KairosMatchInput,
+  LeastFinishDistributorOptions,
+  SizeThresholdDistributorOptions,
+} from './distributor.ts';
