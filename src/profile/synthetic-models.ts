@@ -36,6 +36,8 @@ export interface MlpOptions {
   classes?: number;
   /** PRNG seed of the weights. Default 1. */
   seed?: number;
+  /** Declare this fixed batch size instead of the symbolic `batch` dimension. Default none (symbolic). */
+  fixedBatch?: number;
 }
 
 export interface CnnOptions {
@@ -51,6 +53,8 @@ export interface CnnOptions {
   classes?: number;
   /** PRNG seed of the weights. Default 1. */
   seed?: number;
+  /** Declare this fixed batch size instead of the symbolic `batch` dimension. Default none (symbolic). */
+  fixedBatch?: number;
 }
 
 /** A named float32 tensor with its dimensions (row-major). */
@@ -73,7 +77,7 @@ export interface SyntheticModel {
   /** Initialisers in graph order, for independent checks. */
   weights: WeightTensor[];
   /** The resolved options (defaults filled in). */
-  options: Required<MlpOptions> | Required<CnnOptions>;
+  options: Required<Omit<MlpOptions, 'fixedBatch'>> | Required<Omit<CnnOptions, 'fixedBatch'>>;
 }
 
 /** mulberry32: a tiny seeded PRNG; quality is irrelevant here, determinism is what matters. */
@@ -112,13 +116,14 @@ function tensorProto(w: WeightTensor): OnnxTypes.ITensorProto {
   return { name: w.name, dims: w.dims, dataType: FLOAT, rawData: raw };
 }
 
-function valueInfo(name: string, shape: number[]): OnnxTypes.IValueInfoProto {
+function valueInfo(name: string, shape: number[], fixedBatch?: number): OnnxTypes.IValueInfoProto {
+  const batchDim = fixedBatch === undefined ? { dimParam: 'batch' } : { dimValue: fixedBatch };
   return {
     name,
     type: {
       tensorType: {
         elemType: FLOAT,
-        shape: { dim: [{ dimParam: 'batch' }, ...shape.map((d) => ({ dimValue: d }))] },
+        shape: { dim: [batchDim, ...shape.map((d) => ({ dimValue: d }))] },
       },
     },
   };
@@ -156,7 +161,7 @@ function serialise(
 
 /** Build the MLP described in the module comment. */
 export function buildMlp(opts: MlpOptions = {}): SyntheticModel {
-  const o: Required<MlpOptions> = {
+  const o: Required<Omit<MlpOptions, 'fixedBatch'>> = {
     inputs: positiveInt('inputs', opts.inputs ?? 256, 1 << 16),
     hidden: positiveInt('hidden', opts.hidden ?? 512, 1 << 16),
     layers: positiveInt('layers', opts.layers ?? 2, 64),
@@ -185,8 +190,8 @@ export function buildMlp(opts: MlpOptions = {}): SyntheticModel {
     'hetserve_mlp',
     nodes,
     weights,
-    valueInfo('input', [o.inputs]),
-    valueInfo('output', [o.classes]),
+    valueInfo('input', [o.inputs], opts.fixedBatch),
+    valueInfo('output', [o.classes], opts.fixedBatch),
   );
   return {
     kind: 'mlp',
@@ -202,7 +207,7 @@ export function buildMlp(opts: MlpOptions = {}): SyntheticModel {
 
 /** Build the small CNN described in the module comment. */
 export function buildCnn(opts: CnnOptions = {}): SyntheticModel {
-  const o: Required<CnnOptions> = {
+  const o: Required<Omit<CnnOptions, 'fixedBatch'>> = {
     channels: positiveInt('channels', opts.channels ?? 3, 1024),
     size: positiveInt('size', opts.size ?? 32, 4096),
     filters: positiveInt('filters', opts.filters ?? 16, 4096),
@@ -248,8 +253,8 @@ export function buildCnn(opts: CnnOptions = {}): SyntheticModel {
     'hetserve_cnn',
     nodes,
     weights,
-    valueInfo('input', inputShape),
-    valueInfo('output', [o.classes]),
+    valueInfo('input', inputShape, opts.fixedBatch),
+    valueInfo('output', [o.classes], opts.fixedBatch),
   );
   return {
     kind: 'cnn',
