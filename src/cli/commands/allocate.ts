@@ -1,0 +1,142 @@
+/**
+ * `hetserve allocate`: the cluster planner (Kairos) from the command line. Heavy modules are
+ * imported inside the action so other commands start fast.
+ */
+import type { Command } from 'commander';
+import { HetserveError } from '../../model/errors.ts';
+import { parseNumber, printJson, readJsonFile } from '../io.ts';
+
+interface AllocateCliOptions {
+  model: string;
+  budget?: string;
+  qos?: string;
+  percentile: string;
+  pool?: string;
+  types?: string;
+  sizes?: string;
+  select: string;
+  rank: string;
+  compat?: string;
+  top: string;
+  k: string;
+  dominance: string;
+  lp: boolean;
+  bayesian?: boolean;
+  seed: string;
+  json?: boolean;
+}
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `${option}: expected one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`,
+      {
+        field: option,
+        value,
+      },
+    );
+  }
+  return value as T;
+}
+
+export function register(program: Command): void {
+  program
+    .command('allocate')
+    .description(
+      'Pick the heterogeneous instance mix with the highest QoS-meeting throughput within an hourly budget (Kairos)',
+    )
+    .option(
+      '--model <name|file>',
+      'bundled model (rm2, dien, wnd, mtwnd, ncf) or a cluster-profile JSON file',
+      'rm2',
+    )
+    .option('--budget <usd>', "hourly budget in USD (default: the pool's budget, 2.5 for the bundled pool)")
+    .option(
+      '--qos <ms>',
+      "latency target in ms (default: the bundled model's: rm2 350, dien 35, wnd 25, mtwnd 25, ncf 5)",
+    )
+    .option('--percentile <p>', 'percentile the QoS applies to, in (0, 100)', '99')
+    .option(
+      '--pool <file>',
+      'instance pool JSON (schema: hetserve schema pool); default: the Kairos evaluation pool',
+    )
+    .option(
+      '--types <list>',
+      'comma-separated instance types priced from aws-ec2-prices.csv (instead of --pool)',
+    )
+    .option(
+      '--sizes <file>',
+      'query-size histogram JSON {sizes, weights} or {size: weight}; default: DeepRecSys-like mix',
+    )
+    .option('--select <rule>', 'similarity (L1 medoid of the top K) or top1', 'similarity')
+    .option('--k <n>', 'how many top configurations the similarity rule compares', '5')
+    .option(
+      '--rank <key>',
+      'ub (Kairos upper bound) or lp (LP estimate re-ranking the best 400 by bound)',
+      'ub',
+    )
+    .option(
+      '--compat <mode>',
+      'prototype: stored prototype quantities, reproduces the Kairos allocator exactly',
+    )
+    .option('--top <n>', 'runner-up configurations to list', '10')
+    .option(
+      '--dominance <mode>',
+      'keep, or prune configurations that could still add an instance of a used type',
+      'keep',
+    )
+    .option('--no-lp', 'skip the LP estimate (faster)')
+    .option('--bayesian', 'also run the Ribbon-like Bayesian-optimisation baseline and count its trials')
+    .option('--seed <n>', 'seed of the Bayesian-optimisation baseline', '1')
+    .option('--json', 'print the allocation as JSON (schema: hetserve schema allocation)')
+    .action(async (o: AllocateCliOptions) => {
+      const { allocate } = await import('../../plan/cluster/allocate.ts');
+      const { KAIROS_MODELS, parseClusterProfile } = await import('../../plan/cluster/latency-table.ts');
+      const { sizeDistributionFromHistogram } = await import('../../plan/cluster/query-sizes.ts');
+      const bundled = (KAIROS_MODELS as readonly string[]).includes(o.model);
+      const looksLikeFile = /[/\\.]/.test(o.model);
+      if (!bundled && !looksLikeFile) {
+        throw new HetserveError(
+          'E_UNKNOWN_MODEL',
+          `model: unknown model ${JSON.stringify(o.model)}; bundled: ${KAIROS_MODELS.join(', ')}`,
+          {
+            field: 'model',
+            value: o.model,
+            hint: 'or pass a cluster-profile JSON file (hetserve schema cluster-profile)',
+          },
+        );
+      }
+      const compat = o.compat === undefined ? undefined : oneOf('--compat', o.compat, ['prototype'] as const);
+      const result = await allocate({
+        ...(bundled
+          ? { model: o.model }
+          : { profile: parseClusterProfile(readJsonFile(o.model, '--model'), '--model') }),
+        budgetUsdPerHour: o.budget === undefined ? undefined : parseNumber('--budget', o.budget, { min: 0 }),
+        qosMs: o.qos === undefined ? undefined : parseNumber('--qos', o.qos, { min: 0 }),
+        percentile: parseNumber('--percentile', o.percentile),
+        pool: o.pool ? (readJsonFile(o.pool, '--pool') as never) : undefined,
+        types: o.types
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        sizes: o.sizes
+          ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
+          : undefined,
+        select: oneOf('--select', o.select, ['similarity', 'top1'] as const),
+        similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
+        rank: oneOf('--rank', o.rank, ['ub', 'lp'] as const),
+        compat,
+        top: parseNumber('--top', o.top, { integer: true, min: 1 }),
+        dominance: oneOf('--dominance', o.dominance, ['keep', 'prune'] as const),
+        lp: o.lp,
+        bayesian: o.bayesian ? { seed: parseNumber('--seed', o.seed, { integer: true }) } : undefined,
+      });
+      if (o.json) {
+        printJson(result);
+        return;
+      }
+      const { formatAllocation } = await import('../../plan/cluster/format.ts');
+      process.stdout.write(formatAllocation(result));
+    });
+}
