@@ -170,6 +170,7 @@ test('closed form: a used type gaining an instance never lowers the bound', () =
       fc.double({ min: 1, max: 100, noNaN: true }),
       fc.double({ min: 0, max: 500, noNaN: true }),
       fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+      fc.double({ min: 0.01, max: 0.99, noNaN: true }),
       (nG, qG, C, s, t) => {
         const tau = Math.min(s, t) * 0.999; // τ < s: small queries are cheaper on the base type
         const ub = kairosBound(nG, qG, C, s, tau);
