@@ -8,3 +8,4 @@ export * from './model/prices.ts';
 export * from './model/plan.ts';
 export * from './model/cluster.ts';
 export * from './profile/synthetic-models.ts';
+export * from './plan/cluster/index.ts';
