@@ -81,6 +81,8 @@ export class ServerlessService {
   private readonly backends = new Map<string, BackendSlot>();
   /** Backend key per group index of the current plan. */
   private groupBackend: string[] = [];
+  /** Backend keys by plan version: a batch formed under an older plan still finds its function. */
+  private readonly keysByVersion = new Map<number, string[]>();
   private inflight = 0;
   private accepting = true;
   private drainWaiters: (() => void)[] = [];
@@ -121,7 +123,8 @@ export class ServerlessService {
     const plan = await this.opts.planFn(
       this.opts.apps.map((a) => ({ ...a, rps: Math.max(a.rps, this.opts.minRps ?? 0.01) })),
     );
-    await this.ensureBackends(plan);
+    this.groupBackend = await this.ensureBackends(plan);
+    this.keysByVersion.set(0, this.groupBackend);
     this.plan = plan;
     this.manager = createBatchManager<Pending>({
       plan,
@@ -130,20 +133,36 @@ export class ServerlessService {
       capacity: (g) =>
         Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),
     });
-    this.groupBackend = plan.groups.map((g) => fnKey(g.function));
     this.publishPlan();
   }
 
-  private async ensureBackends(plan: Plan): Promise<void> {
-    for (const g of plan.groups) {
-      const key = fnKey(g.function);
-      if (!this.backends.has(key)) {
-        const backend = await this.opts.makeBackend(g.function, key);
-        this.backends.set(key, { backend, fn: g.function, users: 0, running: 0 });
+  /**
+   * Backend key of each group: the function config plus an ordinal, so two groups with the same
+   * function still get separate function instances (as on a serverless platform), and a re-plan
+   * that keeps a function reuses its warm backend.
+   */
+  private keysOf(plan: Plan): string[] {
+    const seen = new Map<string, number>();
+    return plan.groups.map((g) => {
+      const f = fnKey(g.function);
+      const k = seen.get(f) ?? 0;
+      seen.set(f, k + 1);
+      return k === 0 ? f : `${f}#${k}`;
+    });
+  }
+
+  private async ensureBackends(plan: Plan): Promise<string[]> {
+    const keys = this.keysOf(plan);
+    for (let i = 0; i < keys.length; i++) {
+      if (!this.backends.has(keys[i])) {
+        const fn = plan.groups[i].function;
+        const backend = await this.opts.makeBackend(fn, keys[i]);
+        this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
       }
     }
     for (const s of this.backends.values()) s.users = 0;
-    for (const g of plan.groups) this.backends.get(fnKey(g.function))!.users++;
+    for (const k of keys) this.backends.get(k)!.users++;
+    return keys;
   }
 
   private publishPlan(): void {
@@ -295,7 +314,7 @@ export class ServerlessService {
       if (timer !== undefined) timers.clearTimer(timer);
       return;
     }
-    const primary = this.groupBackend[g.index];
+    const primary = (this.keysByVersion.get(batch.planVersion) ?? this.groupBackend)[g.index];
     const order = [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
     let lastErr: unknown;
     for (const key of order) {
@@ -394,8 +413,9 @@ export class ServerlessService {
           field: 'plan.groups',
           value: a,
         });
-    await this.ensureBackends(plan);
-    this.groupBackend = plan.groups.map((g) => fnKey(g.function));
+    this.groupBackend = await this.ensureBackends(plan);
+    this.keysByVersion.set(this.planVersion + 1, this.groupBackend);
+    this.keysByVersion.delete(this.planVersion - 8);
     this.manager.reconfigure(plan);
     this.plan = plan;
     this.planVersion++;
