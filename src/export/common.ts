@@ -17,6 +17,9 @@ export function groupName(o: ExportOptions, i: number): string {
   return `${o.name}-g${i}`;
 }
 
+/** A number for messages: at most 4 decimals, no float noise. */
+export const fmt = (x: number): number => Number(x.toFixed(4));
+
 /** Round `x` up to a multiple of `step`, without float noise (0.1 + 0.2 style). */
 export function roundUp(x: number, step: number): number {
   const n = Math.ceil(x / step - 1e-9);

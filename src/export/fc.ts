@@ -7,7 +7,16 @@
  */
 import { z } from 'zod';
 import type { Plan, PlanGroup } from '../model/plan.ts';
-import { checkedDoc, groupEnv, groupName, groupRef, requestTimeoutS, roundUp, toYaml } from './common.ts';
+import {
+  checkedDoc,
+  fmt,
+  groupEnv,
+  groupName,
+  groupRef,
+  requestTimeoutS,
+  roundUp,
+  toYaml,
+} from './common.ts';
 import { routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
@@ -45,14 +54,16 @@ export function fcResources(
   const notes: string[] = [];
   let cpu = Math.max(FC.minCpu, roundUp(vcpu, FC.cpuStep));
   if (cpu > FC.maxCpu) {
-    notes.push(`vCPU ${vcpu} above FC's maximum ${FC.maxCpu}; capped, so batches run slower than planned`);
+    notes.push(
+      `vCPU ${fmt(vcpu)} above FC's maximum ${FC.maxCpu}; capped, so batches run slower than planned`,
+    );
     cpu = FC.maxCpu;
-  } else if (cpu !== vcpu) {
-    notes.push(`vCPU ${vcpu} rounded up to ${cpu} (FC steps of ${FC.cpuStep})`);
+  } else if (cpu - vcpu > 1e-6) {
+    notes.push(`vCPU ${fmt(vcpu)} rounded up to ${cpu} (FC steps of ${FC.cpuStep})`);
   }
   let memoryMb = roundUp(Math.max(memoryGb * 1024, cpu * 1024 * FC.minRatio, FC.minMemMb), FC.memStepMb);
   if (memoryMb > FC.maxMemMb) {
-    notes.push(`memory ${memoryGb} GB above FC's maximum; capped at ${FC.maxMemMb} MB`);
+    notes.push(`memory ${fmt(memoryGb)} GB above FC's maximum; capped at ${FC.maxMemMb} MB`);
     memoryMb = FC.maxMemMb;
   }
   if (memoryMb > cpu * 1024 * FC.maxRatio) {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { HetserveError } from '../model/errors.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
-import { checkedDoc, groupEnv, groupName, groupRef, requestTimeoutS, toYaml } from './common.ts';
+import { checkedDoc, fmt, groupEnv, groupName, groupRef, requestTimeoutS, toYaml } from './common.ts';
 import { routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
@@ -95,7 +95,7 @@ function lambdaFunction(plan: Plan, g: PlanGroup, i: number, o: ExportOptions, w
   const { mb, capped } = lambdaMemoryMb(g.function.vcpu, g.function.memoryGb);
   if (capped) {
     warnings.push(
-      `${groupRef(i)}: the plan gives ${g.function.vcpu} vCPU / ${g.function.memoryGb} GB; Lambda's ` +
+      `${groupRef(i)}: the plan gives ${fmt(g.function.vcpu)} vCPU / ${fmt(g.function.memoryGb)} GB; Lambda's ` +
         `${LAMBDA_MAX_MB} MB maximum gives about ${(LAMBDA_MAX_MB / LAMBDA_MB_PER_VCPU).toFixed(2)} vCPU, ` +
         `so batches will run slower than planned`,
     );
