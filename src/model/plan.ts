@@ -40,6 +40,11 @@ export const PlanGroupSchema = z
     latency: z.object({ avg: z.number(), max: z.number() }).strict(),
     /** Per app: SLO − timeout − max latency (≥ 0 when the SLO holds under the model). */
     slack: z.record(z.string(), z.number()),
+    /**
+     * Per-app request rate this group serves, req/s, present only when some app's traffic is split
+     * across groups (the MBS baseline); absent: each app sends all its traffic here.
+     */
+    appRps: z.record(z.string(), z.number().nonnegative()).optional(),
   })
   .strict();
 export type PlanGroup = z.infer<typeof PlanGroupSchema>;

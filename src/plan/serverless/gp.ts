@@ -39,6 +39,13 @@ export interface BayesOptOptions {
    * identity. The GP is fitted on the mapped points.
    */
   project?: (x: number[]) => number[];
+  /**
+   * A finite search space (e.g. every grid point). When given, initial points are drawn from it
+   * without replacement and the acquisition is maximised exactly over its not-yet-evaluated points
+   * instead of over `candidates` random points; `bounds` then only scale the inputs. Default: none
+   * (continuous box).
+   */
+  domain?: ReadonlyArray<readonly number[]>;
 }
 
 export interface BayesOptSample {
@@ -162,6 +169,25 @@ export function bayesOpt(
   const toUnit = (x: number[]) =>
     x.map((v, d) => (bounds[d][1] > bounds[d][0] ? (v - bounds[d][0]) / (bounds[d][1] - bounds[d][0]) : 0));
 
+  const domain = options.domain;
+  if (domain && domain.length === 0) throw new RangeError('bayesOpt: domain must not be empty');
+  // Unsampled domain indices; drawing one swaps it to the end (O(1) without replacement).
+  const pool = domain ? Array.from(domain.keys()) : [];
+  const drawDomain = (): number[] => {
+    const i = Math.floor(uniformFloat64(rng) * pool.length);
+    const idx = pool[i];
+    pool[i] = pool[pool.length - 1];
+    pool.pop();
+    return [...domain![idx]];
+  };
+  const takeDomain = (idx: number): number[] => {
+    const i = pool.indexOf(idx);
+    if (i >= 0) {
+      pool[i] = pool[pool.length - 1];
+      pool.pop();
+    }
+    return [...domain![idx]];
+  };
   const history: BayesOptSample[] = [];
   let best: BayesOptSample = { x: project(bounds.map(([lo]) => lo)), y: -Infinity };
   const evaluate = (raw: number[]) => {
@@ -172,7 +198,12 @@ export function bayesOpt(
     if (sample.y > best.y) best = sample;
   };
 
-  for (let i = 0; i < initPoints; i++) evaluate(randomPoint());
+  const nextRandom = () => (domain ? (pool.length > 0 ? drawDomain() : undefined) : randomPoint());
+  for (let i = 0; i < initPoints; i++) {
+    const x = nextRandom();
+    if (!x) break;
+    evaluate(x);
+  }
 
   for (let it = 0; it < iterations; it++) {
     const finite = history.filter((s) => Number.isFinite(s.y)).map((s) => s.y);
@@ -193,21 +224,40 @@ export function bayesOpt(
       }
       if (post) {
         const target = (hi - mu) / sd + xi;
-        let bestEi = -Infinity;
-        for (let c = 0; c < candidates; c++) {
-          const x = randomPoint();
-          const { mean, sd: s } = post.predict(toUnit(project(x)));
+        const ei = (x: number[]) => {
+          const { mean, sd: s } = post!.predict(toUnit(project(x)));
           const z = (mean - target) / s;
-          const ei = (mean - target) * normCdf(z) + s * normPdf(z);
-          if (ei > bestEi) {
-            bestEi = ei;
-            next = x;
+          return (mean - target) * normCdf(z) + s * normPdf(z);
+        };
+        let bestEi = -Infinity;
+        if (domain) {
+          let bestIdx = -1;
+          // Ascending index order, so ties go to the first domain point: deterministic.
+          const order = [...pool].sort((a, b) => a - b);
+          for (const idx of order) {
+            const v = ei(domain[idx] as number[]);
+            if (v > bestEi) {
+              bestEi = v;
+              bestIdx = idx;
+            }
+          }
+          if (bestIdx >= 0) next = takeDomain(bestIdx);
+        } else {
+          for (let c = 0; c < candidates; c++) {
+            const x = randomPoint();
+            const v = ei(x);
+            if (v > bestEi) {
+              bestEi = v;
+              next = x;
+            }
           }
         }
       }
     }
     // Nothing feasible yet, or the surrogate could not be fitted: keep exploring at random.
-    evaluate(next ?? randomPoint());
+    const x = next ?? nextRandom();
+    if (!x) break; // a finite domain is exhausted
+    evaluate(x);
   }
   return { best, history };
 }

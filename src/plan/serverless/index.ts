@@ -9,6 +9,9 @@ import { getPlanner, hasPlanner } from './registry.ts';
 import type { ServerlessPlanOptions } from './types.ts';
 import './harmony.ts';
 import './batch.ts';
+import './optimal.ts';
+import './mbs.ts';
+import './auto.ts';
 
 export * from './types.ts';
 export { registerPlanner, listPlanners, getPlanner, hasPlanner } from './registry.ts';
@@ -25,6 +28,43 @@ export { provisionGroup, provisionInput, type FunctionKind } from './provision.t
 export { runHarmony, harmonyPlanner, type HarmonyTrace } from './harmony.ts';
 export { runBatch, batchPlanner, batchEvaluate } from './batch.ts';
 export { evaluatePlan, type PlanUnderModel, type GroupUnderModel } from './evaluate-plan.ts';
+export {
+  planOptimal,
+  optimalOnContext,
+  optimalPlanner,
+  optimalGrid,
+  OptimalDeadlineError,
+  DEFAULT_EXACT_MAX_APPS,
+  type OptimalPlanOptions,
+  type OptimalResult,
+} from './optimal.ts';
+export { GroupSearch, gridPoints, type GridPoint, type SearchStats } from './optimal-search.ts';
+export {
+  bestSetPartition,
+  bestContiguousPartition,
+  MAX_SET_PARTITION_ITEMS,
+  type PartitionResult,
+  type ContiguousResult,
+} from './subset-dp.ts';
+export {
+  planMbs,
+  mbsOnContext,
+  mbsPlanner,
+  evenTrafficSplit,
+  type MbsPlanOptions,
+  type MbsResult,
+  type TrafficSplit,
+} from './mbs.ts';
+export {
+  planAuto,
+  autoOnContext,
+  autoPlanner,
+  DEFAULT_AUTO_BUDGET_MS,
+  type AutoPlanOptions,
+  type AutoResult,
+  type AutoCandidate,
+} from './auto.ts';
+export { bayesOpt, type BayesOptOptions, type BayesOptResult, type BayesOptSample } from './gp.ts';
 
 /** The algorithm `plan()` runs when none is named: 'auto' once registered, else 'harmony'. */
 export function defaultAlgorithm(): string {

@@ -1,0 +1,194 @@
+/**
+ * `optimal`: the true minimum of Eq. 7 under the model (harmonybatch design §3).
+ *
+ * - Up to `exactMaxApps` applications (default 12): over ALL set partitions of the apps. Every
+ *   non-empty subset is priced once (its cheapest feasible configuration over the full grid, see
+ *   optimal-search.ts), then a subset dynamic program picks the partition: O(2^n) group searches +
+ *   O(3^n) steps.
+ * - Above that: the exact optimum over partitions into groups of consecutive apps in SLO order
+ *   (the paper's restriction), by interval dynamic programming over the O(n²) runs.
+ *
+ * Both are exact for what they search. The plan reports which one ran in `algorithm`
+ * ('optimal' or 'optimal-contiguous').
+ */
+import type { App } from '../../model/app.ts';
+import { HetserveError, badField } from '../../model/errors.ts';
+import type { Plan } from '../../model/plan.ts';
+import type { ServerlessProfile } from '../../model/profile.ts';
+import type { GroupEvaluation } from '../../predict/index.ts';
+import { finishPlan, groupInput, preparePlanning, vcpuGrid } from './context.ts';
+import { GroupSearch, type SearchStats } from './optimal-search.ts';
+import { MAX_SET_PARTITION_ITEMS, bestContiguousPartition, bestSetPartition } from './subset-dp.ts';
+import { registerPlanner } from './registry.ts';
+import type {
+  ConfigGrid,
+  PlanContext,
+  PlannedGroup,
+  ServerlessPlanOptions,
+  ServerlessPlanner,
+} from './types.ts';
+
+/** Default largest app count searched over all set partitions. */
+export const DEFAULT_EXACT_MAX_APPS = 12;
+
+export interface OptimalPlanOptions extends ServerlessPlanOptions {
+  /**
+   * Search space. 'all-partitions': every set partition (throws E_INVALID_OPTION above
+   * `exactMaxApps`); 'contiguous': groups of consecutive apps in SLO order; 'auto' (default):
+   * 'all-partitions' when the app count is ≤ `exactMaxApps`, else 'contiguous'.
+   */
+  partitions?: 'auto' | 'all-partitions' | 'contiguous';
+  /** Largest app count for the all-partitions search, 1..16. Default 12 (4095 subsets, 531 441 DP steps). */
+  exactMaxApps?: number;
+}
+
+/** What the search did, for benchmarks and tests. */
+export interface OptimalResult {
+  plan: Plan;
+  /** The search space that ran. */
+  partitions: 'all-partitions' | 'contiguous';
+  stats: SearchStats;
+}
+
+function resolveMode(ctx: PlanContext, options: OptimalPlanOptions): 'all-partitions' | 'contiguous' {
+  const limit = options.exactMaxApps ?? DEFAULT_EXACT_MAX_APPS;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SET_PARTITION_ITEMS) {
+    throw badField(
+      'E_INVALID_OPTION',
+      'exactMaxApps',
+      limit,
+      `must be an integer in 1..${MAX_SET_PARTITION_ITEMS}`,
+    );
+  }
+  const mode = options.partitions ?? 'auto';
+  const n = ctx.apps.length;
+  if (mode === 'auto') return n <= limit ? 'all-partitions' : 'contiguous';
+  if (mode === 'all-partitions') {
+    if (n > limit) {
+      throw badField(
+        'E_INVALID_OPTION',
+        'partitions',
+        mode,
+        `searches at most exactMaxApps = ${limit} apps (have ${n})`,
+        {
+          hint: "use partitions 'contiguous' or raise exactMaxApps (≤ 16)",
+        },
+      );
+    }
+    return mode;
+  }
+  if (mode === 'contiguous') return mode;
+  throw badField('E_INVALID_OPTION', 'partitions', mode, "must be 'auto', 'all-partitions' or 'contiguous'");
+}
+
+/** Thrown by `optimalOnContext` when its deadline passes before the search ends. */
+export class OptimalDeadlineError extends Error {
+  constructor(readonly partitions: 'all-partitions' | 'contiguous') {
+    super(`optimal (${partitions}): deadline passed before the search finished`);
+    this.name = 'OptimalDeadlineError';
+  }
+}
+
+/**
+ * The exact optimum on a prepared context (used by `auto` to share validation). `deadline` is a
+ * `performance.now()` instant; when it passes the search stops with `OptimalDeadlineError`.
+ */
+export function optimalOnContext(
+  ctx: PlanContext,
+  options: OptimalPlanOptions = {},
+  deadline = Infinity,
+): OptimalResult {
+  const mode = resolveMode(ctx, options);
+  let sinceCheck = 0;
+  // Checking the clock every 64 groups costs nothing measurable and bounds the overrun to ~1 ms.
+  const checkDeadline = () => {
+    if (++sinceCheck >= 64) {
+      sinceCheck = 0;
+      if (performance.now() > deadline) throw new OptimalDeadlineError(mode);
+    }
+  };
+  const search = new GroupSearch(ctx.predictor, optimalGrid(ctx));
+  const apps = ctx.apps;
+  const n = apps.length;
+  const totalRate = apps.reduce((s, a) => s + a.rps, 0);
+  const groups: PlannedGroup[] = [];
+  if (n > 0) {
+    if (mode === 'all-partitions') {
+      const size = 1 << n;
+      const cost = new Float64Array(size).fill(Infinity);
+      const evals = new Array<GroupEvaluation | null>(size).fill(null);
+      const members: App[] = [];
+      for (let mask = 1; mask < size; mask++) {
+        checkDeadline();
+        members.length = 0;
+        for (let i = 0; i < n; i++) if (mask & (1 << i)) members.push(apps[i]);
+        const ev = search.best(groupInput(members));
+        if (ev) {
+          evals[mask] = ev;
+          cost[mask] = (ev.costPerRequest * ev.rate) / totalRate;
+        }
+      }
+      const r = bestSetPartition(n, cost);
+      if (!Number.isFinite(r.cost)) throw noPlan(ctx);
+      for (const mask of r.groups) {
+        groups.push({ apps: apps.filter((_, i) => mask & (1 << i)), evaluation: evals[mask]! });
+      }
+    } else {
+      const evals = new Map<number, GroupEvaluation>();
+      const r = bestContiguousPartition(n, (i, j) => {
+        checkDeadline();
+        const ev = search.best(groupInput(apps.slice(i, j)));
+        if (!ev) return Infinity;
+        evals.set(i * (n + 1) + j, ev);
+        return (ev.costPerRequest * ev.rate) / totalRate;
+      });
+      if (!Number.isFinite(r.cost)) throw noPlan(ctx);
+      for (const [i, j] of r.groups)
+        groups.push({ apps: apps.slice(i, j), evaluation: evals.get(i * (n + 1) + j)! });
+    }
+  }
+  // Groups in SLO order of their tightest app, like every other planner's output.
+  groups.sort((x, y) => x.apps[0].slo - y.apps[0].slo || (x.apps[0].name < y.apps[0].name ? -1 : 1));
+  const plan = finishPlan(ctx, mode === 'all-partitions' ? 'optimal' : 'optimal-contiguous', groups);
+  return { plan, partitions: mode, stats: { ...search.stats } };
+}
+
+/**
+ * The grid searched: the context's, except that under compat 'prototype' with the default vCPU list
+ * the prototype Harmony's CPU grid (0.05..16.95 vCPU) is used, so that every configuration the
+ * prototype's harmony can pick is searched too and `optimal` ≤ `harmony` holds in that mode.
+ */
+export function optimalGrid(ctx: PlanContext): ConfigGrid {
+  if (ctx.predictor.compat !== 'prototype' || ctx.options.grid?.cpuVcpus) return ctx.grid;
+  return { ...ctx.grid, cpuVcpus: PROTOTYPE_VCPUS };
+}
+const PROTOTYPE_VCPUS = vcpuGrid(0.05, 16.95);
+
+/** No partition is feasible although every SLO is above the fastest latency (e.g. memory rules). */
+function noPlan(ctx: PlanContext): HetserveError {
+  const search = new GroupSearch(ctx.predictor, optimalGrid(ctx));
+  const stuck = ctx.apps.find((a) => !search.best(groupInput([a]))) ?? ctx.apps[0];
+  return new HetserveError(
+    'E_SLO_UNREACHABLE',
+    `app ${JSON.stringify(stuck.name)}: no configuration of ${ctx.profile.name} on the grid meets its SLO ${stuck.slo} s`,
+    { field: 'slo', value: stuck.slo, app: stuck.name },
+  );
+}
+
+/** `plan(apps, profile, { algorithm: 'optimal' })` without the registry. */
+export function planOptimal(
+  apps: readonly unknown[],
+  profile: ServerlessProfile,
+  options: OptimalPlanOptions = {},
+): Plan {
+  return optimalOnContext(preparePlanning(apps, profile, options), options).plan;
+}
+
+export const optimalPlanner: ServerlessPlanner = {
+  name: 'optimal',
+  description:
+    'exact minimum of Eq. 7 under the model: all set partitions up to 12 apps, consecutive SLO-ordered groups above',
+  plan: (apps, profile, options) => planOptimal(apps, profile, options),
+};
+
+registerPlanner(optimalPlanner);
