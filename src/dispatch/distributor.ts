@@ -249,11 +249,11 @@ export function kairosCostMatrix(input: KairosMatchInput): number[][] {
  * Minimum-cost rectangular assignment (linear-sum-assignment, Jonker–Volgenant): returns the column
  * of each row, or -1 for rows left out (when rows > cols). Exactly min(rows, cols) pairs.
  */
-export function solveAssignment(cost: number[][]): Int32Array {
+export function solveAssignment(cost: ArrayLike<number>[]): Int32Array {
   const rows = cost.length;
   const out = new Int32Array(rows).fill(-1);
   if (rows === 0 || cost[0]!.length === 0) return out;
-  const r = linearSumAssignment(cost, { maximaze: false });
+  const r = linearSumAssignment(cost as number[][], { maximaze: false });
   for (let i = 0; i < rows; i++) out[i] = r.rowAssignments[i]!;
   return out;
 }
@@ -268,9 +268,16 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
   readonly #maxRows: number;
   readonly #maxSkew: number;
   readonly #penalty: { margin: number; violate: number };
+  readonly #typeNames: string[];
+  readonly #typeIdx: Int32Array;
+  readonly #estBySize = new Map<number, Float64Array>();
+  readonly #rem: Float64Array;
 
   constructor(o: KairosDistributorOptions) {
     super(o);
+    this.#typeNames = [...new Set(this.types)];
+    this.#typeIdx = Int32Array.from(this.types, (t) => this.#typeNames.indexOf(t));
+    this.#rem = new Float64Array(this.types.length);
     const compat = o.compat ?? 'paper';
     if (compat !== 'paper' && compat !== 'prototype') {
       throw badField('E_DISPATCH_CONFIG', 'compat', compat, "must be 'paper' or 'prototype'");
@@ -367,15 +374,55 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
     };
   }
 
+  /** Estimates of a size on every distinct type (rounded in prototype mode), cached per size. */
+  #estRow(size: number): Float64Array {
+    let row = this.#estBySize.get(size);
+    if (row === undefined) {
+      row = new Float64Array(this.#typeNames.length);
+      for (let t = 0; t < row.length; t++) row[t] = this.estimate(this.#typeNames[t]!, size);
+      this.#estBySize.set(size, row);
+    }
+    return row;
+  }
+
+  /**
+   * Hot path: the same costs as kairosCostMatrix(matchingInput(now)) (a property test holds them
+   * equal), built without intermediate objects and with one estimate lookup per row.
+   */
   protected select(now: number): Pick[] {
-    const input = this.matchingInput(now);
-    const match = solveAssignment(kairosCostMatrix(input));
+    const k = Math.min(this.queue.length, this.#maxRows);
+    const n = this.types.length;
+    const rem = this.#rem;
+    for (let j = 0; j < n; j++) rem[j] = this.remainingMs(j, now);
+    const skew = this.skew;
+    const tIdx = this.#typeIdx;
+    const proto = this.compat === 'prototype';
+    const cost = new Array<Float64Array>(k);
+    const ests = new Array<Float64Array>(k);
+    for (let i = 0; i < k; i++) {
+      const q = this.queue[i]!;
+      const est = this.#estRow(q.size);
+      ests[i] = est;
+      const t = (q.deadline - now) * 1000;
+      const tQos = t > 0 ? t : 0;
+      const qos = (q.deadline - q.arrival) * 1000;
+      const guard = this.#safeguard * qos;
+      const margin = proto ? 500 : this.#penalty.margin * qos * this.#maxSkew;
+      const violate = proto ? 1000 : this.#penalty.violate * qos * this.#maxSkew;
+      const line = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        const finish = rem[j]! + est[tIdx[j]!]!;
+        const resi = tQos - finish;
+        line[j] = tQos > 0 && resi - guard < 0 ? (resi >= 0 ? margin : violate) : skew[j]! * finish;
+      }
+      cost[i] = line;
+    }
+    const match = solveAssignment(cost);
     const picks: Pick[] = [];
-    for (let i = 0; i < match.length; i++) {
+    for (let i = 0; i < k; i++) {
       const j = match[i]!;
       // Pairs on busy instances stay queued: the query is in effect reserved for a soon-free one.
-      if (j >= 0 && this.busy[j] === 0)
-        picks.push({ row: i, instance: j, estimateMs: input.rows[i]!.estMs[j]! });
+      if (j >= 0 && this.busy[j] === 0) picks.push({ row: i, instance: j, estimateMs: ests[i]![tIdx[j]!]! });
     }
     return picks;
   }
