@@ -21,9 +21,11 @@ const DEFAULT_GPU_MEMS = Array.from({ length: 24 }, (_, i) => i + 1);
 /** The paper's search space: vCPU 0.05..16 step 0.05 × b 1..4; GPU 1..24 GB × b 1..32. */
 export function defaultGrid(overrides: Partial<ConfigGrid> = {}): ConfigGrid {
   const g: ConfigGrid = {
-    cpuVcpus: overrides.cpuVcpus ?? DEFAULT_CPU_VCPUS,
+    cpuVcpus: overrides.cpuVcpus ? [...overrides.cpuVcpus].sort((a, b) => a - b) : DEFAULT_CPU_VCPUS,
     cpuBatchMax: overrides.cpuBatchMax ?? 4,
-    gpuMemoriesGb: overrides.gpuMemoriesGb ?? DEFAULT_GPU_MEMS,
+    gpuMemoriesGb: overrides.gpuMemoriesGb
+      ? [...overrides.gpuMemoriesGb].sort((a, b) => a - b)
+      : DEFAULT_GPU_MEMS,
     gpuBatchMax: overrides.gpuBatchMax ?? 32,
   };
   const check = (field: string, ok: boolean, value: unknown, why: string) => {

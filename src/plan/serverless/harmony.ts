@@ -15,6 +15,7 @@ import type { GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';
 import { registerPlanner } from './registry.ts';
+import { cheapestByTables } from './tables.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
 
 interface WorkGroup {
@@ -33,6 +34,7 @@ export interface HarmonyTrace {
   stages: number[];
 }
 
+const BOTH: readonly FunctionKind[] = ['cpu', 'gpu'];
 const isGpu = (g: WorkGroup) => g.ev.function?.kind === 'gpu';
 const rateOf = (g: WorkGroup) => g.ev.rate;
 const total = (L: WorkGroup[]) => L.reduce((s, g) => s + g.ev.costPerRequest * g.share, 0);
@@ -48,13 +50,16 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const provision = (members: App[], kinds: readonly FunctionKind[]) =>
     provisionInput(predictor, grid, groupInput(members), kinds);
 
+  const fastTables = !proto && predictor.costModel === 'full-batch';
   // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
   const kneeHigh = proto ? 40 : Math.max(40, 2 * R);
   const knee = (slo: number): number => {
     const hit = trace.knees.get(slo);
     if (hit !== undefined) return hit;
-    const goesGpu = (rps: number) =>
-      provision([{ name: '', slo, rps }], ['cpu', 'gpu'])?.function?.kind === 'gpu';
+    const goesGpu = fastTables
+      ? (rps: number) =>
+          cheapestByTables(predictor, grid, { slos: [slo], rates: [rps] }, BOTH)?.kind === 'gpu'
+      : (rps: number) => provision([{ name: '', slo, rps }], BOTH)?.function?.kind === 'gpu';
     let lo = 0.01;
     let hi = kneeHigh;
     let value: number;

@@ -11,6 +11,7 @@ import type { App } from '../../model/app.ts';
 import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
 import { cpuMaxBatch, cpuMinVcpu, gpuFunctionMemoryGb } from '../../predict/index.ts';
 import { groupInput, vcpuGrid } from './context.ts';
+import { provisionByTables } from './tables.ts';
 import type { ConfigGrid, PlanContext } from './types.ts';
 
 export type FunctionKind = 'cpu' | 'gpu';
@@ -34,6 +35,10 @@ export function provisionInput(
   kinds: readonly FunctionKind[],
 ): GroupEvaluation | null {
   const proto = predictor.compat === 'prototype';
+  if (!proto && predictor.costModel === 'full-batch') {
+    const fast = provisionByTables(predictor, grid, group, kinds);
+    if (fast !== undefined) return fast;
+  }
   const gpu = kinds.includes('gpu')
     ? proto
       ? gpuPrototype(predictor, grid, group)
