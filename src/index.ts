@@ -9,3 +9,15 @@ export * from './model/plan.ts';
 export * from './model/cluster.ts';
 export * from './profile/synthetic-models.ts';
 export * from './plan/cluster/index.ts';
+export {
+  exportDocument,
+  writeExport,
+  getExporter,
+  EXPORTERS,
+  ExportOptionsSchema,
+  type Exporter,
+  type ExportFile,
+  type ExportResult,
+  type ExportUnit,
+  type ExportOptionsInput,
+} from './export/index.ts';
