@@ -21,3 +21,4 @@ export {
   type ExportUnit,
   type ExportOptionsInput,
 } from './export/index.ts';
+export * from './dispatch/index.ts';

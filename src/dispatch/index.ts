@@ -25,3 +25,5 @@ export type {
   LeastFinishDistributorOptions,
   SizeThresholdDistributorOptions,
 } from './distributor.ts';
+export { createDistributorLoop, DistributorLoop } from './loop.ts';
+export type { DistributorLoopOptions } from './loop.ts';
