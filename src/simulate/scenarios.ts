@@ -103,7 +103,15 @@ export function runTraceScenario(s: TraceScenario): ScenarioResult {
     ...(s.compat ? { compat: s.compat } : {}),
     ...(s.onMinute ? { onSegment: s.onMinute } : {}),
   });
-  return { ...r, initialPlan, initialPlanningMs };
+  // Planning statistics over every planner call, the first one included.
+  const calls = r.perSegment.filter((x) => x.segment > 0 && x.planningMs > 0).length + 1;
+  const total = r.planningMs.total + initialPlanningMs;
+  return {
+    ...r,
+    planningMs: { total, mean: total / calls, max: Math.max(r.planningMs.max, initialPlanningMs) },
+    initialPlan,
+    initialPlanningMs,
+  };
 }
 
 export interface ConstantScenario extends ScenarioCommon {
@@ -141,5 +149,10 @@ export function runConstantScenario(s: ConstantScenario): ScenarioResult {
     ...(s.compat ? { compat: s.compat } : {}),
     ...(s.onMinute ? { onSegment: s.onMinute } : {}),
   });
-  return { ...r, initialPlan, initialPlanningMs };
+  return {
+    ...r,
+    planningMs: { total: initialPlanningMs, mean: initialPlanningMs, max: initialPlanningMs },
+    initialPlan,
+    initialPlanningMs,
+  };
 }

@@ -132,7 +132,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
     appIndex.set(a.name, i);
     return new AppMetrics(a.name, a.slo);
   });
-  checkPlanMatchesApps(o.plan, appIndex);
+  let routing = routePlan(o.plan, appIndex, o.apps.length);
 
   const segLen = o.replanEveryS ?? 60;
   const perSegment: SegmentStats[] = [];
@@ -142,20 +142,27 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
   let batches = 0;
   const groupHists = new Map<string, BatchSizeHistogram>();
   const firstWaitSum = new Map<string, number>();
-  const plans: Plan[] = [plan];
-  // Latency parameters per (plan version, group index, batch size): computed once, not per batch.
-  const latCache: ({ avg: number; sd: number; samples: readonly number[] | undefined } | undefined)[][][] = [
-    [],
-  ];
+  // Functions by group key of the plan in force and of the one before: a reconfiguration releases
+  // the requests it cannot re-home in their old group (reason 'reconfigure').
+  type LatParams = { avg: number; sd: number; samples: readonly number[] | undefined };
+  type GroupFn = { fn: FunctionConfig; cache: (LatParams | undefined)[] };
+  const keyMap = (p: Plan): Map<string, GroupFn> =>
+    new Map(p.groups.map((g) => [g.apps.join(','), { fn: g.function, cache: [] }]));
+  let byKey = keyMap(routing.plan);
+  let prevByKey = byKey;
 
   const onBatch = (b: Batch<number>): void => {
     const n = b.requests.length;
     if (n === 0) return;
     batches++;
-    const gi = b.group.index;
-    const fn = plans[b.planVersion].groups[gi].function;
-    const perVersion = latCache[b.planVersion];
-    const cache = perVersion[gi] ?? (perVersion[gi] = []);
+    const key = b.group.key;
+    const gf = (
+      b.reason === 'reconfigure'
+        ? (prevByKey.get(key) ?? byKey.get(key))
+        : (byKey.get(key) ?? prevByKey.get(key))
+    )!;
+    const fn = gf.fn;
+    const cache = gf.cache;
     let p = cache[n];
     if (p === undefined) {
       const l = o.model.latency(fn, n);
@@ -210,7 +217,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
   };
 
   const mgr = o.createBatchManager({
-    plan,
+    plan: routing.plan,
     timers: clock as TimerSource,
     onBatch,
     ...(o.policy ? { policy: o.policy } : {}),
@@ -228,11 +235,11 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
         const ms = performance.now() - t0;
         planning.push(ms);
         if (next) {
-          checkPlanMatchesApps(next, appIndex);
+          routing = routePlan(next, appIndex, o.apps.length);
           plan = next;
-          plans.push(next);
-          latCache.push([]);
-          mgr.reconfigure(next);
+          prevByKey = byKey;
+          byKey = keyMap(routing.plan);
+          mgr.reconfigure(routing.plan);
         }
         seg = newSegment(k, plan, ms);
         const more =
@@ -252,7 +259,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
       const t = clock.now();
       const req: DispatchRequest<number> = {
         id: nextId++,
-        app: a.name,
+        app: routing.pick(app, rng),
         arrival: t,
         deadline: t + a.slo,
         payload: app,
@@ -333,7 +340,10 @@ function newSegment(k: number, plan: Plan, planningMs: number): SegmentStats {
   };
 }
 
-/** Every app of the plan must be a known app (E_PLAN_APPS_MISMATCH naming the app). */
+/**
+ * Every app of the plan must be a known app (E_PLAN_APPS_MISMATCH naming the app). An app may sit in
+ * several groups only when the plan says how its traffic is split (`appRps`, as MBS plans do).
+ */
 export function checkPlanMatchesApps(plan: Plan, apps: ReadonlyMap<string, number>): void {
   const seen = new Set<string>();
   for (const g of plan.groups)
@@ -342,16 +352,69 @@ export function checkPlanMatchesApps(plan: Plan, apps: ReadonlyMap<string, numbe
         throw new HetserveError(
           'E_PLAN_APPS_MISMATCH',
           `plan group [${g.apps.join(', ')}] names app ${JSON.stringify(a)}, which is not among the applications`,
+          { field: 'plan.groups.apps', value: a },
+        );
+      if (seen.has(a) && !plan.groups.every((x) => !x.apps.includes(a) || x.appRps?.[a] !== undefined))
+        throw new HetserveError(
+          'E_PLAN_APPS_MISMATCH',
+          `plan puts app ${JSON.stringify(a)} in two groups without an appRps split`,
           {
             field: 'plan.groups.apps',
             value: a,
           },
         );
-      if (seen.has(a))
-        throw new HetserveError('E_PLAN_APPS_MISMATCH', `plan puts app ${JSON.stringify(a)} in two groups`, {
-          field: 'plan.groups.apps',
-          value: a,
-        });
       seen.add(a);
     }
+}
+
+/** A plan as the batch manager gets it, plus how each app's requests are routed to its group(s). */
+export interface PlanRouting {
+  /** The plan with split apps renamed `<app>#<group index>` (one group per name, as the manager needs). */
+  plan: Plan;
+  /** Manager-side app name for a request of app index `app`. */
+  pick(app: number, rng: Rng): string;
+}
+
+/**
+ * Route requests of apps split across groups (MBS plans, `appRps`): each request goes to piece g with
+ * probability appRps_g / Σ appRps, so every group sees the share of traffic the planner gave it.
+ */
+export function routePlan(plan: Plan, apps: ReadonlyMap<string, number>, nApps: number): PlanRouting {
+  checkPlanMatchesApps(plan, apps);
+  const count = new Map<string, number>();
+  for (const g of plan.groups) for (const a of g.apps) count.set(a, (count.get(a) ?? 0) + 1);
+  const names: string[] = new Array<string>(nApps).fill('');
+  for (const [a, i] of apps) names[i] = a;
+  if ([...count.values()].every((c) => c === 1)) return { plan, pick: (app) => names[app] };
+  const pieces = new Map<number, { names: string[]; cum: number[] }>();
+  const groups = plan.groups.map((g, gi) => {
+    const rename = (a: string): string => (count.get(a)! > 1 ? `${a}#${gi}` : a);
+    for (const a of g.apps)
+      if (count.get(a)! > 1) {
+        const idx = apps.get(a)!;
+        const p = pieces.get(idx) ?? { names: [], cum: [] };
+        const prev = p.cum.length ? p.cum[p.cum.length - 1] : 0;
+        p.names.push(rename(a));
+        p.cum.push(prev + (g.appRps?.[a] ?? 0));
+        pieces.set(idx, p);
+      }
+    return {
+      ...g,
+      apps: g.apps.map(rename),
+      timeouts: Object.fromEntries(Object.entries(g.timeouts).map(([a, t]) => [rename(a), t])),
+      slack: Object.fromEntries(Object.entries(g.slack).map(([a, t]) => [rename(a), t])),
+    };
+  });
+  return {
+    plan: { ...plan, groups },
+    pick: (app, rng) => {
+      const p = pieces.get(app);
+      if (p === undefined) return names[app];
+      const total = p.cum[p.cum.length - 1];
+      const u = rng.next() * total;
+      let k = 0;
+      while (k < p.cum.length - 1 && u >= p.cum[k]) k++;
+      return p.names[k];
+    },
+  };
 }

@@ -1,0 +1,111 @@
+/**
+ * `hetserve simulate serverless|cluster`: replay a workload in virtual time through the real
+ * planners and dispatch policies. Heavy modules load inside the actions.
+ */
+import type { Command } from 'commander';
+import type { SimulateServerlessCliOptions } from '../../simulate/cli-serverless.ts';
+import type { SimulateClusterCliOptions } from '../../simulate/cli-cluster.ts';
+
+export function register(program: Command): void {
+  const sim = program
+    .command('simulate')
+    .description('Simulate plans and instance mixes on a workload before paying for them');
+
+  sim
+    .command('serverless')
+    .description(
+      'Plan apps with each algorithm, replay the workload through the batch manager, report SLO violations and cost',
+    )
+    .requiredOption(
+      '--model <name|profile.json>',
+      'bundled model (VGG19, Bert, GPT-2, VideoMAE) or a profile JSON file',
+    )
+    .requiredOption(
+      '--apps <file>',
+      'apps as JSON [{"name","slo","rps"}] or CSV name,slo,rps; with --trace only names and SLOs are used',
+    )
+    .option(
+      '--trace <dir|file>',
+      'per-minute request counts: a directory with <app>.csv (or one CSV per app in natural order), or one file for every app; re-planned every minute',
+    )
+    .option(
+      '--algorithm <list>',
+      "comma-separated planning algorithms (default: the planner's default, 'auto' when available)",
+    )
+    .option(
+      '--prices <name|file>',
+      'price table: prototype-cny, paper-usd, alibaba-cu-2024 or a JSON file',
+      'prototype-cny',
+    )
+    .option(
+      '--compat <mode>',
+      "'paper' or 'prototype' (planner quirks; negative latency draws count as bad requests)",
+      'paper',
+    )
+    .option('--duration <s>', 'simulated seconds without --trace (constant Poisson rates from --apps)', '600')
+    .option('--minutes <n>', 'with --trace: minutes replayed (default: to the end of the trace)')
+    .option('--from <n>', 'with --trace: first minute replayed', '0')
+    .option('--seed <n>', 'seed of arrivals (n) and latency draws (n+1)', '1')
+    .option('--cold-start <p:seconds>', 'cold starts: probability per batch and extra seconds (default off)')
+    .option('--policy <name>', 'batching policy of the batch manager: harmony, fixed-delay, edf', 'harmony')
+    .option(
+      '--json',
+      'print results as JSON (sloViolationRate overall and per app, costPerRequest measured and predicted, per minute)',
+    )
+    .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: SimulateServerlessCliOptions) => {
+      const { runSimulateServerless } = await import('../../simulate/cli-serverless.ts');
+      await runSimulateServerless(opts);
+    });
+
+  sim
+    .command('cluster')
+    .description(
+      'Simulate a cluster configuration under query distributors: QoS-met ratio, throughput, allowable throughput',
+    )
+    .requiredOption(
+      '--model <name|profile.json>',
+      'bundled Kairos model (rm2, dien, wnd, mtwnd, ncf) or a cluster-profile JSON file',
+    )
+    .requiredOption(
+      '--config <counts>',
+      'instance counts in pool order (1,0,13,0) or type=count pairs (g4dn.xlarge=1,r5n.large=13)',
+    )
+    .option(
+      '--qos <ms>',
+      "latency target in ms (default: the model's: rm2 350, dien 35, wnd 25, mtwnd 25, ncf 5)",
+    )
+    .option('--percentile <p>', 'share of queries (%) that must meet the QoS', '99')
+    .option('--distributor <list>', 'comma-separated: kairos, fcfs, least-finish, threshold', 'kairos')
+    .option('--rate <qps>', 'offered rate, queries/s (one run per distributor)')
+    .option(
+      '--find-max-rate',
+      'search the allowable throughput: bisection on the rate, per seed, median reported',
+    )
+    .option('--queries <n>', 'queries per run', '20000')
+    .option('--seeds <list>', 'seeds (each gets its own bisection)', '1,2,3')
+    .option('--steps <n>', 'bisection steps over [0, 1.2 × fluid capacity]', '10')
+    .option(
+      '--gaps <mode>',
+      "'exponential' (Poisson process) or 'integer-ms' (the Kairos prototype's Poisson-integer gaps)",
+      'exponential',
+    )
+    .option(
+      '--threshold <size>',
+      'size threshold of the threshold distributor (larger queries go to the base type)',
+    )
+    .option('--pool <file>', 'instance pool JSON (schema: hetserve schema pool); default the Kairos pool')
+    .option(
+      '--sizes <file>',
+      'query-size histogram JSON ({"sizes":[..],"weights":[..]} or {"<size>":weight}); default the DeepRecSys-like mix',
+    )
+    .option('--compat <mode>', "Kairos distributor: 'paper' or 'prototype'", 'paper')
+    .option('--json', 'print results as JSON (qosMetRatio, throughputQps, allowableQps with --find-max-rate)')
+    .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: SimulateClusterCliOptions) => {
+      const { runSimulateCluster } = await import('../../simulate/cli-cluster.ts');
+      await runSimulateCluster(opts);
+    });
+}

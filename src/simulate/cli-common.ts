@@ -1,0 +1,123 @@
+/** CLI plumbing shared by `hetserve simulate` and `hetserve reproduce`: apps files, progress bars. */
+import { AppListSchema, type App } from '../model/app.ts';
+import { HetserveError } from '../model/errors.ts';
+import { parseWith } from '../model/validate.ts';
+import { readTextFile } from '../cli/io.ts';
+
+/**
+ * Read apps from JSON (`[{"name","slo","rps"}]`) or CSV (header `name,slo,rps`; SLO in s, rate in
+ * req/s). Errors name the file, the field and the value.
+ */
+export function readAppsFile(path: string): App[] {
+  const text = readTextFile(path, 'apps');
+  if (/\.csv$/i.test(path)) {
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const head = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
+    const col = (n: string): number => {
+      const i = head.indexOf(n);
+      if (i < 0)
+        throw new HetserveError(
+          'E_FILE_PARSE',
+          `apps: ${JSON.stringify(path)} needs a header with name,slo,rps (missing ${n})`,
+          {
+            field: 'apps',
+            value: head,
+          },
+        );
+      return i;
+    };
+    const [ni, si, ri] = [col('name'), col('slo'), col('rps')];
+    const rows = lines.map((l) => {
+      const c = l.split(',').map((x) => x.trim());
+      const num = (s: string | undefined): unknown =>
+        s === undefined || s === '' || !Number.isFinite(Number(s)) ? s : Number(s);
+      return { name: c[ni], slo: num(c[si]), rps: num(c[ri]) };
+    });
+    return parseWith(AppListSchema, rows, 'E_APP_INVALID', 'apps');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new HetserveError(
+      'E_FILE_PARSE',
+      `apps: ${JSON.stringify(path)} is not valid JSON (${(e as Error).message})`,
+      {
+        field: 'apps',
+        value: path,
+      },
+    );
+  }
+  const apps = parseWith(AppListSchema, doc, 'E_APP_INVALID', 'apps');
+  if (apps.length === 0)
+    throw new HetserveError('E_APPS_EMPTY', `apps: ${JSON.stringify(path)} lists no application`, {
+      field: 'apps',
+      value: [],
+    });
+  const seen = new Set<string>();
+  for (const a of apps) {
+    if (seen.has(a.name))
+      throw new HetserveError(
+        'E_APP_DUPLICATE',
+        `apps: application name ${JSON.stringify(a.name)} appears twice`,
+        { field: 'apps.name', value: a.name },
+      );
+    seen.add(a.name);
+  }
+  return apps;
+}
+
+export interface Progress {
+  tick(n?: number, label?: string): void;
+  stop(): void;
+}
+
+/**
+ * A progress bar on stderr (cli-progress) when stderr is a terminal and `quiet` is off; otherwise
+ * nothing, so logs and pipes stay clean.
+ */
+export async function progressBar(total: number, label: string, quiet = false): Promise<Progress> {
+  if (quiet || !process.stderr.isTTY) return { tick: () => {}, stop: () => {} };
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {percentage}% {value}/{total} {step} eta {eta_formatted}`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { step: '' });
+  return {
+    tick: (n = 1, step = '') => bar.increment(n, { step }),
+    stop: () => bar.stop(),
+  };
+}
+
+/** Parse a comma list, rejecting empty items. */
+export function parseList(option: string, raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((s) => s === ''))
+    throw new HetserveError('E_INVALID_OPTION', `${option}: empty item in ${JSON.stringify(raw)}`, {
+      field: option,
+      value: raw,
+    });
+  return items;
+}
+
+/** `p:seconds`, e.g. `0.05:1.5` = 5 % of batches start cold and take 1.5 s longer. */
+export function parseColdStart(raw: string): { probability: number; durationS: number } {
+  const m = /^([0-9.eE+-]+):([0-9.eE+-]+)$/.exec(raw.trim());
+  const p = m ? Number(m[1]) : NaN;
+  const d = m ? Number(m[2]) : NaN;
+  if (!(p >= 0 && p <= 1) || !(d >= 0) || !Number.isFinite(d))
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `cold-start: expected <probability 0..1>:<seconds >= 0> (got ${JSON.stringify(raw)})`,
+      {
+        field: 'cold-start',
+        value: raw,
+      },
+    );
+  return { probability: p, durationS: d };
+}

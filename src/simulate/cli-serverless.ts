@@ -1,0 +1,309 @@
+/**
+ * `hetserve simulate serverless`: plan the apps with each requested algorithm, then replay the
+ * workload (per-minute traces re-planned every minute, or constant Poisson rates) through the batch
+ * manager in virtual time, and compare SLO violations and measured vs predicted cost.
+ */
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { App } from '../model/app.ts';
+import type { BatchPolicy } from '../dispatch/types.ts';
+import { edfPolicy, fixedDelayPolicy, harmonyBatchPolicy } from '../dispatch/policies.ts';
+import { createPredictor, resolveProfile } from '../predict/index.ts';
+import { defaultAlgorithm, getPlanner, plan as planApps } from '../plan/serverless/index.ts';
+import { HetserveError } from '../model/errors.ts';
+import { parseNumber, printJson } from '../cli/io.ts';
+import { parseColdStart, parseList, progressBar, readAppsFile } from './cli-common.ts';
+import { barChartSvg, lineChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
+import { runConstantScenario, runTraceScenario, type ScenarioResult } from './scenarios.ts';
+import { readTraces } from './workload.ts';
+
+export interface SimulateServerlessCliOptions {
+  model: string;
+  apps: string;
+  trace?: string;
+  algorithm?: string;
+  prices: string;
+  compat: string;
+  duration?: string;
+  minutes?: string;
+  from?: string;
+  seed: string;
+  coldStart?: string;
+  policy: string;
+  json?: boolean;
+  report?: string;
+  quiet?: boolean;
+}
+
+export interface ServerlessRun {
+  algorithm: string;
+  result: ScenarioResult;
+}
+
+function policyByName(name: string): BatchPolicy {
+  switch (name) {
+    case 'harmony':
+      return harmonyBatchPolicy;
+    case 'fixed-delay':
+      return fixedDelayPolicy();
+    case 'edf':
+      return edfPolicy();
+    default:
+      throw new HetserveError(
+        'E_INVALID_OPTION',
+        `policy: unknown batching policy ${JSON.stringify(name)}; known: harmony, fixed-delay, edf`,
+        {
+          field: 'policy',
+          value: name,
+        },
+      );
+  }
+}
+
+export async function runSimulateServerless(o: SimulateServerlessCliOptions): Promise<void> {
+  const profile = resolveProfile(o.model);
+  const apps = readAppsFile(o.apps);
+  const compat: 'paper' | 'prototype' | undefined =
+    o.compat === 'prototype' ? 'prototype' : o.compat === 'paper' ? 'paper' : undefined;
+  if (!compat)
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `compat: must be 'paper' or 'prototype' (got ${JSON.stringify(o.compat)})`,
+      { field: 'compat', value: o.compat },
+    );
+  const algorithms = parseList('algorithm', o.algorithm ?? defaultAlgorithm());
+  algorithms.forEach((a) => getPlanner(a)); // unknown names fail before any work
+  const seed = parseNumber('--seed', o.seed, { integer: true, min: 0 });
+  const coldStart = o.coldStart ? parseColdStart(o.coldStart) : undefined;
+  const policy = policyByName(o.policy);
+  const predictor = createPredictor(profile, { prices: o.prices, compat });
+  const planOptions = { prices: o.prices, compat, seed };
+  const counts = o.trace
+    ? readTraces(
+        o.trace,
+        apps.map((a) => a.name),
+      )
+    : undefined;
+  const from = o.from ? parseNumber('--from', o.from, { integer: true, min: 0 }) : 0;
+  const traceLen = counts ? Math.max(...counts.map((c) => c.length)) : 0;
+  const minutes = counts
+    ? o.minutes
+      ? parseNumber('--minutes', o.minutes, { integer: true, min: 1 })
+      : traceLen - from
+    : 0;
+  const durationS = counts
+    ? minutes * 60
+    : o.duration
+      ? parseNumber('--duration', o.duration, { min: 1 })
+      : 600;
+  if (!counts && apps.every((a) => a.rps === 0))
+    throw new HetserveError(
+      'E_APP_INVALID',
+      'apps: every rate is 0 and no --trace was given; nothing to simulate',
+      { field: 'apps.rps', value: 0 },
+    );
+  const perRun = Math.ceil(durationS / 60);
+  const progress = await progressBar(perRun * algorithms.length, 'simulate', o.quiet || o.json);
+  const runs: ServerlessRun[] = [];
+  try {
+    for (const algorithm of algorithms) {
+      const planFor = (xs: App[]) => planApps(xs, profile, { ...planOptions, algorithm });
+      const common = {
+        apps,
+        planFor,
+        predictor,
+        seed,
+        policy,
+        compat,
+        ...(coldStart ? { coldStart } : {}),
+        onMinute: () => progress.tick(1, algorithm),
+      };
+      const result = counts
+        ? runTraceScenario({ ...common, counts, from, minutes })
+        : runConstantScenario({ ...common, rates: apps.map((a) => a.rps), durationS });
+      runs.push({ algorithm, result });
+    }
+  } finally {
+    progress.stop();
+  }
+  const meta = {
+    model: profile.name,
+    priceTable: predictor.prices.name,
+    currency: predictor.prices.currency,
+    compat,
+    seed,
+    policy: policy.name,
+    workload: counts
+      ? { trace: o.trace, from, minutes }
+      : { poisson: apps.map((a) => ({ app: a.name, rps: a.rps })), durationS },
+    coldStart: coldStart ?? null,
+  };
+  if (o.report) await writeServerlessReport(o.report, meta, apps, runs);
+  if (o.json) {
+    printJson({ kind: 'serverless-simulation', ...meta, apps, results: runs.map(summariseRun) });
+    return;
+  }
+  printServerlessTables(meta, runs);
+  if (o.report) process.stdout.write(`\nreport: ${join(o.report, 'report.md')}\n`);
+}
+
+/** The JSON shape of one algorithm's run (the fields the issue names plus per-minute series). */
+export function summariseRun(r: ServerlessRun) {
+  const x = r.result;
+  return {
+    algorithm: r.algorithm,
+    requests: x.requests,
+    sloViolationRate: x.sloViolationRate,
+    costPerRequest: x.costPerRequest,
+    cost: x.cost,
+    badRequests: x.badRequests,
+    batches: x.batches,
+    perApp: x.perApp,
+    groups: x.groups,
+    planningMs: { initial: x.initialPlanningMs, ...x.planningMs },
+    initialPlan: x.initialPlan,
+    perMinute: x.perSegment,
+    simulatedS: x.simulatedS,
+    wallMs: x.wallMs,
+  };
+}
+
+function printServerlessTables(
+  meta: { model: string; currency: string; priceTable: string },
+  runs: ServerlessRun[],
+): void {
+  const out: string[] = [];
+  out.push(`model ${meta.model}, prices ${meta.priceTable} (${meta.currency})`);
+  out.push('');
+  out.push(
+    textTable(
+      [
+        'algorithm',
+        'requests',
+        'SLO viol. %',
+        'cost/req measured',
+        'cost/req predicted',
+        'meas./pred.',
+        'total cost',
+        'plan ms (mean)',
+      ],
+      runs.map(({ algorithm, result: r }) => [
+        algorithm,
+        r.requests,
+        100 * r.sloViolationRate,
+        r.costPerRequest.measured,
+        r.costPerRequest.predicted,
+        r.costPerRequest.measured / r.costPerRequest.predicted,
+        r.cost,
+        r.planningMs.mean || r.initialPlanningMs,
+      ]),
+    ),
+  );
+  out.push('');
+  const appNames = runs[0]?.result.perApp.map((a) => a.app) ?? [];
+  out.push('SLO violation rate (%) and p99 latency (s) per application');
+  out.push(
+    textTable(
+      ['app', 'SLO s', ...runs.flatMap((r) => [`${r.algorithm} viol%`, `${r.algorithm} p99`])],
+      appNames.map((name, i) => [
+        name,
+        runs[0].result.perApp[i].slo,
+        ...runs.flatMap((r) => [100 * r.result.perApp[i].sloViolationRate, r.result.perApp[i].latencyP99]),
+      ]),
+    ),
+  );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export async function writeServerlessReport(
+  dir: string,
+  meta: Record<string, unknown> & { model: string; currency: string },
+  apps: readonly App[],
+  runs: ServerlessRun[],
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const perMinuteCost = await lineChartSvg({
+    title: `${meta.model}: measured cost per request, per minute`,
+    xLabel: 'minute',
+    yLabel: `cost per request (${meta.currency})`,
+    series: runs.map((r) => ({
+      name: r.algorithm,
+      points: r.result.perSegment
+        .map((s) => ({ x: s.segment, y: s.requests ? s.cost / s.requests : NaN }))
+        .filter((p) => Number.isFinite(p.y)),
+    })),
+  });
+  const perMinuteViol = await lineChartSvg({
+    title: `${meta.model}: SLO violations per minute`,
+    xLabel: 'minute',
+    yLabel: 'violation rate (%)',
+    series: runs.map((r) => ({
+      name: r.algorithm,
+      points: r.result.perSegment
+        .filter((s) => s.requests > 0)
+        .map((s) => ({ x: s.segment, y: (100 * s.violations) / s.requests })),
+    })),
+  });
+  const costBars = await barChartSvg({
+    title: `${meta.model}: cost per request, simulated vs predicted`,
+    yLabel: `cost per request (${meta.currency})`,
+    bars: runs.flatMap((r) => [
+      { group: r.algorithm, series: 'simulated', value: r.result.costPerRequest.measured },
+      { group: r.algorithm, series: 'predicted', value: r.result.costPerRequest.predicted },
+    ]),
+  });
+  const figs = [
+    await writeFigure(dir, 'cost-per-minute', perMinuteCost),
+    await writeFigure(dir, 'violations-per-minute', perMinuteViol),
+    await writeFigure(dir, 'cost-simulated-vs-predicted', costBars),
+  ];
+  const md = [
+    `# Serverless simulation: ${meta.model}`,
+    '',
+    '```json',
+    JSON.stringify(meta, null, 2),
+    '```',
+    '',
+    markdownTable(
+      [
+        'algorithm',
+        'requests',
+        'SLO violations (%)',
+        `cost/request simulated (${meta.currency})`,
+        'predicted',
+        'simulated / predicted',
+        'mean planning (ms)',
+      ],
+      runs.map(({ algorithm, result: r }) => [
+        algorithm,
+        r.requests,
+        100 * r.sloViolationRate,
+        r.costPerRequest.measured,
+        r.costPerRequest.predicted,
+        r.costPerRequest.measured / r.costPerRequest.predicted,
+        r.planningMs.mean || r.initialPlanningMs,
+      ]),
+    ),
+    '',
+    '## Per application',
+    '',
+    markdownTable(
+      ['app', 'SLO (s)', ...runs.flatMap((r) => [`${r.algorithm} viol. %`, `${r.algorithm} p99 (s)`])],
+      apps.map((a, i) => [
+        a.name,
+        a.slo,
+        ...runs.flatMap((r) => [100 * r.result.perApp[i].sloViolationRate, r.result.perApp[i].latencyP99]),
+      ]),
+    ),
+    '',
+    ...figs.map((f) => `![${f.svg}](${f.svg})`),
+    '',
+    `PNG versions: ${figs.map((f) => `[${f.png}](${f.png})`).join(', ')}.`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'report.md'), md);
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({ ...meta, results: runs.map(summariseRun) }, null, 1),
+  );
+}
