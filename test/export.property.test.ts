@@ -276,3 +276,22 @@ test('keda: one StatefulSet/Service/ScaledObject per allocated type, capped at i
     { numRuns: RUNS },
   );
 });
+
+test('any model name gives valid object names on every plan target (never an internal error)', () => {
+  fc.assert(
+    fc.property(arbPlan, fc.string({ minLength: 1, maxLength: 80 }), (plan, model) => {
+      for (const target of ['knative', 'kserve', 'fc', 'ray']) {
+        const r = exportOrUnsupported(
+          { ...plan, model },
+          target,
+          {},
+          target === 'fc' &&
+            plan.groups.every((g) => g.function.kind === 'gpu' && g.function.gpuMemoryGb > 24),
+        );
+        if (!r) continue;
+        for (const u of r.units) if (u.name) assert.match(u.name, /^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+      }
+    }),
+    { numRuns: 30 },
+  );
+});

@@ -8,16 +8,22 @@ import { parseWith } from '../model/validate.ts';
 const dns1123 = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS-1123 label (a-z, 0-9, -)')
+  .max(63);
+/** Object names: Services need DNS-1035 (a leading letter); room is left for the suffixes. */
+const objectName = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS-1035 label (a letter, then a-z, 0-9, -)')
   .max(40, 'must be at most 40 characters (room is left for group and type suffixes)');
 
 export const ExportOptionsSchema = z
   .object({
     /**
      * Base name of every emitted object. Default: the model name of the document, lower-cased,
-     * with characters outside [a-z0-9-] replaced by '-'. Objects are named `<name>-g<i>` (plan
+     * with characters outside [a-z0-9-] replaced by '-', prefixed by 'm-' when it does not start
+     * with a letter, at most 40 characters. Objects are named `<name>-g<i>` (plan
      * groups) or `<name>-<instance type>` (allocations).
      */
-    name: dns1123.optional(),
+    name: objectName.optional(),
     /** Kubernetes namespace of every namespaced object. Default 'default'. */
     namespace: dns1123.default('default'),
     /** Container image of the model server (built from deploy/Dockerfile). Default 'hetserve:0.1.0'. */
@@ -47,7 +53,10 @@ export const ExportOptionsSchema = z
     /** Ray: memory of one physical GPU in GB; num_gpus = gpuMemoryGb / this. Default 24 (A10). */
     gpuTotalMemoryGb: z.number().positive().default(24),
     /** Ray: import path of the Serve application. Default 'hetserve_ray:app'. */
-    rayImportPath: z.string().min(1).default('hetserve_ray:app'),
+    rayImportPath: z
+      .string()
+      .regex(/^[\w.]+:[\w.]+$/, 'must be module:attribute')
+      .default('hetserve_ray:app'),
     /** Lambda: instruction set. Default 'x86_64' (the profiles were measured on x86). */
     architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
     /** FC: region of the Serverless Devs project. Default 'cn-hangzhou'. */
@@ -87,13 +96,12 @@ export function parseExportOptions(input: ExportOptionsInput | undefined, model:
   return { ...o, name: o.name ?? defaultName(model), gatewayImage: o.gatewayImage ?? o.image };
 }
 
-/** A DNS-1123 label from a model name: 'VGG19' -> 'vgg19', 'rm2/v1' -> 'rm2-v1'. */
+/** A DNS-1035 label from a model name: 'VGG19' -> 'vgg19', 'rm2/v1' -> 'rm2-v1', '3D' -> 'm-3d'. */
 export function defaultName(model: string): string {
   const s = model
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/g, '');
-  return s || 'hetserve';
+    .replace(/^-+|-+$/g, '');
+  const named = /^[a-z]/.test(s) ? s : `m-${s}`;
+  return named.slice(0, 40).replace(/-+$/g, '');
 }
