@@ -94,7 +94,17 @@
       width: 440,
       height: 200,
       scales: { x: { time: false } },
-      axes: [{ label: 's since start' }, { label: yLabel, size: 60 }],
+      legend: { live: false },
+      axes: [
+        { label: 's since start' },
+        yLabel === 'cost'
+          ? {
+              label: yLabel,
+              size: 70,
+              values: (_u, vals) => vals.map((v) => (v === 0 ? '0' : v.toExponential(1))),
+            }
+          : { label: yLabel, size: 60 },
+      ],
       series: [{ label: 't' }].concat(
         seriesNames.map((n, i) =>
           Object.assign(

@@ -338,7 +338,10 @@ export class Gateway {
       200,
       encodeInferResponse(e.service.io, decoded.id, a.outputs, decoded.outputs, {
         app,
+        // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the batch.
         latency_ms: +(a.latencyS * 1000).toFixed(3),
+        queue_ms: +(a.waitS * 1000).toFixed(3),
+        backend_ms: +(a.execS * 1000).toFixed(3),
       }),
     );
   }

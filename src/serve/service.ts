@@ -20,7 +20,18 @@ import { assembleBatch, splitBatch, type DecodedRequest, type ModelIO, type Tens
 
 export type PlanFn = (apps: App[]) => Plan | Promise<Plan>;
 
-export type Answer = { ok: true; outputs: Tensor[]; latencyS: number } | { ok: false; error: HetserveError };
+export type Answer =
+  | {
+      ok: true;
+      outputs: Tensor[];
+      /** Arrival to answer, seconds (set by the service). */
+      latencyS: number;
+      /** Arrival to batch release (batching wait), seconds. */
+      waitS: number;
+      /** Backend time of the batch, seconds. */
+      execS: number;
+    }
+  | { ok: false; error: HetserveError };
 
 interface Pending {
   req: DecodedRequest;
@@ -343,7 +354,7 @@ export class ServerlessService {
         m.costActual.labels(model, g.key).inc(cost);
         this.live.batch(g.key, pend.length, cost);
         const per = splitBatch(this.io, out, pend.length);
-        pend.forEach((p, i) => this.finish(p, { ok: true, outputs: per[i], latencyS: 0 }));
+        pend.forEach((p, i) => this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.arrival, execS: dt }));
         lastErr = undefined;
         break;
       } catch (e) {
