@@ -55,7 +55,10 @@ export interface BayesOptSample {
 }
 
 export interface BayesOptResult {
-  /** Best sample seen (the first one on ties); y is −Infinity when every sample was infeasible. */
+  /**
+   * Best sample seen (the first one on ties). When every sample was infeasible it is the first
+   * sample, with y = −Infinity.
+   */
   best: BayesOptSample;
   /** Every evaluation, in order. */
   history: BayesOptSample[];
@@ -173,14 +176,19 @@ export function bayesOpt(
   if (domain && domain.length === 0) throw new RangeError('bayesOpt: domain must not be empty');
   // Unsampled domain indices; drawing one swaps it to the end (O(1) without replacement).
   const pool = domain ? Array.from(domain.keys()) : [];
+  // Sampled flags and unit-box coordinates of the domain, computed once (the acquisition scans them all).
+  const used = domain ? new Uint8Array(domain.length) : undefined;
+  const domainUnits = domain?.map((x) => toUnit(project([...x])));
   const drawDomain = (): number[] => {
     const i = Math.floor(uniformFloat64(rng) * pool.length);
     const idx = pool[i];
     pool[i] = pool[pool.length - 1];
     pool.pop();
+    used![idx] = 1;
     return [...domain![idx]];
   };
   const takeDomain = (idx: number): number[] => {
+    used![idx] = 1;
     const i = pool.indexOf(idx);
     if (i >= 0) {
       pool[i] = pool[pool.length - 1];
@@ -195,7 +203,8 @@ export function bayesOpt(
     const y = objective(x);
     const sample = { x, y: Number.isFinite(y) ? y : -Infinity };
     history.push(sample);
-    if (sample.y > best.y) best = sample;
+    // The first sample stands in until a feasible one appears (as bayes_opt's max() does).
+    if (sample.y > best.y || history.length === 1) best = sample;
   };
 
   const nextRandom = () => (domain ? (pool.length > 0 ? drawDomain() : undefined) : randomPoint());
@@ -232,10 +241,13 @@ export function bayesOpt(
         let bestEi = -Infinity;
         if (domain) {
           let bestIdx = -1;
+          const units = domainUnits!;
           // Ascending index order, so ties go to the first domain point: deterministic.
-          const order = [...pool].sort((a, b) => a - b);
-          for (const idx of order) {
-            const v = ei(domain[idx] as number[]);
+          for (let idx = 0; idx < units.length; idx++) {
+            if (used![idx]) continue;
+            const { mean, sd: s } = post.predict(units[idx]);
+            const z = (mean - target) / s;
+            const v = (mean - target) * normCdf(z) + s * normPdf(z);
             if (v > bestEi) {
               bestEi = v;
               bestIdx = idx;
