@@ -16,6 +16,7 @@
  * queries waiting (design §3.2, "early-stop guard counts as failure", §9).
  */
 import type { QueryDistributor, LatencyEstimator, PendingQuery } from '../dispatch/types.ts';
+import { DistributorLoop } from '../dispatch/loop.ts';
 import type { LatencyTable } from '../plan/cluster/latency-table.ts';
 import type { QuerySizeDistribution } from '../plan/cluster/query-sizes.ts';
 import { HetserveError } from '../model/errors.ts';
@@ -68,7 +69,8 @@ export interface ClusterSimResult {
   latencyMs: { mean: number; p50: number; p95: number; p99: number };
   /** Why the run stopped before serving every query, if it did. */
   stoppedEarly?: 'certain-failure' | 'violation-guard' | 'queue-guard';
-  decisions: number;
+  /** Queries assigned (one per assignment the distributor made). */
+  assignments: number;
   /** Share of served queries per instance type. */
   servedByType: Record<string, number>;
   wallMs: number;
@@ -117,17 +119,33 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
   let completed = 0;
   let met = 0;
   let missed = 0;
-  let idle = n;
-  let decisions = 0;
+  let assignments = 0;
   let firstArrival = NaN;
   let lastCompletion = 0;
   let stopped: ClusterSimResult['stoppedEarly'];
-  let tickPending = false;
   const queueLimit = Math.max(2 * n, (o.qosMs / (gapMean * 1000)) * 10);
 
   const drawGap = (): number =>
     integerGaps ? rng.poisson(1000 * gapMean) / 1000 : rng.exponential(o.rateQps);
   nextArrival = drawGap();
+
+  // The dispatch core's loop decides on arrivals, completions and every `rematch` seconds while a
+  // query waits and an instance is idle: the same decision moments as the gateway.
+  const loop = new DistributorLoop<number>({
+    distributor: dist as QueryDistributor<number>,
+    timers: clock,
+    rematchEvery: rematch > 0 ? rematch : Infinity,
+    onAssign: (a, now) => {
+      assignments++;
+      const inst = a.instance;
+      const ti = typeOf[inst];
+      const si = a.query.payload ?? sizeIdx.get(a.query.size)!;
+      const row = samplesBy[ti][si];
+      const ms = row[Math.floor(rng.next() * row.length)];
+      const arrival = a.query.arrival;
+      clock.setTimer(now + ms / 1000, () => complete(inst, arrival, ti));
+    },
+  });
 
   const complete = (inst: number, arrival: number, typeIdx: number): void => {
     const now = clock.now();
@@ -138,34 +156,7 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
     lastCompletion = now;
     if (lat <= qos + 1e-12) met++;
     else missed++;
-    idle++;
-    dist.onComplete(inst, now);
-    decide();
-  };
-
-  const decide = (): void => {
-    if (idle === 0 || dist.pending() === 0) return;
-    const now = clock.now();
-    decisions++;
-    const as = dist.decide(now);
-    for (let k = 0; k < as.length; k++) {
-      const a = as[k];
-      const inst = a.instance;
-      const ti = typeOf[inst];
-      const si = (a.query.payload as number | undefined) ?? sizeIdx.get(a.query.size)!;
-      const row = samplesBy[ti][si];
-      const ms = row[Math.floor(rng.next() * row.length)];
-      idle--;
-      const arrival = a.query.arrival;
-      clock.setTimer(now + ms / 1000, () => complete(inst, arrival, ti));
-    }
-    if (rematch > 0 && !tickPending && idle > 0 && dist.pending() > 0) {
-      tickPending = true;
-      clock.setTimer(now + rematch, () => {
-        tickPending = false;
-        decide();
-      });
-    }
+    loop.complete(inst);
   };
 
   for (;;) {
@@ -189,11 +180,16 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
       const si = sampler.drawIndex(rng);
       const t = nextArrival;
       if (arrived === 0) firstArrival = t;
-      const q: PendingQuery = { id: arrived, size: sizes[si], arrival: t, deadline: t + qos, payload: si };
+      const q: PendingQuery<number> = {
+        id: arrived,
+        size: sizes[si],
+        arrival: t,
+        deadline: t + qos,
+        payload: si,
+      };
       arrived++;
       nextArrival = t + drawGap();
-      dist.enqueue(q);
-      decide();
+      loop.enqueue(q);
     } else if (tt !== Infinity) clock.runNext();
     else break;
   }
@@ -217,7 +213,7 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
       p99: hist.percentile(99) * 1000,
     },
     ...(stopped ? { stoppedEarly: stopped } : {}),
-    decisions,
+    assignments,
     servedByType,
     wallMs: performance.now() - wall0,
   };

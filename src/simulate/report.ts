@@ -82,7 +82,8 @@ export async function lineChartSvg(spec: LineChartSpec): Promise<string> {
     marginTop: 56,
     style: FONT,
     x: { label: spec.xLabel, grid: true },
-    y: { label: spec.yLabel, grid: true, type: spec.logY ? 'log' : 'linear' },
+    marginLeft: 64,
+    y: { label: spec.yLabel, grid: true, type: spec.logY ? 'log' : 'linear', tickFormat: '.3~g' },
     color: { type: 'categorical', scheme: 'tableau10', domain: spec.series.map((s) => s.name) },
     marks: [
       titleMark(Plot, spec.title),
@@ -118,7 +119,8 @@ export async function barChartSvg(spec: BarChartSpec): Promise<string> {
     style: FONT,
     fx: { label: null, padding: 0.15, domain: groups },
     x: { axis: null, domain: seriesNames },
-    y: { label: spec.yLabel, grid: true, type: spec.logY ? 'log' : 'linear' },
+    marginLeft: 64,
+    y: { label: spec.yLabel, grid: true, type: spec.logY ? 'log' : 'linear', tickFormat: '.3~g' },
     color: { type: 'categorical', scheme: 'tableau10', domain: seriesNames },
     marks: [
       titleMark(Plot, spec.title, groups[0]),
