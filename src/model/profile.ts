@@ -24,6 +24,11 @@ export const ServerlessProfileSchema = z
         avg: z.array(ExpCoefSchema).min(1),
         /** Maximum-latency coefficients (a high percentile), same indexing. */
         max: z.array(ExpCoefSchema).min(1),
+        /**
+         * vCPU range [lo, hi] the curves were fitted on (written by `hetserve profile`); outside it
+         * they are extrapolations. Optional: bundled paper profiles do not carry it.
+         */
+        fitRange: z.tuple([z.number().finite().positive(), z.number().finite().positive()]).optional(),
       })
       .strict()
       .optional(),

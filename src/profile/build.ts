@@ -135,6 +135,7 @@ export function buildCpuProfile(
       },
     );
   }
+  const vcpus = pts.map((p) => p.vcpu!);
   const avg: ExpCoef[] = [];
   const max: ExpCoef[] = [];
   const fits: FitRow[] = [];
@@ -180,7 +181,11 @@ export function buildCpuProfile(
   }
   const profile = parseWith(
     ServerlessProfileSchema,
-    { name: opts.name ?? sweep.name, source: sweep.source, cpu: { memMb, avg, max } },
+    {
+      name: opts.name ?? sweep.name,
+      source: sweep.source,
+      cpu: { memMb, avg, max, fitRange: [Math.min(...vcpus), Math.max(...vcpus)] },
+    },
     'E_PROFILE_INVALID',
     'profile',
   );
