@@ -35,6 +35,8 @@ export interface HarmonyTrace {
 }
 
 const BOTH: readonly FunctionKind[] = ['cpu', 'gpu'];
+/** Windows priced per start in the final pass. */
+const FINAL_PASS_WINDOWS = 16;
 const isGpu = (g: WorkGroup) => g.ev.function?.kind === 'gpu';
 const rateOf = (g: WorkGroup) => g.ev.rate;
 const total = (L: WorkGroup[]) => L.reduce((s, g) => s + g.ev.costPerRequest * g.share, 0);
@@ -96,20 +98,26 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   record(0);
 
   const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
-  /** Merge L[lo..hi) if that lowers the weighted cost; returns whether it did. */
-  const merge = (lo: number, hi: number, stage: number): boolean => {
+  /** The merged group L[lo..hi) and how much it lowers the weighted cost (≤ 0: no gain), or null. */
+  const candidate = (lo: number, hi: number) => {
     const parts = L.slice(lo, hi);
     const members = parts.flatMap((g) => g.apps);
     const ev = provision(members, mergedKinds);
-    if (!ev) return false;
+    if (!ev) return null;
     let share = 0;
     let before = 0;
     for (const g of parts) {
       share += g.share;
       before += g.ev.costPerRequest * g.share;
     }
-    if (!(ev.costPerRequest * share < before)) return false;
-    L.splice(lo, hi - lo, { apps: members, ev, share });
+    const after = ev.costPerRequest * share;
+    return { group: { apps: members, ev, share }, better: after < before, gain: before - after };
+  };
+  /** Merge L[lo..hi) if that lowers the weighted cost (strictly); returns whether it did. */
+  const merge = (lo: number, hi: number, stage: number): boolean => {
+    const c = candidate(lo, hi);
+    if (!c || !c.better) return false;
+    L.splice(lo, hi - lo, c.group);
     record(stage);
     return true;
   };
@@ -170,31 +178,32 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   };
   stage2(2);
 
-  // Final pass (paper mode, fixes design §6.4): a CPU run whose total rate passes the smallest
-  // knee among its SLOs is merged, then stage 2 runs again from the new GPU seeds.
+  // Final pass (paper mode, fixes design §6.4): windows of consecutive CPU groups whose total
+  // rate passes the smallest knee among their SLOs (per start, the first such window and up to
+  // FINAL_PASS_WINDOWS − 1 longer ones) are priced as one group; the best gain over all windows
+  // is merged, and this repeats until no window gains. Then stage 2 runs again from the new GPU
+  // seeds. Taking the best window (not the first) keeps a tight-SLO app from blocking the pool.
   if (!proto) {
     let changed = false;
-    let i = 0;
-    while (i < L.length) {
-      if (isGpu(L[i])) {
-        i++;
-        continue;
-      }
-      let j = i;
-      let r = 0;
-      let minKnee = Infinity;
-      let merged = false;
-      while (j < L.length && !isGpu(L[j])) {
-        r += rateOf(L[j]);
-        for (const a of L[j].apps) minKnee = Math.min(minKnee, knee(a.slo));
-        j++;
-        if (j - i >= 2 && r > minKnee && merge(i, j, 3)) {
-          merged = true;
-          changed = true;
-          break;
+    for (;;) {
+      let best: { lo: number; hi: number; gain: number } | null = null;
+      for (let i = 0; i < L.length; i++) {
+        if (isGpu(L[i])) continue;
+        let r = 0;
+        let minKnee = Infinity;
+        let tried = 0;
+        for (let j = i; j < L.length && !isGpu(L[j]) && tried < FINAL_PASS_WINDOWS; j++) {
+          r += rateOf(L[j]);
+          for (const a of L[j].apps) minKnee = Math.min(minKnee, knee(a.slo));
+          if (j > i && r > minKnee) {
+            tried++;
+            const c = candidate(i, j + 1);
+            if (c && c.better && (!best || c.gain > best.gain)) best = { lo: i, hi: j + 1, gain: c.gain };
+          }
         }
       }
-      i = merged ? i + 1 : j;
+      if (!best || !merge(best.lo, best.hi, 3)) break;
+      changed = true;
     }
     if (changed) stage2(3);
   }
