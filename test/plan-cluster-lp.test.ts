@@ -6,7 +6,13 @@ import { compileBound } from '../src/plan/cluster/bound.ts';
 import { computeProfileQuantities } from '../src/plan/cluster/quantities.ts';
 import { LatencyTable, loadBundledClusterProfile } from '../src/plan/cluster/latency-table.ts';
 import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
-import { fluidBoundQps, loadLpSolver, lpData, lpEstimate } from '../src/plan/cluster/lp.ts';
+import {
+  createLpEstimator,
+  fluidBoundQps,
+  loadLpSolver,
+  lpData,
+  lpEstimate,
+} from '../src/plan/cluster/lp.ts';
 import { allocate, type AllocationResult } from '../src/plan/cluster/allocate.ts';
 import { bayesianSearch } from '../src/plan/cluster/baselines.ts';
 import type { ClusterOracle } from '../src/plan/cluster/oracle.ts';
@@ -27,9 +33,12 @@ for (const [model, qosMs] of [
     const q = computeProfileQuantities(table, sizes, TYPES[0], TYPES.slice(1), { qosMs });
     const ub = compileBound(q, TYPES, 'per-type');
     const data = lpData(table, sizes, TYPES, [table.maxSize, ...q.aux.map((a) => a.limit)]);
+    const estimator = createLpEstimator(highs, data);
     fc.assert(
       fc.property(fc.tuple(...MAX.map((m, i) => fc.integer({ min: i === 0 ? 1 : 0, max: m }))), (counts) => {
-        const lp = lpEstimate(highs, data, counts);
+        const lp = estimator.estimate(counts);
+        // The persistent (warm-started) model and a fresh one-shot model agree.
+        assert.ok(Math.abs(lpEstimate(highs, data, counts).qps - lp.qps) <= 1e-7 * lp.qps);
         const tol = 1e-6 * lp.qps;
         assert.ok(lp.qps <= fluidBoundQps(data, counts) + tol, 'LP ≤ fluid bound');
         assert.ok(ub(counts) <= lp.qps + tol, `threshold routing ≤ LP: ${ub(counts)} vs ${lp.qps}`);
@@ -38,6 +47,7 @@ for (const [model, qosMs] of [
       }),
       { numRuns: 25 },
     );
+    estimator.dispose();
     // Oracle: a homogeneous configuration serves the mixed stream at n / E[L_base].
     const eBase = sizes.sizes.reduce((s, b, i) => s + sizes.probabilities[i] * table.meanMs(TYPES[0], b), 0);
     assert.ok(Math.abs(lpEstimate(highs, data, [3, 0, 0, 0]).qps - 3000 / eBase) < 1e-6 * (3000 / eBase));

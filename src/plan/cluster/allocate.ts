@@ -23,7 +23,14 @@ import {
 } from './baselines.ts';
 import { rankConfigurations, type EnumerationPool, type RankedConfig } from './enumerate.ts';
 import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable, loadBundledClusterProfile } from './latency-table.ts';
-import { fluidBoundQps, loadLpSolver, lpData, lpEstimate, type LpData } from './lp.ts';
+import {
+  createLpEstimator,
+  fluidBoundQps,
+  loadLpSolver,
+  lpData,
+  type LpData,
+  type LpEstimator,
+} from './lp.ts';
 import type { ClusterOracle } from './oracle.ts';
 import {
   computeProfileQuantities,
@@ -165,10 +172,17 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
   const profile = opts.profile ?? loadBundledClusterProfile(opts.model ?? 'rm2');
   const model = profile.model;
   const table = LatencyTable.fromProfile(profile);
-  const qosMs =
+  const qosOrUndefined =
     opts.qosMs ?? (opts.profile ? undefined : DEFAULT_QOS_MS[model as (typeof KAIROS_MODELS)[number]]);
-  if (qosMs === undefined)
-    throw badField('E_INVALID_OPTION', 'qos', qosMs, 'a QoS target (ms) is required for a user profile');
+  if (qosOrUndefined === undefined) {
+    throw badField(
+      'E_INVALID_OPTION',
+      'qos',
+      qosOrUndefined,
+      'a QoS target (ms) is required for a user profile',
+    );
+  }
+  const qosMs: number = qosOrUndefined;
   if (!(qosMs > 0 && Number.isFinite(qosMs)))
     throw badField('E_INVALID_OPTION', 'qos', qosMs, 'must be a positive number of ms');
   const sizes = opts.sizes ?? deepRecSysSizes();
@@ -177,9 +191,11 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
     : { qosMs, limitBy: 'percentile', percentile };
 
   const pool = resolvePool(opts, table, qopts);
-  const budget = opts.budgetUsdPerHour ?? pool.budgetUsdPerHour;
-  if (budget === undefined)
-    throw badField('E_INVALID_OPTION', 'budget', budget, 'an hourly budget (USD) is required');
+  const budgetOrUndefined = opts.budgetUsdPerHour ?? pool.budgetUsdPerHour;
+  if (budgetOrUndefined === undefined) {
+    throw badField('E_INVALID_OPTION', 'budget', budgetOrUndefined, 'an hourly budget (USD) is required');
+  }
+  const budget: number = budgetOrUndefined;
   if (!(budget > 0 && Number.isFinite(budget)))
     throw badField('E_INVALID_OPTION', 'budget', budget, 'must be a positive USD/h amount');
   const baseType = pool.types.find((t) => t.base)!;
@@ -232,117 +248,127 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
 
   // LP data: limits as the bound sees them (the prototype's stored vio_batch in compat mode).
   const wantLp = opts.lp ?? true;
-  let lp: { solve: (c: number[]) => number; data: LpData } | undefined;
+  let lp: { solve: (c: number[]) => number; data: LpData; estimator: LpEstimator } | undefined;
   if (wantLp || rankBy === 'lp') {
     const highs = await loadLpSolver();
     const limits = names.map((n) =>
       n === baseType.name ? table.maxSize : (quantities.aux.find((a) => a.type === n)?.limit ?? 0),
     );
     const data = lpData(table, sizes, names, limits);
+    const estimator = createLpEstimator(highs, data);
     const cache = new Map<string, number>();
     lp = {
       data,
+      estimator,
       solve: (c) => {
         const key = c.join(',');
         let v = cache.get(key);
-        if (v === undefined) cache.set(key, (v = lpEstimate(highs, data, c).qps));
+        if (v === undefined) cache.set(key, (v = estimator.estimate(c).qps));
         return v;
       },
     };
   }
-  let ranked: RankedConfig[] = ranking.ranked;
-  if (rankBy === 'lp') {
-    const l = lp!;
-    ranked = ranked
-      .slice(0, lpCandidates)
-      .map((r) => ({ ...r, lpScore: l.solve(r.counts) }))
-      .sort((a, b) => b.lpScore - a.lpScore || a.order - b.order);
+  try {
+    return await finishAllocation();
+  } finally {
+    lp?.estimator.dispose();
   }
-  const scoreOf = (r: RankedConfig): number =>
-    rankBy === 'lp' ? (r as RankedConfig & { lpScore: number }).lpScore : r.score;
-  const report = (counts: number[], rank: number, cost: number): ReportedConfig => {
-    const out: ReportedConfig = {
-      counts: Object.fromEntries(names.map((n, i) => [n, counts[i]])),
-      costUsdPerHour: round6(cost),
-      upperBoundQps: bound(counts),
-      rank,
-    };
-    if (lp) {
-      out.lpBoundQps = lp.solve(counts);
-      out.fluidBoundQps = fluidBoundQps(lp.data, counts);
+
+  async function finishAllocation(): Promise<AllocationResult> {
+    let ranked: RankedConfig[] = ranking.ranked;
+    if (rankBy === 'lp') {
+      const l = lp!;
+      ranked = ranked
+        .slice(0, lpCandidates)
+        .map((r) => ({ ...r, lpScore: l.solve(r.counts) }))
+        .sort((a, b) => b.lpScore - a.lpScore || a.order - b.order);
     }
-    return out;
-  };
-  const sim = selectBySimilarity(
-    ranked.map((r) => ({ counts: r.counts, score: scoreOf(r), cost: r.cost })),
-    { k },
-  );
-  const select = opts.select ?? 'similarity';
-  const chosenIdx = select === 'top1' ? 0 : sim.index;
-  const top1 = report(ranked[0].counts, 1, ranked[0].cost);
-  const chosen =
-    chosenIdx === 0 ? top1 : report(ranked[chosenIdx].counts, chosenIdx + 1, ranked[chosenIdx].cost);
-  const runnersUp = ranked
-    .slice(0, top)
-    .map((r, i) => (i === 0 ? top1 : i === chosenIdx ? chosen : report(r.counts, i + 1, r.cost)));
-
-  const estimate = (c: number[]): number => (rankBy === 'lp' ? lp!.solve(c) : bound(c));
-  const homog = homogeneousBaseline(epool, budget, estimate);
-  const homogeneous = homog
-    ? { ...report(homog.counts, 0, homog.cost), scaledToBudgetQps: homog.scaledToBudgetQps }
-    : null;
-  const chosenQps = rankBy === 'lp' ? chosen.lpBoundQps! : chosen.upperBoundQps;
-
-  const result: AllocationResult = {
-    kind: 'cluster-allocation',
-    model,
-    budgetUsdPerHour: budget,
-    qosMs,
-    percentile,
-    pool: pool.types.map((t, i) => ({ ...t, maxCount: epool.maxCounts[i] })),
-    chosen,
-    compat: compat ?? null,
-    rankBy,
-    select,
-    similarity: {
-      k: Math.min(k, ranked.length),
-      distance: 'l1',
-      chosenRank: sim.index + 1,
-      totalDistance: [...sim.totalDistance],
-    },
-    top1,
-    runnersUp,
-    homogeneous,
-    gainOverHomogeneous: homogeneous ? chosenQps / homogeneous.scaledToBudgetQps : null,
-    feasibleConfigs: ranking.scored,
-    productSize: ranking.productSize,
-    quantities,
-  };
-  if (opts.bayesian) {
-    const r = bayesianSearch(epool, budget, estimate, opts.bayesian);
-    result.bayesian = {
-      ...r,
-      bestConfig: r.best ? Object.fromEntries(names.map((n, i) => [n, r.best!.counts[i]])) : null,
+    const scoreOf = (r: RankedConfig): number =>
+      rankBy === 'lp' ? (r as RankedConfig & { lpScore: number }).lpScore : r.score;
+    const report = (counts: number[], rank: number, cost: number): ReportedConfig => {
+      const out: ReportedConfig = {
+        counts: Object.fromEntries(names.map((n, i) => [n, counts[i]])),
+        costUsdPerHour: round6(cost),
+        upperBoundQps: bound(counts),
+        rank,
+      };
+      if (lp) {
+        out.lpBoundQps = lp.solve(counts);
+        out.fluidBoundQps = fluidBoundQps(lp.data, counts);
+      }
+      return out;
     };
-  }
-  if (opts.oracle) {
-    const n = opts.oracleCandidates ?? 20;
-    const o = await oracleBaseline(
-      opts.oracle,
-      epool,
-      ranked.slice(0, n).map((r) => r.counts),
+    const sim = selectBySimilarity(
+      ranked.map((r) => ({ counts: r.counts, score: scoreOf(r), cost: r.cost })),
+      { k },
+    );
+    const select = opts.select ?? 'similarity';
+    const chosenIdx = select === 'top1' ? 0 : sim.index;
+    const top1 = report(ranked[0].counts, 1, ranked[0].cost);
+    const chosen =
+      chosenIdx === 0 ? top1 : report(ranked[chosenIdx].counts, chosenIdx + 1, ranked[chosenIdx].cost);
+    const runnersUp = ranked
+      .slice(0, top)
+      .map((r, i) => (i === 0 ? top1 : i === chosenIdx ? chosen : report(r.counts, i + 1, r.cost)));
+
+    const estimate = (c: number[]): number => (rankBy === 'lp' ? lp!.solve(c) : bound(c));
+    const homog = homogeneousBaseline(epool, budget, estimate);
+    const homogeneous = homog
+      ? { ...report(homog.counts, 0, homog.cost), scaledToBudgetQps: homog.scaledToBudgetQps }
+      : null;
+    const chosenQps = rankBy === 'lp' ? chosen.lpBoundQps! : chosen.upperBoundQps;
+
+    const result: AllocationResult = {
+      kind: 'cluster-allocation',
+      model,
+      budgetUsdPerHour: budget,
       qosMs,
       percentile,
-    );
-    result.oracle = {
-      name: o.oracle,
-      ranked: o.ranked.map((r) => ({
-        counts: Object.fromEntries(names.map((nm, i) => [nm, r.counts[i]])),
-        allowableQps: r.result.allowableQps,
-      })),
+      pool: pool.types.map((t, i) => ({ ...t, maxCount: epool.maxCounts[i] })),
+      chosen,
+      compat: compat ?? null,
+      rankBy,
+      select,
+      similarity: {
+        k: Math.min(k, ranked.length),
+        distance: 'l1',
+        chosenRank: sim.index + 1,
+        totalDistance: [...sim.totalDistance],
+      },
+      top1,
+      runnersUp,
+      homogeneous,
+      gainOverHomogeneous: homogeneous ? chosenQps / homogeneous.scaledToBudgetQps : null,
+      feasibleConfigs: ranking.scored,
+      productSize: ranking.productSize,
+      quantities,
     };
+    if (opts.bayesian) {
+      const r = bayesianSearch(epool, budget, estimate, opts.bayesian);
+      result.bayesian = {
+        ...r,
+        bestConfig: r.best ? Object.fromEntries(names.map((n, i) => [n, r.best!.counts[i]])) : null,
+      };
+    }
+    if (opts.oracle) {
+      const n = opts.oracleCandidates ?? 20;
+      const o = await oracleBaseline(
+        opts.oracle,
+        epool,
+        ranked.slice(0, n).map((r) => r.counts),
+        qosMs,
+        percentile,
+      );
+      result.oracle = {
+        name: o.oracle,
+        ranked: o.ranked.map((r) => ({
+          counts: Object.fromEntries(names.map((nm, i) => [nm, r.counts[i]])),
+          allowableQps: r.result.allowableQps,
+        })),
+      };
+    }
+    return result;
   }
-  return result;
 }
 
 /** Build and check the pool: types known to the profile, exactly one base type. */

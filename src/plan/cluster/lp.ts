@@ -70,48 +70,93 @@ export interface LpEstimate {
   readonly ratePerType: Readonly<Record<string, number>>;
 }
 
-const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(15));
+/**
+ * A persistent HiGHS model of the LP for one `LpData`: the constraint matrix is built once and each
+ * configuration only changes the busy-time right-hand sides (n_t; 0 for an unused type forces its
+ * rates to 0), so HiGHS re-solves from the previous basis. Call `dispose()` when done (HiGHS
+ * memory lives in WebAssembly and is not garbage-collected).
+ */
+export interface LpEstimator {
+  estimate(counts: ArrayLike<number>): LpEstimate;
+  dispose(): void;
+}
 
-/** Solve the LP for one configuration (counts in `data.types` order). */
-export function lpEstimate(highs: Highs, data: LpData, counts: ArrayLike<number>): LpEstimate {
+export function createLpEstimator(highs: Highs, data: LpData): LpEstimator {
   const T = data.types.length;
   const n = data.mass.length;
-  const sizeRows: string[][] = Array.from({ length: n }, () => []);
-  const busy: string[] = [];
-  const cols: { t: number; i: number; name: string }[] = [];
-  for (let t = 0; t < T; t++) {
-    if (!(counts[t] > 0)) continue;
-    const terms: string[] = [];
-    for (let i = 0; i <= data.limitIndex[t]; i++) {
-      if (data.mass[i] <= 0) continue;
-      const name = `x${t}_${i}`;
-      cols.push({ t, i, name });
-      sizeRows[i].push(name);
-      terms.push(`${num(data.latencyMs[t][i] / 1000)} ${name}`);
-    }
-    if (terms.length) busy.push(` c${t}: ${terms.join(' + ')} <= ${num(counts[t])}`);
-  }
-  const lines = ['Maximize', ' obj: lam', 'Subject To'];
+  // Rows: one equality per size with mass, then one busy-time row per type.
+  const sizeRow = new Int32Array(n).fill(-1);
+  let rows = 0;
+  for (let i = 0; i < n; i++) if (data.mass[i] > 0) sizeRow[i] = rows++;
+  const busyRow = Array.from({ length: T }, (_, t) => rows + t);
+  const numRows = rows + T;
+  // Columns: λ first, then x[t,i] for every size type t may serve.
+  const starts: number[] = [0];
+  const indices: number[] = [];
+  const values: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (data.mass[i] <= 0) continue;
-    // A size no used type can serve forces λ = 0: the configuration cannot meet QoS for it.
-    const lhs = sizeRows[i].length ? sizeRows[i].join(' + ') + ' - ' : '- ';
-    lines.push(` s${i}: ${lhs}${num(data.mass[i])} lam = 0`);
+    if (sizeRow[i] < 0) continue;
+    indices.push(sizeRow[i]);
+    values.push(-data.mass[i]);
   }
-  lines.push(...busy, 'End');
-  const r = highs.solve(lines.join('\n'), { output_flag: false });
-  if (r.Status !== 'Optimal') {
-    throw new HetserveError('E_INTERNAL', `LP estimate: HiGHS ended with status ${r.Status}`, {
-      status: r.Status,
-    });
+  starts.push(indices.length);
+  const colType: number[] = [-1];
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i <= data.limitIndex[t]; i++) {
+      if (sizeRow[i] < 0) continue;
+      indices.push(sizeRow[i], busyRow[t]);
+      values.push(1, data.latencyMs[t][i] / 1000);
+      starts.push(indices.length);
+      colType.push(t);
+    }
   }
-  const ratePerType: Record<string, number> = {};
-  for (const c of cols) {
-    const v = (r.Columns[c.name] as { Primal: number }).Primal;
-    const key = data.types[c.t];
-    ratePerType[key] = (ratePerType[key] ?? 0) + v;
+  const numCols = colType.length;
+  const inf = highs.infinity;
+  const model = highs.createModel({
+    numCols,
+    numRows,
+    sense: highs.constants.objectiveSense.maximize,
+    colCost: colType.map((t) => (t < 0 ? 1 : 0)),
+    colLower: new Array<number>(numCols).fill(0),
+    colUpper: new Array<number>(numCols).fill(inf),
+    rowLower: [...new Array<number>(rows).fill(0), ...new Array<number>(T).fill(-inf)],
+    rowUpper: [...new Array<number>(rows).fill(0), ...new Array<number>(T).fill(0)],
+    matrix: { format: 'csc', numRows, numCols, starts, indices, values },
+  });
+  model.options.set({ output_flag: false, presolve: 'off', solver: 'simplex' });
+  return {
+    estimate(counts) {
+      for (let t = 0; t < T; t++) model.changeRowBounds(busyRow[t], -inf, counts[t] > 0 ? counts[t] : 0);
+      model.run();
+      const status = model.getModelStatus();
+      if (status !== highs.constants.modelStatus.optimal) {
+        throw new HetserveError('E_INTERNAL', `LP estimate: HiGHS ended with model status ${status}`, {
+          status,
+        });
+      }
+      const x = model.getSolution().colValue;
+      const ratePerType: Record<string, number> = {};
+      for (let c = 1; c < numCols; c++) {
+        if (x[c] === 0 && !(counts[colType[c]] > 0)) continue;
+        const key = data.types[colType[c]];
+        ratePerType[key] = (ratePerType[key] ?? 0) + x[c];
+      }
+      return { qps: model.getObjectiveValue(), ratePerType };
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+/** Solve the LP for one configuration (counts in `data.types` order); builds and frees a model. */
+export function lpEstimate(highs: Highs, data: LpData, counts: ArrayLike<number>): LpEstimate {
+  const e = createLpEstimator(highs, data);
+  try {
+    return e.estimate(counts);
+  } finally {
+    e.dispose();
   }
-  return { qps: r.ObjectiveValue, ratePerType };
 }
 
 /**

@@ -1,0 +1,173 @@
+/**
+ * Cluster planner benchmarks (issue 4):
+ * 1. ranking the 12,096-tuple Kairos grid (upper bound of every configuration, sorted), warm,
+ *    in-process: budget-pruned enumeration and a blind loop over the whole product (the prototype's
+ *    procedure); ratio against the prototype's published ≈ 114 ms (2-core machine; not re-measured);
+ * 2. an 8-type pool whose budget admits ≥ 10⁶ configurations: top-10 with bounded memory;
+ * 3. the LP estimate of one configuration (warm);
+ * 4. `allocate()` in-process and a cold `hetserve allocate` process.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { figure, finish, median } from './lib.ts';
+import { compileBound } from '../src/plan/cluster/bound.ts';
+import { rankConfigurations, type EnumerationPool } from '../src/plan/cluster/enumerate.ts';
+import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { createLpEstimator, loadLpSolver, lpData, lpEstimate } from '../src/plan/cluster/lp.ts';
+import { computeProfileQuantities, prototypeProfileQuantities } from '../src/plan/cluster/quantities.ts';
+import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { allocate, ec2Prices } from '../src/plan/cluster/allocate.ts';
+
+const B = 'allocate';
+const PROTOTYPE_MS = 114; // published: the prototype's warm in-process ranking on a 2-core machine
+const TYPES = ['g4dn.xlarge', 'c5n.2xlarge', 'r5n.large', 't3.xlarge'];
+const POOL: EnumerationPool = {
+  types: TYPES,
+  prices: [0.526, 0.432, 0.149, 0.1664],
+  maxCounts: [5, 6, 17, 15],
+  baseIndex: 0,
+};
+
+function timeIt(fn: () => void, minMs = 300, minRuns = 20): number {
+  for (let i = 0; i < 5; i++) fn(); // warm-up (JIT)
+  const xs: number[] = [];
+  const start = performance.now();
+  while (xs.length < minRuns || performance.now() - start < minMs) {
+    const t = performance.now();
+    fn();
+    xs.push(performance.now() - t);
+  }
+  return median(xs);
+}
+
+// 1. The evaluation grid, prototype quantities (compat mode).
+const bound = compileBound(prototypeProfileQuantities('rm2', TYPES[0], TYPES.slice(1)), TYPES, 'max');
+let feasible = 0;
+const pruned = timeIt(() => {
+  feasible = rankConfigurations(POOL, { budget: 2.5, score: (c) => bound(c) }).scored;
+});
+const blind = timeIt(() => {
+  // Every tuple of the product, as the prototype does: cost test, bound, then a stable sort.
+  const out: { c: number[]; ub: number; i: number }[] = [];
+  const c = new Int32Array(4);
+  let i = 0;
+  for (c[0] = 0; c[0] <= 5; c[0]++)
+    for (c[1] = 0; c[1] <= 6; c[1]++)
+      for (c[2] = 0; c[2] <= 17; c[2]++)
+        for (c[3] = 0; c[3] <= 15; c[3]++, i++) {
+          const cost = 0.526 * c[0] + 0.432 * c[1] + 0.149 * c[2] + 0.1664 * c[3];
+          if (cost <= 2.5 && c[0] >= 1) out.push({ c: Array.from(c), ub: bound(c), i });
+        }
+  out.sort((a, b) => b.ub - a.ub || a.i - b.i);
+});
+console.log(
+  `12,096-tuple grid (${feasible} feasible): pruned ${pruned.toFixed(3)} ms, blind ${blind.toFixed(3)} ms (warm median)`,
+);
+console.log(
+  `  vs the prototype's published ${PROTOTYPE_MS} ms: ${(PROTOTYPE_MS / blind).toFixed(0)}× (blind), ${(PROTOTYPE_MS / pruned).toFixed(0)}× (pruned)`,
+);
+figure(B, 'rank_grid_12096_pruned_ms', pruned, 'ms');
+figure(B, 'rank_grid_12096_blind_ms', blind, 'ms');
+figure(B, 'speedup_vs_published_prototype_114ms_blind', PROTOTYPE_MS / blind, 'x');
+
+// 2. Eight types: base g4dn plus seven CPU types whose latencies are rm2's c5n/r5n/t3 rows scaled
+// (a synthetic but realistic pool; prices from aws-ec2-prices.csv).
+const rm2 = LatencyTable.bundled('rm2');
+const prices = ec2Prices();
+const synth: [string, string, number][] = [
+  ['g4dn.xlarge', 'g4dn.xlarge', 1],
+  ['c5n.2xlarge', 'c5n.2xlarge', 1],
+  ['c5.2xlarge', 'c5n.2xlarge', 1.04],
+  ['c5a.2xlarge', 'c5n.2xlarge', 1.12],
+  ['r5n.large', 'r5n.large', 1],
+  ['r5.large', 'r5n.large', 1.03],
+  ['r5a.large', 'r5n.large', 1.1],
+  ['t3.xlarge', 't3.xlarge', 1],
+];
+const table8 = LatencyTable.fromProfile({
+  model: 'rm2-8types',
+  unit: 'ms',
+  batchSizes: [...rm2.batchSizes],
+  instances: Object.fromEntries(
+    synth.map(([name, from, f]) => [
+      name,
+      { totalMs: rm2.batchSizes.map((b) => Array.from(rm2.samplesMs(from, b), (x) => x * f)) },
+    ]),
+  ),
+});
+const types8 = synth.map(([n]) => n);
+const q8 = computeProfileQuantities(table8, deepRecSysSizes(), types8[0], types8.slice(1), { qosMs: 350 });
+const bound8 = compileBound(q8, types8, 'per-type');
+const budget8 = 4.5;
+const pool8: EnumerationPool = {
+  types: types8,
+  prices: types8.map((t) => prices.get(t)!),
+  maxCounts: types8.map((t) => Math.floor(budget8 / prices.get(t)!)),
+  baseIndex: 0,
+};
+for (const dominance of ['keep', 'prune'] as const) {
+  global.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t = performance.now();
+  const r = rankConfigurations(pool8, { budget: budget8, score: (c) => bound8(c), top: 10, dominance });
+  const ms = performance.now() - t;
+  const heapMb = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+  console.log(
+    `8 types, budget ${budget8}: ${r.scored.toLocaleString('en-US')} configurations scored (${dominance}), ` +
+      `product ${r.productSize.toLocaleString('en-US')}, top-10 in ${ms.toFixed(0)} ms, heap +${heapMb.toFixed(1)} MiB; ` +
+      `best ${r.ranked[0].counts.join(',')} ${r.ranked[0].score.toFixed(1)} QPS`,
+  );
+  figure(B, `rank_8types_${dominance}_configs`, r.scored, 'configs');
+  figure(B, `rank_8types_${dominance}_ms`, ms, 'ms');
+  figure(B, `rank_8types_${dominance}_heap_delta_mib`, heapMb, 'MiB');
+}
+
+// 3. LP estimate of one configuration.
+const highs = await loadLpSolver();
+const q4 = computeProfileQuantities(rm2, deepRecSysSizes(), TYPES[0], TYPES.slice(1), { qosMs: 350 });
+const data = lpData(rm2, deepRecSysSizes(), TYPES, [rm2.maxSize, ...q4.aux.map((a) => a.limit)]);
+const oneShot = timeIt(() => lpEstimate(highs, data, [1, 1, 10, 2]));
+const estimator = createLpEstimator(highs, data);
+// Alternate between configurations so every solve starts from another configuration's basis.
+let flip = 0;
+const warm = timeIt(() => estimator.estimate([1, 1, 10 - (flip++ % 3), 2 + (flip % 2)]));
+estimator.dispose();
+console.log(
+  `LP estimate of one configuration (rm2, 4 types, ~300 variables): ${warm.toFixed(2)} ms on a persistent model ` +
+    `(re-solved from the previous configuration's basis), ${oneShot.toFixed(2)} ms one-shot (model built per call); medians`,
+);
+figure(B, 'lp_one_config_persistent_ms', warm, 'ms');
+figure(B, 'lp_one_config_oneshot_ms', oneShot, 'ms');
+
+// 4. allocate() in-process and a cold CLI process.
+const allocMs = timeIt(() => void allocate({ model: 'rm2', lp: false }), 300, 5);
+console.log(`allocate() rm2 without LP, in-process warm: ${allocMs.toFixed(1)} ms`);
+figure(B, 'allocate_inprocess_nolp_ms', allocMs, 'ms');
+const bin = fileURLToPath(new URL('../bin/hetserve.js', import.meta.url));
+for (const [name, extra] of [
+  ['cold_cli_nolp_ms', ['--no-lp']],
+  ['cold_cli_ms', []],
+] as const) {
+  const xs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [
+      bin,
+      'allocate',
+      '--model',
+      'rm2',
+      '--budget',
+      '2.5',
+      '--qos',
+      '350',
+      ...extra,
+    ]);
+    if (r.status !== 0) throw new Error(`hetserve allocate failed: ${r.stderr}`);
+    xs.push(performance.now() - t);
+  }
+  console.log(
+    `cold \`hetserve allocate ${extra.join(' ')}\` (process start included): ${median(xs).toFixed(0)} ms (median of 3)`,
+  );
+  figure(B, name, median(xs), 'ms');
+}
+finish();
