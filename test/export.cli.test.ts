@@ -54,11 +54,11 @@ test('bad input: coded errors, exit 2, no stack trace', (t) => {
   assert.equal(target.code, 2);
   assert.match(target.stderr, /E_UNKNOWN_TARGET.*"nomad"/);
 
-  const apply = cli([FIXTURE_DIR + 'alloc.json', '--target', 'keda', '--out', dir, '--apply']);
+  const apply = cli([FIXTURE_DIR + 'plan-cpu.json', '--target', 'lambda', '--out', dir, '--apply']);
   assert.equal(apply.code, 2);
-  assert.match(apply.stderr, /E_APPLY_UNAVAILABLE/);
-  assert.match(apply.stderr, /hint: .*kubectl apply/);
-  assert.deepEqual(readdirSync(dir), ['bad.json'], '--apply writes nothing when it fails');
+  assert.match(apply.stderr, /E_APPLY_UNAVAILABLE.*not a Kubernetes target/);
+  assert.match(apply.stderr, /hint: .*knative/);
+  assert.deepEqual(readdirSync(dir), ['bad.json'], '--apply on a non-Kubernetes target writes nothing');
 });
 
 test('--strict turns an unsupported group into exit 3', (t) => {

@@ -32,3 +32,4 @@ export {
   type ClusterInstance,
 } from './gateway.ts';
 export type { GatewayRoute, GatewayRoutes } from './routes.ts';
+export { applyExport, type ApplyOptions, type AppliedObject } from './apply.ts';

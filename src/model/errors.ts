@@ -82,6 +82,7 @@ export const ERROR_CATALOGUE = {
   E_UNKNOWN_TARGET: { title: 'Unknown export target', ...BAD_INPUT },
   E_TARGET_UNSUPPORTED: { title: 'Target cannot express this plan', ...INFEASIBLE },
   E_APPLY_UNAVAILABLE: { title: 'Applying to a cluster is not available', ...BAD_INPUT },
+  E_APPLY_FAILED: { title: 'The cluster refused an exported object', ...EXTERNAL },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

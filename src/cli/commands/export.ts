@@ -8,6 +8,9 @@ interface ExportCliOptions {
   target: string;
   out: string;
   apply?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  dryRun?: boolean;
   json?: boolean;
   strict?: boolean;
   name?: string;
@@ -36,7 +39,13 @@ export function register(program: Command): void {
     .description('Write the configuration of an engine that runs a plan or allocation beyond one machine')
     .requiredOption('-t, --target <target>', `engine: ${TARGETS}`)
     .option('-o, --out <dir>', 'directory to write the files into (created if missing)', 'deploy')
-    .option('--apply', 'apply Kubernetes targets to the current cluster (not available: see the error)')
+    .option('--apply', 'after writing, server-side apply the Kubernetes objects to the current cluster')
+    .option(
+      '--kubeconfig <path>',
+      'with --apply: kubeconfig file (default $KUBECONFIG, ~/.kube/config, in-cluster)',
+    )
+    .option('--context <name>', 'with --apply: kubeconfig context (default: the current one)')
+    .option('--dry-run', 'with --apply: server-side dry run (validated by the API server, nothing persisted)')
     .option('--json', 'print the result (files, units, warnings) as JSON instead of a summary')
     .option('--strict', 'fail (exit 3) when the target cannot express some group or type, instead of warning')
     .option('--name <name>', 'base name of every object (default: the model name, lower-cased)')
@@ -72,19 +81,7 @@ export function register(program: Command): void {
     .option('--keda-query <promql>', 'keda: query per type, {type} replaced by the type name')
     .option('--keda-threshold <x>', 'keda: target value of the query per replica (default 1)')
     .action(async (file: string, opts: ExportCliOptions) => {
-      if (opts.apply) {
-        throw new HetserveError(
-          'E_APPLY_UNAVAILABLE',
-          '--apply: applying to a cluster is not built into hetserve (it would need @kubernetes/client-node and ' +
-            'cluster credentials); the files are written, apply them with your own tooling',
-          {
-            field: 'apply',
-            value: true,
-            hint: `hetserve export ${file} --target ${opts.target} --out DIR && kubectl apply -f DIR`,
-          },
-        );
-      }
-      const { exportDocument, writeExport } = await import('../../export/index.ts');
+      const { exportDocument, getExporter, writeExport } = await import('../../export/index.ts');
       const num = (flag: string, v: string | undefined, o: { min?: number; integer?: boolean } = {}) =>
         v === undefined ? undefined : parseNumber(flag, v, o);
       const options = Object.fromEntries(
@@ -109,6 +106,13 @@ export function register(program: Command): void {
         }).filter(([, v]) => v !== undefined),
       );
       const result = exportDocument(readJsonFile(file, 'file'), opts.target, options);
+      if (opts.apply && !getExporter(opts.target).kubernetes) {
+        throw new HetserveError(
+          'E_APPLY_UNAVAILABLE',
+          `--apply: ${opts.target} is not a Kubernetes target; deploy its files with the engine's own tool`,
+          { field: 'apply', value: opts.target, hint: 'use --apply with knative, kserve, keda or gateway' },
+        );
+      }
       const unsupported = result.units.filter((u) => u.unsupported);
       if (opts.strict && unsupported.length > 0) {
         throw new HetserveError(
@@ -118,11 +122,31 @@ export function register(program: Command): void {
         );
       }
       const written = writeExport(result, opts.out);
+      let applied: { kind: string; name: string; namespace?: string }[] | undefined;
+      if (opts.apply) {
+        const { applyExport } = await import('../../export/apply.ts');
+        applied = await applyExport(result, {
+          kubeconfig: opts.kubeconfig,
+          context: opts.context,
+          dryRun: opts.dryRun,
+        });
+      }
       if (opts.json) {
-        printJson({ target: result.target, written, units: result.units, warnings: result.warnings });
+        printJson({
+          target: result.target,
+          written,
+          applied,
+          units: result.units,
+          warnings: result.warnings,
+        });
         return;
       }
       for (const p of written) process.stdout.write(`wrote ${p}\n`);
+      for (const a of applied ?? []) {
+        process.stdout.write(
+          `applied ${a.kind}/${a.name}${a.namespace ? ` in ${a.namespace}` : ''}${opts.dryRun ? ' (dry run)' : ''}\n`,
+        );
+      }
       for (const u of result.units) {
         process.stdout.write(
           u.unsupported ? `  ${u.ref}: NOT EXPORTED: ${u.unsupported}\n` : `  ${u.ref} -> ${u.name}\n`,
