@@ -12,7 +12,9 @@
  *   - L_max > min SLO (constraint 10 fails for the tightest app);
  *   - in 'paper' mode, Eq. 9 with T^X(L) = T^X(SLOs) − L: Eq. 5 iterated is shift-equivariant (all
  *     timeouts move together by −L), so one T^X per group answers every point; the test is loosened
- *     by 1e-6 so float noise can only send a point on to the exact check, never drop a feasible one.
+ *     by 1e-6 so float noise can only send a point on to the exact check, never drop a feasible one;
+ *   - in 'prototype' mode, Eq. 9 with T^X recomputed for the point's L (its formula is not
+ *     shift-equivariant), without the predictor's allocations.
  * With the 'expected' cost model the cost depends on the group, so every feasible point is
  * evaluated and the minimum kept.
  */
@@ -86,6 +88,7 @@ export class GroupSearch {
   private readonly latMax: Float64Array;
   private readonly batch: Int32Array;
   private readonly minLatMax: number;
+  private readonly scratch: number[] = [];
 
   constructor(predictor: Predictor, grid: ConfigGrid) {
     this.predictor = predictor;
@@ -115,11 +118,22 @@ export class GroupSearch {
     const base = paper ? equivalentTimeout(group.slos, group.rates, 'paper') : 0;
     let best: GroupEvaluation | null = null;
     const { latMax, batch, points } = this;
+    const scratch = this.scratch;
     for (let k = 0; k < points.length; k++) {
       const l = latMax[k];
       if (l > minSlo) continue;
       const b = batch[k];
-      if (paper && b > 1 && rate * (base - l) < b - 1 - 1e-6) continue;
+      if (b > 1) {
+        if (paper) {
+          if (rate * (base - l) < b - 1 - 1e-6) continue;
+        } else {
+          // Prototype formula: not shift-equivariant, so T^X is recomputed for this L (without
+          // the predictor's per-call allocations); Eq. 9 as the prototype checks it.
+          for (let i = 0; i < n; i++) scratch[i] = group.slos[i] - l;
+          scratch.length = n;
+          if (!(1 + rate * equivalentTimeout(scratch, group.rates, 'prototype') > b - 1e-9)) continue;
+        }
+      }
       st.scanned++;
       st.evaluations++;
       const ev = pr.evaluate(group, points[k].fn, b);

@@ -13,9 +13,9 @@
  */
 import type { App } from '../../model/app.ts';
 import { HetserveError, badField } from '../../model/errors.ts';
-import type { Plan } from '../../model/plan.ts';
+import type { FunctionConfig, Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import type { GroupEvaluation } from '../../predict/index.ts';
+import type { FunctionChoice, GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning, vcpuGrid } from './context.ts';
 import { GroupSearch, type SearchStats } from './optimal-search.ts';
 import { MAX_SET_PARTITION_ITEMS, bestContiguousPartition, bestSetPartition } from './subset-dp.ts';
@@ -134,17 +134,22 @@ export function optimalOnContext(
         groups.push({ apps: apps.filter((_, i) => mask & (1 << i)), evaluation: evals[mask]! });
       }
     } else {
-      const evals = new Map<number, GroupEvaluation>();
+      // Keep only each run's (function, batch): O(n²) full evaluations with per-app arrays would
+      // cost O(n³) memory; the chosen runs are re-evaluated at the end.
+      const chosen = new Map<number, [FunctionChoice, number]>();
       const r = bestContiguousPartition(n, (i, j) => {
         checkDeadline();
         const ev = search.best(groupInput(apps.slice(i, j)));
-        if (!ev) return Infinity;
-        evals.set(i * (n + 1) + j, ev);
+        if (!ev || !ev.function) return Infinity;
+        chosen.set(i * (n + 1) + j, [choiceOf(ev.function), ev.batchSize]);
         return (ev.costPerRequest * ev.rate) / totalRate;
       });
       if (!Number.isFinite(r.cost)) throw noPlan(ctx);
-      for (const [i, j] of r.groups)
-        groups.push({ apps: apps.slice(i, j), evaluation: evals.get(i * (n + 1) + j)! });
+      for (const [i, j] of r.groups) {
+        const [fn, b] = chosen.get(i * (n + 1) + j)!;
+        const members = apps.slice(i, j);
+        groups.push({ apps: members, evaluation: ctx.predictor.evaluate(groupInput(members), fn, b) });
+      }
     }
   }
   // Groups in SLO order of their tightest app, like every other planner's output.
@@ -163,6 +168,10 @@ export function optimalGrid(ctx: PlanContext): ConfigGrid {
   return { ...ctx.grid, cpuVcpus: PROTOTYPE_VCPUS };
 }
 const PROTOTYPE_VCPUS = vcpuGrid(0.05, 16.95);
+
+function choiceOf(f: FunctionConfig): FunctionChoice {
+  return f.kind === 'cpu' ? { kind: 'cpu', vcpu: f.vcpu } : { kind: 'gpu', gpuMemoryGb: f.gpuMemoryGb };
+}
 
 /** No partition is feasible although every SLO is above the fastest latency (e.g. memory rules). */
 function noPlan(ctx: PlanContext): HetserveError {
