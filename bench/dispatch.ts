@@ -19,6 +19,7 @@ import type { BatchPolicy, DispatchRequest, QueryDistributor } from '../src/disp
 import type { TimerSource } from '../src/dispatch/clock.ts';
 import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
 import type { Plan } from '../src/model/plan.ts';
+import munkres from 'munkres';
 import { figure, finish, percentile } from './lib.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -189,17 +190,19 @@ function pool(n: number): string[] {
   return Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 'g4dn.xlarge' : cpu[i % 3]!));
 }
 
-/** Decision latency (µs) with 64 queued queries; state is topped up between (untimed) decisions. */
-function decisionLatency(
-  make: (instances: string[]) => QueryDistributor,
-  n: number,
-): { p50: number; p99: number } {
+/**
+ * Decision latency (µs) with 64 queued queries; state is topped up between (untimed) decisions.
+ * Wall time, and CPU time of this process (which leaves out time the OS gave to other processes:
+ * on a shared 2-core box wall-time p99 mostly measures preemption).
+ */
+function decisionLatency(make: (instances: string[]) => QueryDistributor, n: number) {
   const d = make(pool(n));
   let x = 987654321;
   const rand = () => (x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32;
   let id = 0;
   let now = 0;
   const samples: number[] = [];
+  const cpuSamples: number[] = [];
   for (let it = 0; it < WARM + ITER; it++) {
     now += 0.001;
     // Free about half of the busy instances, then refill the queue to 64.
@@ -208,12 +211,29 @@ function decisionLatency(
       const size = 10 * Math.ceil(rand() * rand() * 100); // skewed towards small queries, 10..1000
       d.enqueue({ id: id++, size, arrival: now - rand() * 0.2, deadline: now - rand() * 0.2 + QOS_S });
     }
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     d.decide(now);
     const us = Number(process.hrtime.bigint() - t0) / 1000;
-    if (it >= WARM) samples.push(us);
+    const c = process.cpuUsage(c0);
+    if (it >= WARM) {
+      samples.push(us);
+      cpuSamples.push(c.user + c.system);
+    }
   }
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    cpuP50: percentile(cpuSamples, 50),
+    cpuP99: percentile(cpuSamples, 99),
+  };
+}
+
+/** munkres (a devDependency) as an alternative exact solver, to show what the solver costs. */
+function munkresSolver(cost: Float64Array[]): Int32Array {
+  const out = new Int32Array(cost.length).fill(-1);
+  for (const [y, x] of munkres(cost)) out[y] = x;
+  return out;
 }
 
 const distributors: [string, (instances: string[]) => QueryDistributor][] = [
@@ -222,18 +242,26 @@ const distributors: [string, (instances: string[]) => QueryDistributor][] = [
     'kairos-prototype',
     (instances) => createKairosDistributor({ instances, estimateMs, compat: 'prototype' }),
   ],
+  [
+    'kairos-munkres',
+    (instances) =>
+      createKairosDistributor({ instances, estimateMs, baseType: 'g4dn.xlarge', solver: munkresSolver }),
+  ],
   ['least-finish', (instances) => createLeastFinishDistributor({ instances, estimateMs })],
   ['fcfs', (instances) => createFcfsDistributor({ instances, estimateMs })],
 ];
 console.log(`distributor decision latency, 64 waiting queries, rm2 table, ${ITER} decisions`);
 for (const n of [4, 16, 64]) {
   for (const [name, make] of distributors) {
-    const { p50, p99 } = decisionLatency(make, n);
+    const { p50, p99, cpuP50, cpuP99 } = decisionLatency(make, n);
     console.log(
-      `  ${name.padEnd(17)} N=${String(n).padStart(2)}  p50 ${p50.toFixed(1)} µs  p99 ${p99.toFixed(1)} µs`,
+      `  ${name.padEnd(17)} N=${String(n).padStart(2)}  wall p50 ${p50.toFixed(1)} µs  p99 ${p99.toFixed(1)} µs` +
+        `   cpu p50 ${cpuP50.toFixed(0)} µs  p99 ${cpuP99.toFixed(0)} µs`,
     );
     figure('dispatch', `decide_${name}_n${n}_p50`, Number(p50.toFixed(2)), 'us');
     figure('dispatch', `decide_${name}_n${n}_p99`, Number(p99.toFixed(2)), 'us');
+    figure('dispatch', `decide_${name}_n${n}_cpu_p50`, cpuP50, 'us');
+    figure('dispatch', `decide_${name}_n${n}_cpu_p99`, cpuP99, 'us');
   }
 }
 finish();

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { createBatchManager } from '../src/dispatch/batch-manager.ts';
 import { RealTimeSource, VirtualTimeSource } from '../src/dispatch/timers.ts';
 import type { Batch, BatchManagerOptions, DispatchRequest, DropReason } from '../src/dispatch/types.ts';
@@ -334,4 +335,87 @@ test('virtual time source: order, clearing, past timers and bad times', () => {
   assert.equal(t.now(), 7);
   assert.throws(() => t.advanceTo(6), isCoded('E_DISPATCH_CONFIG', /time/));
   assert.equal(t.nextAt(), undefined);
+});
+
+test('property: with maxInFlight, overflow and reconfiguration, every accepted request leaves exactly once', () => {
+  const APPS = ['a', 'b', 'c'];
+  const planArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 3 }).map((sizes) =>
+    makePlan([
+      { apps: ['a', 'b'], batchSize: sizes[0]!, timeouts: [0.02, 0.05], latencyMax: 0.01 },
+      { apps: ['c'], batchSize: sizes[1]!, timeouts: [sizes[2]! / 100], latencyMax: 0.01 },
+    ]),
+  );
+  const op = fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        k: fc.constant('submit' as const),
+        app: fc.constantFrom(...APPS),
+        gap: fc.double({ min: 0, max: 0.03, noNaN: true }),
+        slo: fc.double({ min: 0, max: 0.2, noNaN: true }),
+      }),
+    },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('complete' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('reconfigure' as const), plan: planArb }) },
+  );
+  fc.assert(
+    fc.property(
+      planArb,
+      fc.array(op, { maxLength: 80 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.constantFrom('reject' as const, 'shed-lost' as const),
+      fc.constantFrom('send' as const, 'drop' as const),
+      (plan, ops, maxInFlight, overflow, lateAtRelease) => {
+        const timers = new VirtualTimeSource();
+        const out: Batch<null>[] = [];
+        const outstanding: Batch<null>[] = [];
+        const dropped: number[] = [];
+        const m = createBatchManager<null>({
+          plan,
+          timers,
+          maxInFlight,
+          capacity: 2,
+          overflow,
+          lateAtRelease,
+          onBatch: (b) => {
+            out.push(b);
+            outstanding.push(b);
+          },
+          onDrop: (r) => dropped.push(r.id as number),
+        });
+        const accepted: number[] = [];
+        let t = 0;
+        let id = 0;
+        for (const o of ops) {
+          if (o.k === 'submit') {
+            t += o.gap;
+            timers.advanceTo(t);
+            const r = m.submit(req(++id, o.app, t, t + o.slo));
+            if (r.accepted) accepted.push(id);
+            else assert.ok(r.reason === 'queue-full', r.reason);
+          } else if (o.k === 'complete') {
+            if (outstanding.length > 0) m.complete(outstanding.splice(o.pick % outstanding.length, 1)[0]!);
+          } else m.reconfigure(o.plan);
+          const perGroup = new Map<string, number>();
+          for (const b of outstanding)
+            if (b.planVersion === m.stats().planVersion && b.reason !== 'reconfigure' && b.reason !== 'flush')
+              perGroup.set(b.group.key, (perGroup.get(b.group.key) ?? 0) + 1);
+          for (const [, n] of perGroup) assert.ok(n <= maxInFlight, `${n} batches out, max ${maxInFlight}`);
+        }
+        // Drain: complete everything, let timers run, flush.
+        for (let guard = 0; outstanding.length > 0 && guard < 1000; guard++) m.complete(outstanding.shift()!);
+        timers.runAll();
+        while (outstanding.length > 0) m.complete(outstanding.shift()!);
+        m.flush();
+        const released = out.flatMap((b) => b.requests.map((r) => r.id as number));
+        const all = [...released, ...dropped].sort((x, y) => x - y);
+        assert.deepEqual(
+          all,
+          [...accepted].sort((x, y) => x - y),
+        );
+        assert.equal(m.stats().queued, 0);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

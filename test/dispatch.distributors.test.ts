@@ -24,6 +24,14 @@ distributorConformance('kairos (prototype)', (instances, estimateMs) =>
 distributorConformance('kairos (skew off, 4 rows)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', skew: { g: 1, c: 1, r: 1 }, maxRows: 4 }),
 );
+const munkresSolver = (cost: Float64Array[]): Int32Array => {
+  const out = new Int32Array(cost.length).fill(-1);
+  for (const [y, x] of munkres(cost)) out[y] = x;
+  return out;
+};
+distributorConformance('kairos (munkres solver)', (instances, estimateMs) =>
+  createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: munkresSolver }),
+);
 distributorConformance('fcfs', (instances, estimateMs) => createFcfsDistributor({ instances, estimateMs }));
 distributorConformance('least expected finish', (instances, estimateMs) =>
   createLeastFinishDistributor({ instances, estimateMs }),

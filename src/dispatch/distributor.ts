@@ -209,7 +209,16 @@ export interface KairosDistributorOptions extends DistributorBaseOptions {
    * (design §7.2): always worse than any QoS-meeting pair of the same query.
    */
   penalty?: { margin: number; violate: number };
+  /**
+   * Minimum-cost rectangular assignment solver: cost rows -> column per row (-1 = row left out),
+   * exactly min(rows, cols) pairs. Default `solveAssignment` (linear-sum-assignment). Must be exact:
+   * any optimal assignment will do.
+   */
+  solver?: AssignmentSolver;
 }
+
+/** See KairosDistributorOptions.solver. */
+export type AssignmentSolver = (cost: Float64Array[]) => Int32Array;
 
 /** Inputs of one Kairos matching, ms. Exposed for oracles and the simulator's diagnostics. */
 export interface KairosMatchInput {
@@ -272,6 +281,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
   readonly #typeIdx: Int32Array;
   readonly #estBySize = new Map<number, Float64Array>();
   readonly #rem: Float64Array;
+  readonly #solver: AssignmentSolver;
 
   constructor(o: KairosDistributorOptions) {
     super(o);
@@ -321,6 +331,15 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       );
     }
     this.#penalty = pen;
+    if (o.solver !== undefined && typeof o.solver !== 'function') {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'solver',
+        o.solver,
+        'must be a function (cost rows) => column per row',
+      );
+    }
+    this.#solver = o.solver ?? solveAssignment;
 
     const baseLat = this.estimate(base, skewSize);
     this.skew = new Float64Array(n);
@@ -417,7 +436,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       }
       cost[i] = line;
     }
-    const match = solveAssignment(cost);
+    const match = this.#solver(cost);
     const picks: Pick[] = [];
     for (let i = 0; i < k; i++) {
       const j = match[i]!;

@@ -22,6 +22,7 @@ export {
 export type {
   KairosDistributorOptions,
   KairosMatchInput,
+  AssignmentSolver,
   LeastFinishDistributorOptions,
   SizeThresholdDistributorOptions,
 } from './distributor.ts';
