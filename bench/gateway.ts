@@ -1,0 +1,281 @@
+/**
+ * Gateway benchmark. Each server runs in its own child process (one core), autocannon drives it
+ * from this process (the other core), so the figures are what 2 cores give.
+ *
+ * 1. replay backend at 0 ms: requests/s with 64 connections (target >= 20,000), for batch size 1
+ *    and batch size 8 (timeout 1 ms); the same load against a bare node:http server that answers
+ *    the same OIP JSON body (parses the request, serialises a reply): the ratio is measured in
+ *    the same run.
+ * 2. Gateway overhead per request at moderate load (8 connections, batch 1): end-to-end inside
+ *    the gateway minus batching wait minus backend time (the `latency_ms`, `queue_ms`,
+ *    `backend_ms` the gateway returns), p50/p99 (targets 0.3 / 2 ms); and the client-side
+ *    latency difference to the bare server (HTTP parse/serialise included).
+ * 3. onnx backend (the bundled synthetic MLP, 1 worker): throughput unbatched (batch 1) vs batched
+ *    (batch 16, timeout 5 ms).
+ *
+ * Run: `npm run bench -- gateway` (BENCH_SECONDS=10 per measurement by default).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { figure, finish, percentile } from './lib.ts';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const BODY = JSON.stringify({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.5, 1.5, -2, 3] }],
+});
+const MLP_BODY = JSON.stringify({
+  inputs: [
+    {
+      name: 'input',
+      datatype: 'FP32',
+      shape: [1, 256],
+      data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
+    },
+  ],
+});
+
+type Role = 'bare' | 'replay-1' | 'replay-8' | 'onnx-1' | 'onnx-16';
+
+async function serve(role: Role): Promise<void> {
+  if (role === 'bare') {
+    // What any Node OIP server must do at least: read the body, parse it, answer JSON.
+    const s = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const j = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const text = JSON.stringify({ model_name: 'echo', model_version: '1', outputs: j.inputs });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      });
+    });
+    s.listen(0, '127.0.0.1', () => console.log(`PORT ${(s.address() as AddressInfo).port}`));
+    return;
+  }
+  const pino = (await import('pino')).default;
+  const { parseServeConfig } = await import('../src/serve/config.ts');
+  const { Gateway } = await import('../src/serve/gateway.ts');
+  const [kind, b] = role.split('-');
+  const batch = Number(b);
+  const apps = [{ name: 'a', slo: 1, rps: 100 }];
+  const model =
+    kind === 'replay'
+      ? { name: 'echo', profile: 'VGG19', inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [4] }] }
+      : { name: 'mlp', profile: 'VGG19', source: { synthetic: 'mlp' as const, seed: 1 } };
+  const config = parseServeConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    models: [model],
+    applications: apps,
+    serving: {
+      mode: 'serverless',
+      backend:
+        kind === 'replay'
+          ? { type: 'replay', latency: 0 }
+          : { type: 'onnx', workers: 1, threadsPerWorker: 1 },
+    },
+    replan: { intervalS: 0, windowS: 60 },
+    limits: { maxQueue: 100_000 },
+    logLevel: 'silent',
+  });
+  const timeout = batch === 1 ? 0 : kind === 'replay' ? 0.001 : 0.005;
+  const gw = new Gateway({
+    config,
+    logger: pino({ level: 'silent' }),
+    planFn: () => ({
+      kind: 'serverless-plan',
+      algorithm: 'bench',
+      model: model.name,
+      priceTable: 'prototype-cny',
+      currency: 'CNY',
+      compat: 'paper',
+      totalCostPerRequest: 0,
+      groups: [
+        {
+          apps: ['a'],
+          function: { kind: 'cpu', vcpu: 1, memoryGb: 2 },
+          batchSize: batch,
+          timeouts: { a: timeout },
+          costPerRequest: 0,
+          trafficShare: 1,
+          weightedCost: 0,
+          rps: 100,
+          latency: { avg: 0, max: 0 },
+          slack: { a: 1 },
+        },
+      ],
+      excluded: [],
+      apps,
+    }),
+  });
+  const { port } = await gw.start();
+  console.log(`PORT ${port}`);
+}
+
+function start(role: Role): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+    });
+    child.once('exit', (code) => reject(new Error(`${role} server exited (${code})`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.removeAllListeners('exit');
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await done;
+}
+
+interface Throughput {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function throughput(
+  url: string,
+  path: string,
+  body: string,
+  connections: number,
+  headers: Record<string, string> = {},
+): Promise<Throughput> {
+  const autocannon = (await import('autocannon')).default;
+  // warm-up
+  await autocannon({
+    url: url + path,
+    method: 'POST',
+    body,
+    connections,
+    duration: 1,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  const r = await autocannon({
+    url: url + path,
+    method: 'POST',
+    body,
+    connections,
+    duration: SECONDS,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx + r.timeouts,
+  };
+}
+
+/** Closed-loop requests at moderate concurrency; per-request gateway-internal timings and client latency. */
+async function overhead(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  n: number,
+): Promise<{ internal: number[]; client: number[] }> {
+  const pool = new Pool(url, { connections: 8 });
+  const internal: number[] = [];
+  const client: number[] = [];
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i++ < n) {
+      const t0 = performance.now();
+      const r = await pool.request({
+        path,
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+      const j = (await r.body.json()) as {
+        parameters?: { latency_ms: number; queue_ms: number; backend_ms: number };
+      };
+      client.push(performance.now() - t0);
+      const p = j.parameters;
+      if (p) internal.push(p.latency_ms - p.queue_ms - p.backend_ms);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  await pool.close();
+  return { internal, client };
+}
+
+async function main(): Promise<void> {
+  const B = 'gateway';
+  const rows: string[] = [];
+  const infer = '/v2/models/echo/infer';
+  const app = { 'x-hetserve-app': 'a' };
+
+  const bare = await start('bare');
+  const tb = await throughput(bare.url, infer, BODY, 64);
+  const ob = await overhead(bare.url, infer, {}, 5000);
+  await stop(bare.child);
+  rows.push(
+    `bare node:http        ${tb.rps.toFixed(0).padStart(8)} req/s  p50 ${tb.p50} ms  p99 ${tb.p99} ms  errors ${tb.errors}`,
+  );
+  figure(B, 'bare_node_http_rps', tb.rps, 'req/s');
+
+  let best = 0;
+  for (const role of ['replay-1', 'replay-8'] as const) {
+    const s = await start(role);
+    const t = await throughput(s.url, infer, BODY, 64, app);
+    let o: Awaited<ReturnType<typeof overhead>> | undefined;
+    if (role === 'replay-1') o = await overhead(s.url, infer, app, 5000);
+    await stop(s.child);
+    best = Math.max(best, t.rps);
+    rows.push(
+      `gateway ${role.padEnd(13)} ${t.rps.toFixed(0).padStart(8)} req/s  p50 ${t.p50} ms  p99 ${t.p99} ms  errors ${t.errors}`,
+    );
+    figure(B, `${role.replace('-', '_batch')}_rps`, t.rps, 'req/s');
+    figure(B, `${role.replace('-', '_batch')}_errors`, t.errors, 'count');
+    if (o) {
+      const p50 = percentile(o.internal, 50);
+      const p99 = percentile(o.internal, 99);
+      rows.push(
+        `  overhead inside the gateway (e2e - wait - backend): p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms`,
+      );
+      figure(B, 'overhead_internal_p50', p50, 'ms');
+      figure(B, 'overhead_internal_p99', p99, 'ms');
+      const d50 = percentile(o.client, 50) - percentile(ob.client, 50);
+      const d99 = percentile(o.client, 99) - percentile(ob.client, 99);
+      rows.push(`  client latency minus bare server's: p50 ${d50.toFixed(3)} ms  p99 ${d99.toFixed(3)} ms`);
+      figure(B, 'overhead_vs_bare_p50', d50, 'ms');
+      figure(B, 'overhead_vs_bare_p99', d99, 'ms');
+    }
+  }
+  figure(B, 'ratio_to_bare_node_http', best / tb.rps, 'ratio');
+  rows.push(`best gateway / bare node:http = ${(best / tb.rps).toFixed(3)}`);
+
+  const mlpInfer = '/v2/models/mlp/infer';
+  const onnx: Record<string, number> = {};
+  for (const role of ['onnx-1', 'onnx-16'] as const) {
+    const s = await start(role);
+    const t = await throughput(s.url, mlpInfer, MLP_BODY, 64, app);
+    await stop(s.child);
+    onnx[role] = t.rps;
+    rows.push(
+      `onnx mlp ${role === 'onnx-1' ? 'unbatched  ' : 'batch 16   '}  ${t.rps.toFixed(0).padStart(8)} req/s  p50 ${t.p50} ms  p99 ${t.p99} ms  errors ${t.errors}`,
+    );
+    figure(B, `${role.replace('-', '_batch')}_rps`, t.rps, 'req/s');
+  }
+  figure(B, 'onnx_batched_over_unbatched', onnx['onnx-16'] / onnx['onnx-1'], 'ratio');
+  rows.push(`onnx batched / unbatched = ${(onnx['onnx-16'] / onnx['onnx-1']).toFixed(2)}`);
+  console.log(rows.join('\n'));
+  finish();
+}
+
+if (process.argv[2] === '--serve') await serve(process.argv[3] as Role);
+else await main();
