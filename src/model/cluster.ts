@@ -50,6 +50,10 @@ export const ClusterConfigSchema = z
     costUsdPerHour: z.number().nonnegative(),
     upperBoundQps: z.number().nonnegative(),
     lpBoundQps: z.number().nonnegative().optional(),
+    /** 1-based rank in the planner's ranking (0 for the homogeneous baseline). */
+    rank: z.number().int().nonnegative().optional(),
+    /** Closed-form upper bound of the LP estimate (weak duality). */
+    fluidBoundQps: z.number().nonnegative().optional(),
   })
   .passthrough();
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
@@ -67,6 +71,18 @@ export const AllocationSchema = z
     percentile: z.number().gt(0).lt(100),
     pool: z.array(InstanceTypeSchema),
     chosen: ClusterConfigSchema,
+    // Optional report fields written by `hetserve allocate` (src/plan/cluster/allocate.ts).
+    compat: z.enum(['prototype']).nullable().optional(),
+    rankBy: z.enum(['ub', 'lp']).optional(),
+    select: z.enum(['similarity', 'top1']).optional(),
+    top1: ClusterConfigSchema.optional(),
+    runnersUp: z.array(ClusterConfigSchema).optional(),
+    homogeneous: ClusterConfigSchema.extend({ scaledToBudgetQps: z.number().nonnegative() })
+      .nullable()
+      .optional(),
+    gainOverHomogeneous: z.number().nullable().optional(),
+    feasibleConfigs: z.number().int().nonnegative().optional(),
+    productSize: z.number().nonnegative().optional(),
   })
   .passthrough();
 export type Allocation = z.infer<typeof AllocationSchema>;
