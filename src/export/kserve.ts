@@ -9,6 +9,7 @@ import { Container } from 'kubernetes-models/v1/Container';
 import type { Plan } from '../model/plan.ts';
 import {
   baseLabels,
+  fmt,
   checkedDoc,
   checkedK8s,
   envList,
@@ -84,12 +85,12 @@ export const kserveExporter: Exporter = {
       const tMin = minTimeout(g);
       const maxLatency = Math.max(1, Math.floor(tMin * 1000 + 1e-6));
       if (g.batchSize > 1 && maxLatency > tMin * 1000 + 1e-6) {
-        warnings.push(`${ref}: timeout ${tMin} s is below KServe's 1 ms batcher resolution; using 1 ms`);
+        warnings.push(`${ref}: timeout ${fmt(tMin)} s is below KServe's 1 ms batcher resolution; using 1 ms`);
       }
       if (g.batchSize > 1 && new Set(g.apps.map((a) => g.timeouts[a] ?? 0)).size > 1) {
         warnings.push(
           `${ref}: KServe's batcher has one wait per batch, not one per app; using the smallest timeout ` +
-            `(${tMin} s), which keeps every SLO but may form smaller batches than planned`,
+            `(${fmt(tMin)} s), which keeps every SLO but may form smaller batches than planned`,
         );
       }
       const container = checkedK8s(

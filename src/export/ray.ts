@@ -7,7 +7,16 @@
  */
 import { z } from 'zod';
 import type { Plan } from '../model/plan.ts';
-import { checkedDoc, groupName, groupRef, groupSlos, minTimeout, replicaBounds, toYaml } from './common.ts';
+import {
+  checkedDoc,
+  fmt,
+  groupName,
+  groupRef,
+  groupSlos,
+  minTimeout,
+  replicaBounds,
+  toYaml,
+} from './common.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
 /** Name of the deployment class in the Ray application the import path builds. */
@@ -83,7 +92,7 @@ export const rayExporter: Exporter = {
       if (g.batchSize > 1 && new Set(g.apps.map((a) => g.timeouts[a] ?? 0)).size > 1) {
         warnings.push(
           `${ref}: @serve.batch has one wait per batch; batch_wait_timeout_s is the smallest app timeout ` +
-            `(${tMin} s) and the per-app timeouts are in user_config for a custom batcher`,
+            `(${fmt(tMin)} s) and the per-app timeouts are in user_config for a custom batcher`,
         );
       }
       let numGpus: number | undefined;
