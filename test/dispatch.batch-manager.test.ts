@@ -419,3 +419,21 @@ test('property: with maxInFlight, overflow and reconfiguration, every accepted r
     { numRuns: 200 },
   );
 });
+
+test('virtual time source keeps order after compacting many cleared timers', () => {
+  const t = new VirtualTimeSource();
+  const fired: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const id = t.setTimer(1 + (i % 97) / 100, () => fired.push(i));
+    if (i % 50 !== 0) t.clearTimer(id);
+  }
+  assert.equal(t.pending, 100);
+  t.runAll();
+  assert.equal(fired.length, 100);
+  const at = (i: number) => 1 + (i % 97) / 100;
+  for (let k = 1; k < fired.length; k++) {
+    const a = fired[k - 1]!;
+    const b = fired[k]!;
+    assert.ok(at(a) < at(b) || (at(a) === at(b) && a < b), `${a} before ${b}`);
+  }
+});

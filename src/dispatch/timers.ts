@@ -97,6 +97,14 @@ export class VirtualTimeSource implements TimerSource {
     if (t !== undefined) {
       t.fn = undefined;
       this.#live.delete(id);
+      // Cleared timers leave the heap lazily; rebuild when they dominate it, so memory stays
+      // proportional to live timers even if time never advances.
+      const h = this.#heap;
+      if (h.length > 1024 && h.length > 4 * this.#live.size) {
+        const keep = h.filter((x) => x.fn !== undefined);
+        h.length = 0;
+        for (const x of keep) this.#push(x);
+      }
     }
   }
 
