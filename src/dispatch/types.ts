@@ -119,7 +119,7 @@ export interface BatchManagerStats {
   readonly released: number;
   /** Released requests predicted late (sum of Batch.late). */
   readonly late: number;
-  /** Batches released and not yet completed (only meaningful when complete() is called). */
+  /** Batches released and not yet completed (tracked only when maxInFlight is finite; else 0). */
   readonly inFlight: number;
   /** Requests waiting now, total and per group index. */
   readonly queued: number;
@@ -221,7 +221,7 @@ export interface InstanceView {
   /** Instance type name (a key of the latency table). */
   readonly type: string;
   readonly busy: boolean;
-  /** Estimated remaining time of the running query at the last decide/complete, ms (0 when idle). */
+  /** Estimated remaining time of the running query, ms, at `instances(now)`'s now (default: the last decide/complete time); 0 when idle or overdue. */
   readonly remainingMs: number;
   /** Id of the query it is running, or undefined when idle. */
   readonly running: string | number | undefined;
