@@ -1,0 +1,74 @@
+/**
+ * `hetserve serve` as a process: YAML config, SIGTERM drains (every accepted request answered,
+ * exit 0); bad config -> coded error and exit 2; `hetserve load` reports per-app percentiles.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inferBody, post } from './serve-helpers.ts';
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const YAML = `
+listen: { host: 127.0.0.1, port: 0 }
+models:
+  - name: echo
+    profile: VGG19
+    inputs: [{ name: x, datatype: FP32, shape: [4] }]
+applications:
+  - { name: a0, slo: 0.5, rps: 5 }
+  - { name: a1, slo: 1.0, rps: 15 }
+serving:
+  mode: serverless
+  backend: { type: replay, latency: 300 }
+replan: { intervalS: 0 }
+logLevel: warn
+`;
+
+function tmpFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hetserve-serve-'));
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [...CLI, 'serve', '--config', tmpFile('gw.yaml', YAML)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /gateway on (http:\/\/localhost:\d+)/.exec(err);
+      if (m) resolve(m[1].replace('localhost', '127.0.0.1'));
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const inflight = Array.from({ length: 6 }, (_, i) =>
+    post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], i % 2 ? 'a1' : 'a0')),
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGTERM');
+  const rs = await Promise.all(inflight);
+  rs.forEach((r, i) => {
+    assert.equal(r.status, 200);
+    assert.equal(r.json.outputs[0].data[0], i);
+  });
+  assert.equal(await exited, 0);
+});
+
+test('a bad config file: coded error naming the field, exit 2, no stack', () => {
+  const f = tmpFile('bad.yaml', YAML.replace('slo: 0.5', 'slo: -0.5'));
+  const r = spawnSync(process.execPath, [...CLI, 'serve', '--config', f], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /error \[E_CONFIG_INVALID\]: .*applications\.0\.slo/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const y = tmpFile('broken.yaml', 'models: [');
+  const r2 = spawnSync(process.execPath, [...CLI, 'serve', '--config', y], { encoding: 'utf8' });
+  assert.equal(r2.status, 2);
+  assert.match(r2.stderr, /E_FILE_PARSE/);
+});
