@@ -107,7 +107,8 @@ export function optimalOnContext(
       if (performance.now() > deadline) throw new OptimalDeadlineError(mode);
     }
   };
-  const search = new GroupSearch(ctx.predictor, optimalGrid(ctx));
+  const search = groupSearchFor(ctx);
+  const before = { ...search.stats };
   const apps = ctx.apps;
   const n = apps.length;
   const totalRate = apps.reduce((s, a) => s + a.rps, 0);
@@ -155,7 +156,12 @@ export function optimalOnContext(
   // Groups in SLO order of their tightest app, like every other planner's output.
   groups.sort((x, y) => x.apps[0].slo - y.apps[0].slo || (x.apps[0].name < y.apps[0].name ? -1 : 1));
   const plan = finishPlan(ctx, mode === 'all-partitions' ? 'optimal' : 'optimal-contiguous', groups);
-  return { plan, partitions: mode, stats: { ...search.stats } };
+  const stats = {
+    groups: search.stats.groups - before.groups,
+    scanned: search.stats.scanned - before.scanned,
+    evaluations: search.stats.evaluations - before.evaluations,
+  };
+  return { plan, partitions: mode, stats };
 }
 
 /**
@@ -169,13 +175,25 @@ export function optimalGrid(ctx: PlanContext): ConfigGrid {
 }
 const PROTOTYPE_VCPUS = vcpuGrid(0.05, 16.95);
 
+// One sorted grid per planning context: `auto` runs the contiguous and the all-partitions search
+// on the same context, and building the grid is most of a small search's time.
+const searches = new WeakMap<PlanContext, GroupSearch>();
+function groupSearchFor(ctx: PlanContext): GroupSearch {
+  let s = searches.get(ctx);
+  if (!s) {
+    s = new GroupSearch(ctx.predictor, optimalGrid(ctx));
+    searches.set(ctx, s);
+  }
+  return s;
+}
+
 function choiceOf(f: FunctionConfig): FunctionChoice {
   return f.kind === 'cpu' ? { kind: 'cpu', vcpu: f.vcpu } : { kind: 'gpu', gpuMemoryGb: f.gpuMemoryGb };
 }
 
 /** No partition is feasible although every SLO is above the fastest latency (e.g. memory rules). */
 function noPlan(ctx: PlanContext): HetserveError {
-  const search = new GroupSearch(ctx.predictor, optimalGrid(ctx));
+  const search = groupSearchFor(ctx);
   const stuck = ctx.apps.find((a) => !search.best(groupInput([a]))) ?? ctx.apps[0];
   return new HetserveError(
     'E_SLO_UNREACHABLE',
