@@ -23,6 +23,9 @@ interface AllocateCliOptions {
   lp: boolean;
   bayesian?: boolean;
   seed: string;
+  oracle?: string;
+  oracleCandidates: string;
+  oracleQueries: string;
   json?: boolean;
 }
 
@@ -89,6 +92,12 @@ export function register(program: Command): void {
     .option('--no-lp', 'skip the LP estimate (faster)')
     .option('--bayesian', 'also run the Ribbon-like Bayesian-optimisation baseline and count its trials')
     .option('--seed <n>', 'seed of the Bayesian-optimisation baseline', '1')
+    .option(
+      '--oracle <distributor>',
+      'also rank the best candidates by simulated allowable QPS with this distributor (e.g. kairos; slow)',
+    )
+    .option('--oracle-candidates <n>', 'configurations the oracle simulates (best by the ranking key)', '20')
+    .option('--oracle-queries <n>', 'queries per simulated run of the oracle', '20000')
     .option('--json', 'print the allocation as JSON (schema: hetserve schema allocation)')
     .action(async (o: AllocateCliOptions) => {
       const { allocate } = await import('../../plan/cluster/allocate.ts');
@@ -106,6 +115,35 @@ export function register(program: Command): void {
             hint: 'or pass a cluster-profile JSON file (hetserve schema cluster-profile)',
           },
         );
+      }
+      const sizes = o.sizes
+        ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
+        : undefined;
+      let oracle: import('../../plan/cluster/oracle.ts').ClusterOracle | undefined;
+      const oracleCandidates = parseNumber('--oracle-candidates', o.oracleCandidates, {
+        integer: true,
+        min: 1,
+      });
+      if (o.oracle !== undefined) {
+        // The simulator (src/simulate) implements the oracle; the planner library only knows the interface.
+        const { SimulationOracle } = await import('../../simulate/oracle.ts');
+        const { parseDistributorName } = await import('../../simulate/distributors.ts');
+        const name = parseDistributorName(o.oracle);
+        oracle = {
+          name: `simulation(${name})`,
+          evaluate: async (req, onProgress) => {
+            const types = Object.keys(req.configs[0] ?? {});
+            const base = req.baseType ?? types[0];
+            const sim = new SimulationOracle({
+              model: bundled ? o.model : parseClusterProfile(readJsonFile(o.model, '--model'), '--model'),
+              distributor: { name, baseType: base },
+              sizes: sizes ?? (await import('../../plan/cluster/query-sizes.ts')).deepRecSysSizes(),
+              typeOrder: types,
+              queries: parseNumber('--oracle-queries', o.oracleQueries, { integer: true, min: 100 }),
+            });
+            return sim.evaluate(req, onProgress);
+          },
+        };
       }
       const compat = o.compat === undefined ? undefined : oneOf('--compat', o.compat, ['prototype'] as const);
       const result = await allocate({
@@ -131,7 +169,12 @@ export function register(program: Command): void {
         dominance: oneOf('--dominance', o.dominance, ['keep', 'prune'] as const),
         lp: o.lp,
         bayesian: o.bayesian ? { seed: parseNumber('--seed', o.seed, { integer: true }) } : undefined,
+        oracle,
+        oracleCandidates,
+        onOracleProgress: (done, total) =>
+          process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
       });
+      if (oracle) process.stderr.write('\n');
       if (o.json) {
         printJson(result);
         return;

@@ -92,6 +92,8 @@ export interface AllocateOptions {
   oracle?: ClusterOracle;
   /** Configurations handed to the oracle (best by the ranking key). Default 20. */
   oracleCandidates?: number;
+  /** Progress of the oracle's evaluations (done, total). */
+  onOracleProgress?: (done: number, total: number) => void;
 }
 
 /** A reported configuration. */
@@ -358,6 +360,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
         ranked.slice(0, n).map((r) => r.counts),
         qosMs,
         percentile,
+        opts.onOracleProgress,
       );
       result.oracle = {
         name: o.oracle,

@@ -136,7 +136,10 @@ export async function oracleBaseline(
   onProgress?: (done: number, total: number) => void,
 ): Promise<OracleRanking> {
   const named: InstanceCounts[] = configs.map((c) => Object.fromEntries(pool.types.map((t, i) => [t, c[i]])));
-  const results = await oracle.evaluate({ configs: named, qosMs, percentile }, onProgress);
+  const results = await oracle.evaluate(
+    { configs: named, qosMs, percentile, baseType: pool.types[pool.baseIndex] },
+    onProgress,
+  );
   const ranked = configs
     .map((counts, i) => ({ counts, result: results[i], i }))
     .sort((a, b) => b.result.allowableQps - a.result.allowableQps || a.i - b.i)

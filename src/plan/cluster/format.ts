@@ -43,6 +43,18 @@ export function formatAllocation(r: AllocationResult): string {
         `(${b.distinctConfigs} distinct configurations; best first tried at trial ${b.trialsToBest})`,
     );
   }
+  if (r.oracle) {
+    const best = r.oracle.ranked[0];
+    out.push(
+      `oracle ${r.oracle.name} over the top ${r.oracle.ranked.length}: best ${describeMix(best.counts)} ` +
+        `at ${f1(best.allowableQps)} QPS`,
+    );
+    const mine = r.oracle.ranked.find((x) => describeMix(x.counts) === describeMix(r.chosen.counts));
+    if (mine)
+      out.push(
+        `  chosen reaches ${f1(mine.allowableQps)} QPS (${((mine.allowableQps / best.allowableQps) * 100).toFixed(0)} % of the oracle's best)`,
+      );
+  }
   const types = r.pool.map((t) => t.name);
   const widths = types.map((t) => Math.max(t.length, 3));
   out.push(

@@ -13,6 +13,8 @@ export interface OracleRequest {
   /** Latency target (ms) and the percentile it applies to (e.g. 99). */
   readonly qosMs: number;
   readonly percentile: number;
+  /** The pool's base (accelerated) type, which distributors such as Kairos' need. */
+  readonly baseType?: string;
 }
 
 export interface OracleResult {
