@@ -28,7 +28,7 @@ export class GatewayMetrics {
 
   constructor(defaultMetrics = true) {
     const r = [this.registry];
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'hetserve_process_' });
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'hetserve_' });
     this.requests = new Counter({
       name: 'hetserve_requests_total',
       help: 'Infer requests answered, by HTTP status',
