@@ -12,9 +12,9 @@ import { HetserveError } from '../src/model/errors.ts';
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-http-'));
 
-/** Server latency model: a fixed 10 ms plus 5 ms per sample, like the whole-GPU line ξ1·b + ξ2. */
-const XI1 = 0.005;
-const XI2 = 0.01;
+/** Server latency model: a fixed 20 ms plus 10 ms per sample, like the whole-GPU line ξ1·b + ξ2. */
+const XI1 = 0.01;
+const XI2 = 0.02;
 const bodies: unknown[] = [];
 let inFlight = 0;
 let maxInFlight = 0;
@@ -91,14 +91,26 @@ test('sweep over batch sizes recovers the server latency line and a valid cluste
     ],
   );
   assert.equal(maxInFlight, 2, 'concurrency 2 keeps two requests in flight');
-  const { profile } = buildGpuProfile(sweep);
-  // Timers only ever fire late, and the client adds overhead: a generous but falsifiable band.
-  assert.ok(Math.abs(profile.gpu!.xi1 / XI1 - 1) < 0.3, `slope ${profile.gpu!.xi1}`);
-  assert.ok(profile.gpu!.xi2 >= XI2 * 0.8 && profile.gpu!.xi2 < XI2 + 0.03, `intercept ${profile.gpu!.xi2}`);
+  // Timers only ever fire late and the client adds overhead; on a loaded machine a whole sweep can
+  // be disturbed, so a second, independent sweep gets a chance (a wrong fit fails both).
+  const lineProblems = (sw: typeof sweep): string[] => {
+    const g = buildGpuProfile(sw).profile.gpu!;
+    const bad: string[] = [];
+    if (Math.abs(g.xi1 / XI1 - 1) >= 0.3) bad.push(`slope ${g.xi1}, server ${XI1}`);
+    if (!(g.xi2 >= XI2 * 0.8 && g.xi2 < XI2 + 0.05)) bad.push(`intercept ${g.xi2}, server ${XI2}`);
+    return bad;
+  };
+  let problems = lineProblems(sweep);
+  if (problems.length > 0) {
+    problems = lineProblems(
+      await profileHttp({ url: `${base}/v2/models/toy/infer`, batches: [1, 4, 8, 16], runs: 8 }),
+    );
+  }
+  assert.deepEqual(problems, []);
   const cluster = buildClusterProfile(sweep, { instance: 'toy-server' });
   const means = cluster.instances['toy-server']!.meanMs!;
-  for (let i = 1; i < means.length; i++)
-    assert.ok(means[i]! > means[i - 1]!, `means grow with batch: ${means}`);
+  // b=16 is 150 ms slower than b=1 at the server; half of that must survive any client noise.
+  assert.ok(means.at(-1)! > means[0]! + 0.5 * XI1 * 15 * 1000, `means grow with batch: ${means}`);
 });
 
 test('the hook runs before every configuration with HETSERVE_VCPU and HETSERVE_BATCH', async () => {
