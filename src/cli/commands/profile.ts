@@ -91,6 +91,17 @@ async function makeProgress(enabled: boolean, label: string) {
   };
 }
 
+function parsePercentile(raw: string): number {
+  const percentile = parseNumber('--percentile', raw, { min: 1 });
+  if (percentile > 100) {
+    throw new HetserveError('E_INVALID_OPTION', `--percentile: must be in [1, 100] (got ${raw})`, {
+      field: '--percentile',
+      value: raw,
+    });
+  }
+  return percentile;
+}
+
 /** Build, write and report the profile of a sweep (shared by `onnx` and `http`). */
 async function finishSweep(
   sweep: import('../../profile/measure.ts').SweepResult,
@@ -99,13 +110,7 @@ async function finishSweep(
 ): Promise<void> {
   const { writeFileSync } = await import('node:fs');
   const build = await import('../../profile/build.ts');
-  const percentile = parseNumber('--percentile', o.percentile, { min: 1 });
-  if (percentile > 100) {
-    throw new HetserveError('E_INVALID_OPTION', `--percentile: must be in [1, 100] (got ${o.percentile})`, {
-      field: '--percentile',
-      value: o.percentile,
-    });
-  }
+  const percentile = parsePercentile(o.percentile);
   for (const n of sweep.notes) process.stderr.write(`note: ${n}\n`);
   let doc: unknown;
   let fits: import('../../profile/build.ts').FitRow[] = [];
@@ -244,6 +249,9 @@ export function register(program: Command): void {
   ).action(
     async (model: string, o: CommonOpts & { vcpu: string; dim: string[]; order: string; seed: string }) => {
       const { profileOnnx } = await import('../../profile/onnx-runner.ts');
+      // Check what the end of the sweep needs before spending minutes on it.
+      const kind = parseKind(o.as, 'cpu');
+      parsePercentile(o.percentile);
       if (o.order !== 'interleaved' && o.order !== 'sequential') {
         throw new HetserveError(
           'E_INVALID_OPTION',
@@ -276,7 +284,7 @@ export function register(program: Command): void {
       } finally {
         bar.stop();
       }
-      await finishSweep(sweep, parseKind(o.as, 'cpu'), o);
+      await finishSweep(sweep, kind, o);
     },
   );
 
@@ -316,6 +324,8 @@ export function register(program: Command): void {
       const { profileHttp } = await import('../../profile/http-runner.ts');
       const { readTextFile } = await import('../io.ts');
       const vcpus = o.vcpu ? parseNumberList('--vcpu', o.vcpu, { min: 0.01 }) : undefined;
+      const kind = parseKind(o.as, vcpus ? 'cpu' : 'cluster');
+      parsePercentile(o.percentile);
       const bar = await makeProgress(o.progress, 'profiling');
       let sweep;
       try {
@@ -338,7 +348,7 @@ export function register(program: Command): void {
       } finally {
         bar.stop();
       }
-      await finishSweep(sweep, parseKind(o.as, vcpus ? 'cpu' : 'cluster'), o);
+      await finishSweep(sweep, kind, o);
     },
   );
 
