@@ -59,7 +59,7 @@ export interface AllocateOptions {
    * g4dn.xlarge when listed, else the cheapest listed type that meets QoS at every size.
    */
   types?: readonly string[];
-  /** Hourly budget in USD. Default: the pool's `budgetUsdPerHour` (2.5 for the default pool). */
+  /** Hourly budget in USD. Default: the pool's `budgetUsdPerHour` (2.5 for the default pool and for `types`). */
   budgetUsdPerHour?: number;
   /** QoS target in ms. Default: the model's (rm2 350, dien 35, wnd 25, mtwnd 25, ncf 5); required for a user profile. */
   qosMs?: number;
@@ -410,7 +410,7 @@ function resolvePool(opts: AllocateOptions, table: LatencyTable, qopts: Quantity
       );
     }
     base.base = true;
-    pool = { types };
+    pool = { types, budgetUsdPerHour: defaultPool().budgetUsdPerHour };
   } else {
     pool = opts.pool ? parsePool(opts.pool) : defaultPool();
     for (const t of pool.types) requireProfiled(table, t.name);
