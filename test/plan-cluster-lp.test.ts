@@ -47,6 +47,9 @@ for (const [model, qosMs] of [
       }),
       { numRuns: 25 },
     );
+    // Without the base type the largest sizes have nowhere to go: both are 0.
+    assert.equal(estimator.estimate([0, 2, 5, 0]).qps, 0);
+    assert.equal(fluidBoundQps(data, [0, 2, 5, 0]), 0);
     estimator.dispose();
     // Oracle: a homogeneous configuration serves the mixed stream at n / E[L_base].
     const eBase = sizes.sizes.reduce((s, b, i) => s + sizes.probabilities[i] * table.meanMs(TYPES[0], b), 0);

@@ -163,10 +163,13 @@ export function lpEstimate(highs: Highs, data: LpData, counts: ArrayLike<number>
  * A closed-form upper bound of the LP by weak duality: for any weights y_t ≥ 0,
  * λ ≤ Σ_t n_t·y_t / Σ_b P(b)·min_{t used, b ≤ limit_t} y_t·L_t(b)/1000. Uses the best of y = 1 (every
  * query on its fastest allowed type, busy time pooled) and y_t = 1 / (type t's mean latency at its
- * limit, the "skew" weighting). Infinity when some size has no allowed used type (the LP is then 0).
+ * limit, the "skew" weighting). 0 when some size has no allowed used type (the LP is then 0 too).
  */
 export function fluidBoundQps(data: LpData, counts: ArrayLike<number>): number {
   const T = data.types.length;
+  for (let i = 0; i < data.mass.length; i++) {
+    if (data.mass[i] > 0 && !data.types.some((_, t) => counts[t] > 0 && i <= data.limitIndex[t])) return 0;
+  }
   const weightings: number[][] = [
     new Array<number>(T).fill(1),
     data.latencyMs.map((row, t) => (data.limitIndex[t] >= 0 ? 1 / row[data.limitIndex[t]] : 0)),
