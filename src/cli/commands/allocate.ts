@@ -54,7 +54,10 @@ export function register(program: Command): void {
       'bundled model (rm2, dien, wnd, mtwnd, ncf) or a cluster-profile JSON file',
       'rm2',
     )
-    .option('--budget <usd>', "hourly budget in USD (default: the pool's budget, 2.5 for the bundled pool)")
+    .option(
+      '--budget <usd>',
+      "hourly budget in USD (default: the pool's budget, 2.5 for the bundled pool and --types)",
+    )
     .option(
       '--qos <ms>',
       "latency target in ms (default: the bundled model's: rm2 350, dien 35, wnd 25, mtwnd 25, ncf 5)",
