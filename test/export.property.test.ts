@@ -56,7 +56,12 @@ test('knative: one Service per group, concurrency >= batch size, resources cover
   fc.assert(
     fc.property(arbPlan, (plan) => {
       const r = exportDocument(plan, 'knative');
-      const svcs = allDocs(r);
+      const svcs = allDocs(r).filter((o) => o.kind === 'Service');
+      for (const cm of allDocs(r).filter((o) => o.kind === 'ConfigMap')) {
+        const g = group(plan, cm.metadata.labels);
+        const cfg = parseServeConfig(JSON.parse(cm.data['config.json']));
+        assert.deepEqual(cfg.applications.map((a) => a.name).sort(), [...g.apps].sort());
+      }
       assertOncePerUnit(
         r,
         plan,
@@ -73,6 +78,7 @@ test('knative: one Service per group, concurrency >= batch size, resources cover
             Number(ann['autoscaling.knative.dev/max-scale']),
         );
         const res = spec.containers[0].resources;
+        assert.equal(spec.volumes[0].configMap.name, `${s.metadata.name}-config`);
         assert.ok(milli(res.requests.cpu) >= g.function.vcpu - EPS);
         assert.ok(mi(res.requests.memory) >= g.function.memoryGb * 1024 - EPS);
         assert.equal(g.function.kind === 'gpu', 'nvidia.com/gpu' in res.limits);
@@ -98,10 +104,7 @@ test('kserve: batcher = batch size, containerConcurrency >= it, wait never above
         const p = s.spec.predictor;
         assert.ok(p.containerConcurrency >= g.batchSize);
         if (g.function.kind === 'gpu') {
-          assert.equal(
-            p.containers[0].resources.limits['aliyun.com/gpu-mem'],
-            String(g.function.gpuMemoryGb),
-          );
+          assert.equal(p.model.resources.limits['aliyun.com/gpu-mem'], String(g.function.gpuMemoryGb));
         }
         if (g.batchSize === 1) {
           assert.equal(p.batcher, undefined);
@@ -280,7 +283,16 @@ test('keda: one StatefulSet/Service/ScaledObject per allocated type, capped at i
 test('any model name gives valid object names on every plan target (never an internal error)', () => {
   fc.assert(
     fc.property(arbPlan, fc.string({ minLength: 1, maxLength: 80 }), (plan, model) => {
+      // The gateway inside Knative pods accepts letters, digits, '_', '.' and '-' in model names.
+      const servable = /^[A-Za-z0-9_.-]+$/.test(model);
       for (const target of ['knative', 'kserve', 'fc', 'ray']) {
+        if (target === 'knative' && !servable) {
+          assert.throws(
+            () => exportDocument({ ...plan, model }, target),
+            (e: unknown) => e instanceof HetserveError && e.code === 'E_TARGET_UNSUPPORTED',
+          );
+          continue;
+        }
         const r = exportOrUnsupported(
           { ...plan, model },
           target,

@@ -44,7 +44,7 @@ test('fc resources: 0.05 vCPU steps, 64 MB steps, memory between 1x and 4x the v
 test('knative: GPU share as aliyun.com/gpu-mem on request, whole GPU with a warning by default', () => {
   const whole = exportDocument(mixed(), 'knative');
   const g1 = (r: typeof whole) =>
-    (parseFile(r.files[0])[1] as Obj).spec.template.spec.containers[0].resources;
+    (parseFile(r.files[0])[3] as Obj).spec.template.spec.containers[0].resources;
   assert.equal(g1(whole).limits['nvidia.com/gpu'], '1');
   assert.ok(whole.warnings.some((w) => w.startsWith('group-1:') && /whole GPU/.test(w)));
   const shared = exportDocument(mixed(), 'knative', { gpuResource: 'aliyun.com/gpu-mem' });
@@ -55,7 +55,7 @@ test('knative: GPU share as aliyun.com/gpu-mem on request, whole GPU with a warn
 test('knative env carries batch size, per-app timeouts and SLOs of the group', () => {
   const r = exportDocument(mixed(), 'knative');
   const env = Object.fromEntries(
-    ((parseFile(r.files[0])[1] as Obj).spec.template.spec.containers[0].env as Obj[]).map((e) => [
+    ((parseFile(r.files[0])[3] as Obj).spec.template.spec.containers[0].env as Obj[]).map((e) => [
       e.name,
       e.value,
     ]),

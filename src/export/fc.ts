@@ -89,9 +89,7 @@ const FunctionPropsSchema = z
     diskSize: z.literal(512),
     timeout: z.number().int().min(1).max(FC.maxTimeoutS),
     instanceConcurrency: z.number().int().min(1).max(FC.maxInstanceConcurrency),
-    customContainerConfig: z
-      .object({ image: z.string().min(1), port: z.number().int(), command: z.array(z.string()) })
-      .strict(),
+    customContainerConfig: z.object({ image: z.string().min(1), port: z.number().int() }).strict(),
     environmentVariables: z.record(z.string(), z.string()),
     gpuConfig: z
       .object({ gpuMemorySize: z.number().int().positive().multipleOf(FC.gpuStepMb), gpuType: z.string() })
@@ -139,7 +137,7 @@ function fcFunction(plan: Plan, g: PlanGroup, i: number, o: ExportOptions, warni
       diskSize: 512,
       timeout: requestTimeoutS(plan, g),
       instanceConcurrency: o.batching === 'function' ? g.batchSize : 1,
-      customContainerConfig: { image: o.image, port: o.port, command: ['serve', '--group', String(i)] },
+      customContainerConfig: { image: o.image, port: o.port },
       environmentVariables: {
         ...groupEnv(plan, g, i),
         HETSERVE_BATCHER: o.batching === 'function' ? 'in-function' : 'gateway',

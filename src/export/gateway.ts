@@ -14,7 +14,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HetserveError, isHetserveError } from '../model/errors.ts';
-import type { Plan } from '../model/plan.ts';
+import type { Plan, PlanGroup } from '../model/plan.ts';
 import type { Allocation } from '../model/cluster.ts';
 import { parseServeConfig, type ServeConfigInput } from '../serve/config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
@@ -44,6 +44,22 @@ export function planServeConfig(plan: Plan, o: ExportOptions): ServeConfigInput 
       compat: plan.compat,
       backend: { type: 'onnx' },
     },
+  };
+}
+
+/**
+ * Config of the hetserve process inside one group's pod (Knative): the gateway restricted to the
+ * group's apps, batching in the pod on an onnx backend, re-planning off so the pod keeps the
+ * plan's decision for its lifetime.
+ */
+export function groupServeConfig(plan: Plan, g: PlanGroup, o: ExportOptions): ServeConfigInput {
+  const members = new Set(g.apps);
+  return {
+    ...planServeConfig(plan, o),
+    applications: plan.apps
+      .filter((a) => members.has(a.name))
+      .map((a) => ({ name: a.name, slo: a.slo, rps: a.rps })),
+    replan: { intervalS: 0, windowS: 60 },
   };
 }
 

@@ -1,10 +1,13 @@
 /**
- * Knative Serving: one Service per plan group. The pod runs hetserve's batch manager in front of
- * the model (env carries batch size, per-app timeouts and SLOs), so a pod must accept at least a
- * batch of concurrent requests: containerConcurrency = batch size, and the autoscaler targets one
- * full batch in flight per pod.
+ * Knative Serving: one Service per plan group. The pod runs `hetserve serve` on a per-group config
+ * (ConfigMap `<name>-g<i>-config`: the group's apps, onnx backend, re-planning off), so batches
+ * are formed in the pod and a pod must accept at least a batch of concurrent requests:
+ * containerConcurrency = batch size, and the autoscaler targets one full batch in flight per pod.
+ * The env repeats batch size, per-app timeouts and SLOs for a custom in-pod batch manager.
  */
 import { Service } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { GATEWAY_CONFIG_DIR, MODEL_DIR, checkedServeConfig, groupServeConfig } from './gateway.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import {
   baseLabels,
@@ -73,12 +76,14 @@ export function knativeService(plan: Plan, g: PlanGroup, i: number, o: ExportOpt
               {
                 name: 'model',
                 image: o.image,
-                args: ['serve', '--group', String(i)],
+                args: ['serve', '--config', `${GATEWAY_CONFIG_DIR}/config.json`],
                 ports: [{ containerPort: o.port }],
                 env: envList(groupEnv(plan, g, i)),
                 resources: podResources(g, groupRef(i), o, warnings),
+                volumeMounts: [{ name: 'config', mountPath: GATEWAY_CONFIG_DIR, readOnly: true }],
               },
             ],
+            volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
           },
         },
       },
@@ -95,10 +100,23 @@ export const knativeExporter: Exporter = {
     const plan = doc as Plan;
     const warnings: string[] = [];
     const units: ExportUnit[] = [];
-    const objects = plan.groups.map((g, i) => {
-      units.push({ ref: groupRef(i), name: groupName(o, i) });
-      return knativeService(plan, g, i, o, warnings);
+    const objects = plan.groups.flatMap((g, i) => {
+      const name = groupName(o, i);
+      units.push({ ref: groupRef(i), name });
+      const config = checkedServeConfig('knative', groupServeConfig(plan, g, o));
+      const cm = new ConfigMap({
+        metadata: {
+          name: `${name}-config`,
+          namespace: o.namespace,
+          labels: { ...baseLabels(o), 'hetserve.dev/group': String(i) },
+        },
+        data: { 'config.json': JSON.stringify(config, null, 2) + '\n' },
+      });
+      return [checkedK8s('knative', cm), knativeService(plan, g, i, o, warnings)];
     });
+    warnings.push(
+      `knative: the image must hold the model at ${MODEL_DIR}/${plan.model}.onnx (build FROM the hetserve image, or mount it)`,
+    );
     return {
       target: 'knative',
       files: [{ path: 'knative.yaml', content: toYaml(objects), objects }],

@@ -1,8 +1,9 @@
 /**
- * KServe: one InferenceService per plan group, with KServe's request batcher forming the batches
- * (maxBatchSize = batch size, maxLatency = the group's smallest timeout). There is no typed model
- * of KServe's CRD in kubernetes-models, so the emitted fields are checked with a zod schema and
- * the container with the core Container model.
+ * KServe: one InferenceService per plan group serving the ONNX model (`modelFormat: onnx`,
+ * `storageUri`) on the serving runtime KServe picks, with KServe's request batcher forming the
+ * batches (maxBatchSize = batch size, maxLatency = the group's smallest timeout). There is no
+ * typed model of KServe's CRD in kubernetes-models, so the emitted fields are checked with a zod
+ * schema and the resources/env with the core Container model.
  */
 import { z } from 'zod';
 import { Container } from 'kubernetes-models/v1/Container';
@@ -56,7 +57,21 @@ export const InferenceServiceSchema = z
               })
               .strict()
               .optional(),
-            containers: z.array(z.record(z.string(), z.unknown())).length(1),
+            model: z
+              .object({
+                modelFormat: z.object({ name: z.string().min(1) }).strict(),
+                storageUri: z
+                  .string()
+                  .regex(/^[a-z0-9+.-]+:\/\/\S+$/, 'must be a URI such as pvc://claim/path'),
+                resources: z
+                  .object({
+                    requests: z.record(z.string(), z.string()),
+                    limits: z.record(z.string(), z.string()),
+                  })
+                  .strict(),
+                env: z.array(z.object({ name: z.string(), value: z.string() }).strict()),
+              })
+              .strict(),
           })
           .strict()
           .refine((p) => p.maxReplicas >= p.minReplicas, 'maxReplicas < minReplicas')
@@ -93,17 +108,19 @@ export const kserveExporter: Exporter = {
             `(${fmt(tMin)} s), which keeps every SLO but may form smaller batches than planned`,
         );
       }
-      const container = checkedK8s(
+      const resources = podResources(g, ref, o, warnings);
+      // The model spec is a container spec without image (the runtime supplies it): validate the
+      // parts we set with the core Container model.
+      checkedK8s(
         'kserve',
-        new Container({
-          name: 'kserve-container',
-          image: o.image,
-          args: ['serve', '--group', String(i)],
-          ports: [{ containerPort: o.port, protocol: 'TCP' }],
-          env: envList({ ...groupEnv(plan, g, i), HETSERVE_BATCHER: g.batchSize > 1 ? 'kserve' : 'none' }),
-          resources: podResources(g, ref, o, warnings),
-        }),
+        new Container({ name: 'kserve-container', resources, env: envList(groupEnv(plan, g, i)) }),
       );
+      const model = {
+        modelFormat: { name: 'onnx' },
+        storageUri: o.storageUri ?? `pvc://hetserve-models/${encodeURIComponent(plan.model)}.onnx`,
+        resources,
+        env: envList(groupEnv(plan, g, i)),
+      };
       const labels = { ...baseLabels(o), 'hetserve.dev/group': String(i) };
       return checkedDoc('kserve', InferenceServiceSchema, {
         apiVersion: 'serving.kserve.io/v1beta1',
@@ -123,7 +140,7 @@ export const kserveExporter: Exporter = {
             containerConcurrency: g.batchSize,
             timeout: requestTimeoutS(plan, g),
             ...(g.batchSize > 1 ? { batcher: { maxBatchSize: g.batchSize, maxLatency } } : {}),
-            containers: [container],
+            model,
           },
         },
       }) as Record<string, unknown>;

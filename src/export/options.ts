@@ -26,7 +26,11 @@ export const ExportOptionsSchema = z
     name: objectName.optional(),
     /** Kubernetes namespace of every namespaced object. Default 'default'. */
     namespace: dns1123.default('default'),
-    /** Container image of the model server (built from deploy/Dockerfile). Default 'hetserve:0.1.0'. */
+    /**
+     * Container image of the model server: the hetserve image (deploy/Dockerfile) for Knative and
+     * KEDA workers; for Lambda and FC an image answering one invocation with one batch. Default
+     * 'hetserve:0.1.0'.
+     */
     image: z.string().min(1).default('hetserve:0.1.0'),
     /** Container image of the gateway. Default: the same as `image`. */
     gatewayImage: z.string().min(1).optional(),
@@ -50,6 +54,11 @@ export const ExportOptionsSchema = z
      * scheduler, which is the time-sliced share the plan assumes.
      */
     gpuResource: z.enum(['nvidia.com/gpu', 'aliyun.com/gpu-mem']).default('nvidia.com/gpu'),
+    /** KServe: storageUri of the ONNX model. Default `pvc://hetserve-models/<model>.onnx`. */
+    storageUri: z
+      .string()
+      .regex(/^[a-z0-9+.-]+:\/\/\S+$/, 'must be a URI such as pvc://claim/path')
+      .optional(),
     /** Ray: memory of one physical GPU in GB; num_gpus = gpuMemoryGb / this. Default 24 (A10). */
     gpuTotalMemoryGb: z.number().positive().default(24),
     /** Ray: import path of the Serve application. Default 'hetserve_ray:app'. */

@@ -22,6 +22,7 @@ interface ExportCliOptions {
   headroom?: string;
   gpuResource?: string;
   gpuTotalMemory?: string;
+  storageUri?: string;
   rayImportPath?: string;
   architecture?: string;
   region?: string;
@@ -62,6 +63,10 @@ export function register(program: Command): void {
       '--gpu-resource <res>',
       'knative/kserve GPU resource: nvidia.com/gpu (whole GPU, default) or aliyun.com/gpu-mem',
     )
+    .option(
+      '--storage-uri <uri>',
+      'kserve: storageUri of the ONNX model (default "pvc://hetserve-models/<model>.onnx")',
+    )
     .option('--gpu-total-memory <gb>', 'ray: memory of one GPU in GB; num_gpus = share / this (default 24)')
     .option(
       '--ray-import-path <path>',
@@ -94,6 +99,7 @@ export function register(program: Command): void {
           minReplicas: num('--min-replicas', opts.minReplicas, { integer: true, min: 0 }),
           headroom: num('--headroom', opts.headroom, { min: 1 }),
           gpuResource: opts.gpuResource,
+          storageUri: opts.storageUri,
           gpuTotalMemoryGb: num('--gpu-total-memory', opts.gpuTotalMemory),
           rayImportPath: opts.rayImportPath,
           architecture: opts.architecture,
