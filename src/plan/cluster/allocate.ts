@@ -22,7 +22,7 @@ import {
   type BayesianSearchResult,
 } from './baselines.ts';
 import { rankConfigurations, type EnumerationPool, type RankedConfig } from './enumerate.ts';
-import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable, loadBundledClusterProfile } from './latency-table.ts';
+import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable } from './latency-table.ts';
 import {
   createLpEstimator,
   fluidBoundQps,
@@ -171,9 +171,10 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
       'needs a bundled model (the prototype stored quantities for those only)',
     );
   }
-  const profile = opts.profile ?? loadBundledClusterProfile(opts.model ?? 'rm2');
-  const model = profile.model;
-  const table = LatencyTable.fromProfile(profile);
+  const table = opts.profile
+    ? LatencyTable.fromProfile(opts.profile)
+    : LatencyTable.bundled(opts.model ?? 'rm2');
+  const model = table.model;
   const qosOrUndefined =
     opts.qosMs ?? (opts.profile ? undefined : DEFAULT_QOS_MS[model as (typeof KAIROS_MODELS)[number]]);
   if (qosOrUndefined === undefined) {

@@ -50,6 +50,8 @@ export interface LatencyTableOptions {
   dropLargest?: boolean;
 }
 
+const bundledCache = new Map<string, LatencyTable>();
+
 /** Immutable latency table; see the module comment for the exact estimator. */
 export class LatencyTable {
   readonly model: string;
@@ -147,9 +149,12 @@ export class LatencyTable {
     return new LatencyTable(profile.model, [...sizes], out);
   }
 
-  /** Bundled model by name (see KAIROS_MODELS). */
-  static bundled(model: string, opts?: LatencyTableOptions): LatencyTable {
-    return LatencyTable.fromProfile(loadBundledClusterProfile(model), opts);
+  /** Bundled model by name (see KAIROS_MODELS); built once per process (tables are immutable). */
+  static bundled(model: string, opts: LatencyTableOptions = {}): LatencyTable {
+    const key = `${model}:${opts.dropLargest ?? true}`;
+    let t = bundledCache.get(key);
+    if (!t) bundledCache.set(key, (t = LatencyTable.fromProfile(loadBundledClusterProfile(model), opts)));
+    return t;
   }
 
   has(type: string): boolean {
