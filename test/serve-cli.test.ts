@@ -18,11 +18,11 @@ models:
     profile: VGG19
     inputs: [{ name: x, datatype: FP32, shape: [4] }]
 applications:
-  - { name: a0, slo: 0.5, rps: 5 }
-  - { name: a1, slo: 1.0, rps: 15 }
+  - { name: a0, slo: 2, rps: 5 }
+  - { name: a1, slo: 3, rps: 15 }
 serving:
   mode: serverless
-  backend: { type: replay, latency: 300 }
+  backend: { type: replay, latency: 800 }
 replan: { intervalS: 0 }
 logLevel: warn
 `;
@@ -51,7 +51,12 @@ test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout
   const inflight = Array.from({ length: 6 }, (_, i) =>
     post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], i % 2 ? 'a1' : 'a0')),
   );
-  await new Promise((r) => setTimeout(r, 100));
+  // SIGTERM only once the gateway holds all six (a request not yet accepted may rightly be refused).
+  for (let k = 0; k < 200; k++) {
+    const live = (await (await fetch(`${url}/api/live`)).json()) as { models: { queued: number }[] };
+    if (live.models[0].queued === 6) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   child.kill('SIGTERM');
   const rs = await Promise.all(inflight);
   rs.forEach((r, i) => {
@@ -62,7 +67,7 @@ test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout
 });
 
 test('a bad config file: coded error naming the field, exit 2, no stack', () => {
-  const f = tmpFile('bad.yaml', YAML.replace('slo: 0.5', 'slo: -0.5'));
+  const f = tmpFile('bad.yaml', YAML.replace('slo: 2', 'slo: -0.5'));
   const r = spawnSync(process.execPath, [...CLI, 'serve', '--config', f], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /error \[E_CONFIG_INVALID\]: .*applications\.0\.slo/);

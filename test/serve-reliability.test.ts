@@ -97,7 +97,7 @@ test('every backend failing: a 502 problem body, nothing left in flight', async 
       assert.equal(r.json.code, 'E_BACKEND_FAILED');
       assert.equal(r.headers.get('content-type'), 'application/problem+json');
     }
-    assert.equal(gw.models.get('echo')!.service.queued, 0);
+    assert.equal(gw.serverless('echo').queued, 0);
   } finally {
     await gw.close();
   }
@@ -121,7 +121,7 @@ test('a hanging backend: 504 within the hard deadline (2 x SLO), nothing left ha
       assert.equal(r.json.code, 'E_BACKEND_TIMEOUT');
     }
     assert.ok(dt < 2 * 0.2 + 0.3, `answered after ${dt.toFixed(3)} s`);
-    assert.equal(gw.models.get('echo')!.service.queued, 0);
+    assert.equal(gw.serverless('echo').queued, 0);
     // the gateway keeps serving
     assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
   } finally {
@@ -243,7 +243,7 @@ test('admin endpoints: off without a token, 401 without the right bearer, plan s
     const ok = await post(`${url}/admin/plan`, JSON.stringify({ plan: TWO_GROUPS() }), auth);
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
     assert.equal(ok.json.planVersion, 1);
-    assert.equal(gw.models.get('echo')!.service.plan.groups.length, 2);
+    assert.equal(gw.serverless('echo').plan.groups.length, 2);
     // a path is just data: there is no endpoint that reads files or code named by a request
     const path = await post(`${url}/admin/reload`, JSON.stringify({ path: '/etc/passwd' }), auth);
     assert.equal(path.status, 400);
@@ -259,7 +259,7 @@ test('plan swaps under load: nothing dropped, nothing answered twice or crossed'
     serving: { mode: 'serverless', backend: { type: 'replay', latency: { samplesMs: [0, 2, 5] } } },
   });
   const { gw, url } = await startGateway(cfg);
-  const svc = gw.models.get('echo')!.service;
+  const svc = gw.serverless('echo');
   try {
     const reqs: Promise<{ status: number; json: any }>[] = [];
     for (let i = 0; i < 300; i++) {

@@ -17,7 +17,7 @@ test('the first plan is the planner’s plan for the rate hints', async () => {
   await gw.start();
   try {
     const expected = planServerless(config.applications, bundledProfile('VGG19'), {});
-    const got = gw.models.get('echo')!.service.plan;
+    const got = gw.serverless('echo').plan;
     assert.deepEqual(
       got.groups.map((g) => [g.apps, g.function, g.batchSize]),
       expected.groups.map((g) => [g.apps, g.function, g.batchSize]),
@@ -32,7 +32,7 @@ test('re-planning every interval follows the measured rates and swaps the plan w
   const config = parseServeConfig(baseConfig({ replan: { intervalS: 0.4, windowS: 2 } }));
   const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
   const { url } = await gw.start();
-  const svc = gw.models.get('echo')!.service;
+  const svc = gw.serverless('echo');
   const before = svc.plan;
   try {
     const rs: Promise<{ status: number }>[] = [];

@@ -84,6 +84,18 @@
     return div;
   }
 
+  function poolTable(model) {
+    const t = el('table', { class: 'plan-table' });
+    t.append(el('tr', {}, el('th', {}, 'instance'), el('th', {}, 'type'), el('th', {}, 'state')));
+    for (const i of model.instances)
+      t.append(
+        el('tr', {}, el('td', {}, i.name), el('td', {}, i.type), el('td', {}, i.busy ? 'busy' : 'idle')),
+      );
+    const div = el('div', {});
+    div.append(el('p', {}, `cluster pool, Kairos distributor; ${model.queued} requests in flight`), t);
+    return div;
+  }
+
   function chart(key, parent, title, seriesNames, yLabel, extra) {
     let c = charts.get(key);
     if (c) return c;
@@ -124,7 +136,7 @@
     for (const model of live.models) {
       const s = section(model);
       const planDiv = s.querySelector('.plan');
-      planDiv.replaceChildren(planTable(model));
+      planDiv.replaceChildren(model.plan ? planTable(model) : poolTable(model));
       const apps = Object.keys(model.slo);
       const pts = model.series;
       const t = pts.map((p) => p.t);

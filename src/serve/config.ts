@@ -107,9 +107,10 @@ export const ModelConfigSchema = z
     outputs: z.array(TensorSpecSchema).min(1).optional(),
     /**
      * Serverless latency profile the planner uses: a bundled model name (e.g. "VGG19") or a
-     * profile JSON path written by `hetserve profile` (relative to the config file).
+     * profile JSON path written by `hetserve profile` (relative to the config file). Required in
+     * serverless mode; unused in cluster mode.
      */
-    profile: z.string().min(1),
+    profile: z.string().min(1).optional(),
   })
   .strict();
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;

@@ -23,6 +23,7 @@ import type { Backend, BackendContext } from './backends/types.ts';
 import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeConfig } from './config.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
+import { ClusterService } from './cluster.ts';
 import { decodeInferRequest, encodeInferResponse } from './tensors.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { dashboardAsset } from './dashboard.ts';
@@ -45,7 +46,7 @@ export interface GatewayOptions {
 
 interface ModelEntry {
   config: ModelConfig;
-  service: ServerlessService;
+  service: ServerlessService | ClusterService;
 }
 
 const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
@@ -79,17 +80,11 @@ export class Gateway {
   async start(): Promise<{ host: string; port: number; url: string }> {
     const c = this.config;
     const serving = c.serving;
-    if (serving.mode !== 'serverless')
-      throw new HetserveError(
-        'E_CONFIG_INVALID',
-        'serving.mode: only "serverless" is served by this version',
-        {
-          field: 'serving.mode',
-          value: serving.mode,
-        },
-      );
-    const { resolvePriceTable } = await import('../predict/prices.ts');
-    this.prices = resolvePriceTable(serving.prices);
+    const factory = this.opts.backendFactory ?? createBackend;
+    if (serving.mode === 'serverless') {
+      const { resolvePriceTable } = await import('../predict/prices.ts');
+      this.prices = resolvePriceTable(serving.prices);
+    }
     for (const m of c.models) {
       const apps = c.applications
         .filter((a) => appModel(c, a) === m.name)
@@ -98,11 +93,49 @@ export class Gateway {
         this.logger.warn({ model: m.name }, 'model has no applications; not served');
         continue;
       }
-      const profile = await this.loadProfile(m);
+      if (serving.mode === 'cluster') {
+        const instances = [];
+        for (const inst of serving.instances) {
+          const backend = factory(inst.backend, {
+            id: `${m.name}/${inst.name}`,
+            model: m,
+            baseDir: this.baseDir,
+          });
+          instances.push({ name: inst.name, type: inst.type, backend, io: await backend.start() });
+        }
+        const service = new ClusterService({
+          io: instances[0].io,
+          apps,
+          instances,
+          qosMs: serving.qosMs,
+          baseType: serving.baseType,
+          latencyMs: serving.latencyMs,
+          timers: this.timers,
+          metrics: this.metrics,
+          logger: this.logger,
+          maxQueue: c.limits.maxQueue,
+          windowS: c.replan.windowS,
+        });
+        this.models.set(m.name, { config: m, service });
+        this.logger.info(
+          { model: m.name, instances: serving.instances.map((i) => `${i.name}:${i.type}`) },
+          'cluster pool started',
+        );
+        continue;
+      }
+      if (!m.profile)
+        throw new HetserveError(
+          'E_CONFIG_INVALID',
+          `models[${m.name}].profile: required in serverless mode (the planner's latency model)`,
+          {
+            field: 'models.profile',
+            value: undefined,
+          },
+        );
+      const profile = await this.loadProfile(m.profile);
       const planFn: PlanFn = this.opts.planFn
         ? (a) => this.opts.planFn!(m, a)
-        : await this.defaultPlanFn(m, profile);
-      const factory = this.opts.backendFactory ?? createBackend;
+        : await this.defaultPlanFn(profile);
       let io: Awaited<ReturnType<Backend['start']>> | undefined;
       const makeBackend = async (fn: FunctionConfig, key: string): Promise<Backend> => {
         const b = factory(serving.backend, {
@@ -115,7 +148,7 @@ export class Gateway {
         io = await b.start();
         return b;
       };
-      // The model's tensors come from the first backend (the onnx one reads them from the model).
+      // The model's tensors come from a first backend (the onnx one reads them from the model).
       const probe = await makeBackend({ kind: 'cpu', vcpu: 1, memoryGb: 2 }, 'probe');
       await probe.close();
       const service = new ServerlessService({
@@ -172,7 +205,8 @@ export class Gateway {
     this.intervals.push(tick);
     if (c.replan.intervalS > 0) {
       const rp = setInterval(() => {
-        for (const e of this.models.values()) void e.service.replanSerial();
+        for (const e of this.models.values())
+          if (e.service instanceof ServerlessService) void e.service.replanSerial();
       }, c.replan.intervalS * 1000);
       rp.unref();
       this.intervals.push(rp);
@@ -184,11 +218,13 @@ export class Gateway {
     return { host: a.address, port: a.port, url };
   }
 
-  private async loadProfile(m: ModelConfig): Promise<ServerlessProfile> {
+  private async loadProfile(nameOrPath: string): Promise<ServerlessProfile> {
     const { resolveProfile } = await import('../predict/profiles.ts');
     const { resolve } = await import('node:path');
     const p =
-      /\.json$/i.test(m.profile) || m.profile.includes('/') ? resolve(this.baseDir, m.profile) : m.profile;
+      /\.json$/i.test(nameOrPath) || nameOrPath.includes('/')
+        ? resolve(this.baseDir, nameOrPath)
+        : nameOrPath;
     return resolveProfile(p);
   }
 
@@ -202,7 +238,7 @@ export class Gateway {
       : (b) => gpuLatency(profile, fn.gpuMemoryGb, b);
   }
 
-  private async defaultPlanFn(m: ModelConfig, profile: ServerlessProfile): Promise<PlanFn> {
+  private async defaultPlanFn(profile: ServerlessProfile): Promise<PlanFn> {
     const s = this.config.serving;
     if (s.mode !== 'serverless') throw new Error('unreachable');
     const { planServerless } = await import('./planning.ts');
@@ -352,13 +388,15 @@ export class Gateway {
     res.end(text);
   }
 
-  /** Data for the dashboard: plans, SLOs and the per-second series. */
+  /** Data for the dashboard: plans (or the cluster pool), SLOs and the per-second series. */
   liveData(): unknown {
     return {
       models: [...this.models.values()].map(({ service }) => ({
         name: service.io.name,
-        planVersion: service.planVersion,
-        plan: service.plan,
+        mode: service instanceof ServerlessService ? 'serverless' : 'cluster',
+        ...(service instanceof ServerlessService
+          ? { planVersion: service.planVersion, plan: service.plan }
+          : { instances: service.instances() }),
         currency: this.prices?.currency,
         slo: Object.fromEntries(
           this.config.applications.filter((a) => service.hasApp(a.name)).map((a) => [a.name, a.slo]),
@@ -368,6 +406,21 @@ export class Gateway {
         series: service.live.points,
       })),
     };
+  }
+
+  /** The serverless service of a model (tests, admin); E_INVALID_INPUT for a cluster-mode model. */
+  serverless(name: string): ServerlessService {
+    const s = this.entry(name).service;
+    if (!(s instanceof ServerlessService))
+      throw new HetserveError(
+        'E_INVALID_INPUT',
+        `model: ${JSON.stringify(name)} runs in cluster mode and has no plan`,
+        {
+          field: 'model',
+          value: name,
+        },
+      );
+    return s;
   }
 
   private async admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -385,19 +438,19 @@ export class Gateway {
     const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
     const b = (body ?? {}) as Record<string, unknown>;
     const modelName = typeof b['model'] === 'string' ? b['model'] : [...this.models.keys()][0];
-    const e = this.entry(modelName);
+    const svc = this.serverless(modelName);
     if (path === '/admin/plan') {
       // A plan document, never a path or code: validated like any other input.
       const plan = parseWith(PlanSchema, b['plan'], 'E_PLAN_INVALID', 'plan');
-      const changed = await e.service.swap(plan);
-      return sendJson(res, 200, { model: modelName, changed, planVersion: e.service.planVersion });
+      const changed = await svc.swap(plan);
+      return sendJson(res, 200, { model: modelName, changed, planVersion: svc.planVersion });
     }
     if (path === '/admin/replan') {
-      const r = await e.service.replan();
+      const r = await svc.replan();
       return sendJson(res, 200, {
         model: modelName,
         changed: r.changed,
-        planVersion: e.service.planVersion,
+        planVersion: svc.planVersion,
         plan: r.plan,
       });
     }
@@ -442,6 +495,7 @@ export class Gateway {
     this.config = next;
     const out: Record<string, unknown> = {};
     for (const [name, e] of this.models) {
+      if (!(e.service instanceof ServerlessService)) continue;
       e.service.updateApps(next.applications.filter((a) => appModel(next, a) === name));
       out[name] = (await e.service.replan()).changed;
     }

@@ -354,7 +354,9 @@ export class ServerlessService {
         m.costActual.labels(model, g.key).inc(cost);
         this.live.batch(g.key, pend.length, cost);
         const per = splitBatch(this.io, out, pend.length);
-        pend.forEach((p, i) => this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.arrival, execS: dt }));
+        pend.forEach((p, i) =>
+          this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.arrival, execS: dt }),
+        );
         lastErr = undefined;
         break;
       } catch (e) {
