@@ -83,6 +83,7 @@ test('knative: one Service per group, concurrency >= batch size, resources cover
         assert.ok(mi(res.requests.memory) >= g.function.memoryGb * 1024 - EPS);
         assert.equal(g.function.kind === 'gpu', 'nvidia.com/gpu' in res.limits);
         assert.ok(spec.timeoutSeconds >= g.latency.max);
+        assert.ok(spec.timeoutSeconds <= 600);
       }
     }),
     { numRuns: RUNS },

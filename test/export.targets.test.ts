@@ -148,3 +148,12 @@ test('an app name the gateway cannot serve is refused with the gateway field', (
   plan.groups[0].timeouts = { 'app 1': 0 };
   rejects(() => exportDocument(plan, 'gateway'), 'E_TARGET_UNSUPPORTED', /applications\.0\.name/);
 });
+
+test("knative: a request timeout above Knative's 600 s maximum is capped with a warning", () => {
+  const plan = mixed();
+  plan.apps[2].slo = 1000;
+  const r = exportDocument(plan, 'knative');
+  assert.equal((parseFile(r.files[0])[3] as Obj).spec.template.spec.timeoutSeconds, 600);
+  assert.ok(r.warnings.some((w) => w.startsWith('group-1:') && /1000 s capped/.test(w)));
+  assert.equal((parseFile(r.files[0])[1] as Obj).spec.template.spec.timeoutSeconds, 1);
+});

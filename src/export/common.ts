@@ -61,6 +61,19 @@ export function requestTimeoutS(plan: Plan, g: PlanGroup): number {
   return Math.max(1, Math.ceil(Math.max(g.latency.max, ...slos) - 1e-9));
 }
 
+/** Knative's default max-revision-timeout-seconds; a larger request timeout is rejected. */
+export const KNATIVE_MAX_TIMEOUT_S = 600;
+
+/** requestTimeoutS capped at Knative's default maximum, with a warning when capped. */
+export function knativeTimeoutS(plan: Plan, g: PlanGroup, ref: string, warnings: string[]): number {
+  const t = requestTimeoutS(plan, g);
+  if (t <= KNATIVE_MAX_TIMEOUT_S) return t;
+  warnings.push(
+    `${ref}: request timeout ${t} s capped at Knative's default maximum ${KNATIVE_MAX_TIMEOUT_S} s`,
+  );
+  return KNATIVE_MAX_TIMEOUT_S;
+}
+
 /**
  * Environment the in-pod / in-function batch manager reads. Times are seconds; maps are JSON
  * keyed by app name, apps in SLO order.

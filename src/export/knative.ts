@@ -19,7 +19,7 @@ import {
   groupRef,
   memoryQuantity,
   replicaBounds,
-  requestTimeoutS,
+  knativeTimeoutS,
   toYaml,
 } from './common.ts';
 import type { ExportOptions } from './options.ts';
@@ -71,7 +71,7 @@ export function knativeService(plan: Plan, g: PlanGroup, i: number, o: ExportOpt
           },
           spec: {
             containerConcurrency: g.batchSize,
-            timeoutSeconds: requestTimeoutS(plan, g),
+            timeoutSeconds: knativeTimeoutS(plan, g, groupRef(i), warnings),
             containers: [
               {
                 name: 'model',

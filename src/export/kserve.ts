@@ -19,7 +19,7 @@ import {
   groupRef,
   minTimeout,
   replicaBounds,
-  requestTimeoutS,
+  knativeTimeoutS,
   toYaml,
 } from './common.ts';
 import { podResources } from './knative.ts';
@@ -138,7 +138,7 @@ export const kserveExporter: Exporter = {
             scaleMetric: 'concurrency',
             scaleTarget: g.batchSize,
             containerConcurrency: g.batchSize,
-            timeout: requestTimeoutS(plan, g),
+            timeout: knativeTimeoutS(plan, g, ref, warnings),
             ...(g.batchSize > 1 ? { batcher: { maxBatchSize: g.batchSize, maxLatency } } : {}),
             model,
           },
