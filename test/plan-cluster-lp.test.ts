@@ -169,6 +169,13 @@ test('allocate: bad input is a coded error naming the field', async () => {
     'E_UNKNOWN_INSTANCE_TYPE',
   );
   await code(allocate({ types: ['g4dn.xlarge', 'z9.huge'] }), 'E_UNKNOWN_INSTANCE_TYPE', 'types');
+  await code(
+    allocate({
+      pool: pool([{ name: 'g4dn.xlarge', priceUsdPerHour: 0.5, base: true, maxCount: 0 }]) as never,
+    }),
+    'E_POOL_INVALID',
+    'pool.types.g4dn.xlarge.maxCount',
+  );
   await code(allocate({ qosMs: 0.001 }), 'E_QOS_UNREACHABLE', 'qos');
   await code(allocate({ percentile: 100 }), 'E_INVALID_OPTION', 'percentile');
   // A user profile that stops at size 500 cannot serve the default mix (sizes up to 1000).

@@ -248,6 +248,15 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
     top: keep,
     dominance: opts.dominance ?? 'keep',
   });
+  if (ranking.ranked.length === 0) {
+    // The budget buys a base instance (checked above), so only a zero max count can get here.
+    throw badField(
+      'E_POOL_INVALID',
+      `pool.types.${baseType.name}.maxCount`,
+      baseType.maxCount,
+      'must allow at least one base instance',
+    );
+  }
 
   // LP data: limits as the bound sees them (the prototype's stored vio_batch in compat mode).
   const wantLp = opts.lp ?? true;
