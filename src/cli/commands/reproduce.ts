@@ -10,7 +10,8 @@ interface ReproduceCliOptions {
   seed: string;
   prices?: string;
   quiet?: boolean;
-  oracle?: boolean;
+  oracleTop?: string;
+  models?: string;
 }
 
 export function register(program: Command): void {
@@ -42,6 +43,62 @@ export function register(program: Command): void {
       const bar = await progressBar(hbSteps(o), 'reproduce', opts.quiet);
       try {
         const { reportPath } = await reproduceHarmonyBatch({ ...o, onProgress: (step) => bar.tick(1, step) });
+        bar.stop();
+        process.stdout.write(`report: ${reportPath}\n`);
+      } finally {
+        bar.stop();
+      }
+    });
+
+  rep
+    .command('kairos')
+    .description(
+      'five models: homogeneous, Kairos choice + distributor, FCFS, tuned threshold, Ribbon-like, oracle; paper vs ours',
+    )
+    .option('--out <dir>', 'output directory', 'reports/kairos')
+    .option('--quick', 'one seed, oracle over the top 5, shorter searches (a smoke run)')
+    .option(
+      '--oracle-top <n>',
+      "configurations (best by upper bound) the oracle simulates; 'all' for every feasible one (default 20, quick 5)",
+    )
+    .option('--models <list>', 'comma-separated subset of rm2, dien, wnd, mtwnd, ncf')
+    .option('--quiet', 'no progress bar')
+    .action(async (opts: ReproduceCliOptions) => {
+      const { parseNumber } = await import('../io.ts');
+      const { progressBar, parseList } = await import('../../simulate/cli-common.ts');
+      const { reproduceKairos } = await import('../../simulate/reproduce-kairos.ts');
+      const { KAIROS_MODELS } = await import('../../plan/cluster/latency-table.ts');
+      const { HetserveError } = await import('../../model/errors.ts');
+      const models = opts.models ? parseList('models', opts.models) : [...KAIROS_MODELS];
+      for (const m of models)
+        if (!(KAIROS_MODELS as readonly string[]).includes(m))
+          throw new HetserveError(
+            'E_UNKNOWN_MODEL',
+            `models: unknown Kairos model ${JSON.stringify(m)}; bundled: ${KAIROS_MODELS.join(', ')}`,
+            {
+              field: 'models',
+              value: m,
+            },
+          );
+      const oracleTop =
+        opts.oracleTop === undefined
+          ? undefined
+          : opts.oracleTop === 'all'
+            ? Infinity
+            : parseNumber('--oracle-top', opts.oracleTop, { integer: true, min: 1 });
+      const bar = await progressBar(
+        models.length * 6 - (models.includes('rm2') ? 0 : 1) + 1,
+        'reproduce',
+        opts.quiet,
+      );
+      try {
+        const { reportPath } = await reproduceKairos({
+          out: opts.out ?? 'reports/kairos',
+          quick: !!opts.quick,
+          models,
+          ...(oracleTop !== undefined ? { oracleTop } : {}),
+          onProgress: (step) => bar.tick(1, step),
+        });
         bar.stop();
         process.stdout.write(`report: ${reportPath}\n`);
       } finally {
