@@ -172,6 +172,7 @@ test('allocate: bad input is a coded error naming the field', async () => {
   await code(
     allocate({
       pool: pool([{ name: 'g4dn.xlarge', priceUsdPerHour: 0.5, base: true, maxCount: 0 }]) as never,
+      budgetUsdPerHour: 2,
     }),
     'E_POOL_INVALID',
     'pool.types.g4dn.xlarge.maxCount',
