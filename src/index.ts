@@ -8,6 +8,27 @@ export * from './model/prices.ts';
 export * from './model/plan.ts';
 export * from './model/cluster.ts';
 export * from './profile/synthetic-models.ts';
+export {
+  profileOnnx,
+  profileHttp,
+  buildCpuProfile,
+  buildGpuProfile,
+  buildClusterProfile,
+  formatFitTable,
+  summaryPoints,
+  fitExponential,
+  fitLinear,
+  fitError,
+  summarise as summariseLatencies,
+  dropLargest,
+  plotCpuFit,
+  plotBatchCurve,
+  type OnnxProfileOptions,
+  type HttpProfileOptions,
+  type SweepResult as ProfileSweep,
+  type Measurement as ProfileMeasurement,
+  type FitRow,
+} from './profile/index.ts';
 export * from './plan/cluster/index.ts';
 export {
   exportDocument,
