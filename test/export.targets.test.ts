@@ -157,3 +157,11 @@ test("knative: a request timeout above Knative's 600 s maximum is capped with a 
   assert.ok(r.warnings.some((w) => w.startsWith('group-1:') && /1000 s capped/.test(w)));
   assert.equal((parseFile(r.files[0])[1] as Obj).spec.template.spec.timeoutSeconds, 1);
 });
+
+test('lambda refuses in-function batching: one request per environment', () => {
+  rejects(
+    () => exportDocument(mixed(), 'lambda', { batching: 'function' }),
+    'E_INVALID_OPTION',
+    'options.batching',
+  );
+});

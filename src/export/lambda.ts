@@ -5,7 +5,7 @@
  * lets it invoke). Lambda sizes vCPU from memory (1769 MB per vCPU, 128..10240 MB) and has no GPUs.
  */
 import { z } from 'zod';
-import { HetserveError } from '../model/errors.ts';
+import { HetserveError, badField } from '../model/errors.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import { checkedDoc, fmt, groupEnv, groupName, groupRef, requestTimeoutS, toYaml } from './common.ts';
 import { routesFile, type GatewayRoute } from './routes.ts';
@@ -120,6 +120,14 @@ export const lambdaExporter: Exporter = {
   kubernetes: false,
   export(doc, _kind, o) {
     const plan = doc as Plan;
+    if (o.batching === 'function') {
+      throw badField(
+        'E_INVALID_OPTION',
+        'options.batching',
+        o.batching,
+        'Lambda runs one request per execution environment, so batches must be formed by the gateway',
+      );
+    }
     const warnings: string[] = [];
     const units: ExportUnit[] = [];
     const resources: Record<string, unknown> = {};

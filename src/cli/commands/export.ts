@@ -83,8 +83,14 @@ export function register(program: Command): void {
       '--prometheus <url>',
       'keda: Prometheus address (default "http://prometheus-server.monitoring.svc:80")',
     )
-    .option('--keda-query <promql>', 'keda: query per type, {type} replaced by the type name')
-    .option('--keda-threshold <x>', 'keda: target value of the query per replica (default 1)')
+    .option(
+      '--keda-query <promql>',
+      'keda: load query, {model}/{type} substituted (default sum(hetserve_inflight_requests{model="{model}"}))',
+    )
+    .option(
+      '--keda-threshold <x>',
+      'keda: in-flight requests per instance at full count; per type x total/count (default 1)',
+    )
     .action(async (file: string, opts: ExportCliOptions) => {
       const { exportDocument, getExporter, writeExport } = await import('../../export/index.ts');
       const num = (flag: string, v: string | undefined, o: { min?: number; integer?: boolean } = {}) =>
