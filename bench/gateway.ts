@@ -219,14 +219,13 @@ async function main(): Promise<void> {
   const infer = '/v2/models/echo/infer';
   const app = { 'x-hetserve-app': 'a' };
 
+  // The bare server is measured before and after the gateway runs (the machine is shared; the
+  // mean of the two is the baseline of the ratio).
   const bare = await start('bare');
   const tb = await throughput(bare.url, infer, BODY, 64);
   const ob = await overhead(bare.url, infer, {}, 5000);
   await stop(bare.child);
-  rows.push(
-    `bare node:http        ${tb.rps.toFixed(0).padStart(8)} req/s  p50 ${tb.p50} ms  p99 ${tb.p99} ms  errors ${tb.errors}`,
-  );
-  figure(B, 'bare_node_http_rps', tb.rps, 'req/s');
+  rows.push(`bare node:http        ${tb.rps.toFixed(0).padStart(8)} req/s  p50 ${tb.p50} ms  p99 ${tb.p99} ms  errors ${tb.errors}`);
 
   let best = 0;
   for (const role of ['replay-1', 'replay-8'] as const) {
@@ -256,8 +255,14 @@ async function main(): Promise<void> {
       figure(B, 'overhead_vs_bare_p99', d99, 'ms');
     }
   }
-  figure(B, 'ratio_to_bare_node_http', best / tb.rps, 'ratio');
-  rows.push(`best gateway / bare node:http = ${(best / tb.rps).toFixed(3)}`);
+  const bare2 = await start('bare');
+  const tb2 = await throughput(bare2.url, infer, BODY, 64);
+  await stop(bare2.child);
+  rows.push(`bare node:http (again) ${tb2.rps.toFixed(0).padStart(7)} req/s  p50 ${tb2.p50} ms  p99 ${tb2.p99} ms  errors ${tb2.errors}`);
+  const bareRps = (tb.rps + tb2.rps) / 2;
+  figure(B, 'bare_node_http_rps', bareRps, 'req/s');
+  figure(B, 'ratio_to_bare_node_http', best / bareRps, 'ratio');
+  rows.push(`best gateway / bare node:http = ${(best / bareRps).toFixed(3)}`);
 
   const mlpInfer = '/v2/models/mlp/infer';
   const onnx: Record<string, number> = {};

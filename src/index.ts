@@ -43,3 +43,4 @@ export {
   type ExportOptionsInput,
 } from './export/index.ts';
 export * from './dispatch/index.ts';
+export * from './serve/index.ts';

@@ -373,7 +373,6 @@ export class ServerlessService {
     }
     if (lastErr !== undefined || ctrl.signal.aborted) this.failAll(pend, lastErr ?? ctrl.signal.reason);
     if (timer !== undefined) timers.clearTimer(timer);
-    if (!ctrl.signal.aborted) ctrl.abort();
   }
 
   private failAll(pend: Pending[], e: unknown): void {

@@ -1,0 +1,33 @@
+/** Public API of the serving gateway. */
+export { Gateway, type GatewayOptions } from './gateway.ts';
+export {
+  ServeConfigSchema,
+  parseServeConfig,
+  parseServeConfigText,
+  type ServeConfig,
+  type ServeConfigInput,
+  type BackendConfig,
+  type ModelConfig,
+  type TensorSpec,
+} from './config.ts';
+export { defaultServeConfig } from './defaults.ts';
+export { ServerlessService, type Answer, type PlanFn } from './service.ts';
+export { ClusterService } from './cluster.ts';
+export { createBackend, ReplayBackend, HttpBackend, OnnxBackend } from './backends/index.ts';
+export type { Backend, BackendBatch, BackendContext } from './backends/types.ts';
+export {
+  runLoad,
+  formatLoadReport,
+  type LoadOptions,
+  type LoadReport,
+  type AppLoadReport,
+  type LoadApp,
+} from './load.ts';
+export {
+  decodeInferRequest,
+  encodeInferResponse,
+  assembleBatch,
+  splitBatch,
+  type ModelIO,
+} from './tensors.ts';
+export type { Tensor as ServeTensor } from './tensors.ts';
