@@ -88,17 +88,16 @@ export async function lineChartSvg(spec: LineChartSpec): Promise<string> {
     marks: [
       titleMark(Plot, spec.title),
       Plot.lineY(rows, { x: 'x', y: 'y', stroke: 'name', strokeWidth: 1.6 }),
-      Plot.text(
-        rows,
-        Plot.selectLast({
-          x: 'x',
-          y: 'y',
-          z: 'name',
-          text: 'name',
-          fill: 'name',
-          dx: 6,
-          textAnchor: 'start',
+      // A key in the right margin, one line per series (labels at line ends collide when lines overlap).
+      ...spec.series.map((sr, i) =>
+        Plot.text([sr.name], {
+          frameAnchor: 'top-right',
+          dx: 104,
+          dy: 4 + 16 * i,
+          fill: () => sr.name,
+          textAnchor: 'end',
           fontSize: 12,
+          fontWeight: 'bold',
         }),
       ),
     ],
