@@ -7,7 +7,7 @@ import onnxProto from 'onnx-proto';
 import { buildCnn, buildMlp } from '../src/profile/synthetic-models.ts';
 import { profileOnnx, quotaLatency } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile, summaryPoints } from '../src/profile/build.ts';
-import { expLatency } from '../src/profile/fit.ts';
+import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';
 import { HetserveError } from '../src/model/errors.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
@@ -50,8 +50,9 @@ async function heldOutProblems(): Promise<string[]> {
   assert.equal(held.length, 15 - 6);
   const bad: string[] = [];
   for (const p of held) {
-    const avg = expLatency(profile.cpu!.avg[p.batch - 1]!, p.vcpu!);
-    const max = expLatency(profile.cpu!.max[p.batch - 1]!, p.vcpu!);
+    // Read the profile the way the planners do (the predictor's latency functions).
+    const avg = cpuLatencyAvg(profile, p.vcpu!, p.batch);
+    const max = cpuLatencyMax(profile, p.vcpu!, p.batch);
     const ea = Math.abs(avg / p.avg - 1);
     const em = Math.abs(max / p.max - 1);
     if (ea > 0.1 || em > 0.1) {

@@ -242,6 +242,9 @@ export async function profileHttp(opts: HttpProfileOptions): Promise<SweepResult
     source: `hetserve profile http ${url.href} (${runs} requests + ${warmup} warm-up per configuration, concurrency ${concurrency}, client-observed latency)`,
     measurements,
     sweepSeconds: (performance.now() - started) / 1000,
-    notes: [],
+    notes:
+      opts.vcpus && opts.vcpus.length > 1 && !opts.hook
+        ? ['several vCPU values but no hook: every value measured the same, unchanged endpoint']
+        : [],
   };
 }
