@@ -13,6 +13,7 @@ import type { SweepResult } from '../src/profile/measure.ts';
 import { HetserveError } from '../src/model/errors.ts';
 import { ServerlessProfileSchema } from '../src/model/profile.ts';
 import { ClusterProfileSchema } from '../src/model/cluster.ts';
+import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
 
@@ -184,4 +185,9 @@ test('GPU profile fits the whole-GPU line; cluster profile keeps samples and dro
   const inst = cluster.instances['remote']!;
   assert.equal(inst.totalMs![0]!.length, 20);
   assert.ok(Math.abs(inst.meanMs![3]! - (0.00168 * 32 + 0.00211) * 1000) < 1e-3);
+  // The cluster planner's latency table reads it and gets the same drop-largest means.
+  const table = LatencyTable.fromProfile(cluster);
+  cluster.batchSizes.forEach((b, i) =>
+    assert.ok(Math.abs(table.meanMs('remote', b) - inst.meanMs![i]!) < 1e-3),
+  );
 });
