@@ -191,3 +191,18 @@ test('GPU profile fits the whole-GPU line; cluster profile keeps samples and dro
     assert.ok(Math.abs(table.meanMs('remote', b) - inst.meanMs![i]!) < 1e-3),
   );
 });
+
+test('batch-curve plot: one dot per measured point, a fitted line per series, standalone SVG', async () => {
+  const { plotBatchCurve } = await import('../src/profile/plot.ts');
+  const points = [1, 8, 16, 32].map((batch) => ({ batch, avg: 0.00168 * batch + 0.00211 }));
+  const svg = await plotBatchCurve(
+    [
+      { name: 'whole GPU', points, line: { slope: 0.00168, intercept: 0.00211 } },
+      { name: 'measured only', points: points.slice(0, 3) },
+    ],
+    'test plot',
+  );
+  assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal((svg.match(/<circle/g) ?? []).length, 7);
+  assert.match(svg, /<title>test plot<\/title>/);
+});

@@ -251,6 +251,13 @@ export function register(program: Command): void {
       const { profileOnnx } = await import('../../profile/onnx-runner.ts');
       // Check what the end of the sweep needs before spending minutes on it.
       const kind = parseKind(o.as, 'cpu');
+      if (kind === 'gpu') {
+        throw new HetserveError(
+          'E_INVALID_OPTION',
+          '--as gpu: the ONNX runner measures on CPU; profile a GPU endpoint with `profile http --as gpu` or tools/gpu-profile',
+          { field: '--as', value: o.as },
+        );
+      }
       parsePercentile(o.percentile);
       if (o.order !== 'interleaved' && o.order !== 'sequential') {
         throw new HetserveError(
