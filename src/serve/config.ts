@@ -31,6 +31,22 @@ export const ModelSourceSchema = z.union([
       synthetic: z.enum(['mlp', 'cnn']),
       /** Weight seed (default 1). */
       seed: z.number().int().nonnegative().default(1),
+      /**
+       * Size options of the builder (src/profile/synthetic-models.ts): mlp {inputs 256, hidden 512,
+       * layers 2, classes 10}; cnn {channels 3, size 32, filters 16, layers 2, classes 10}.
+       */
+      options: z
+        .object({
+          inputs: z.number().int().positive().optional(),
+          hidden: z.number().int().positive().optional(),
+          layers: z.number().int().positive().optional(),
+          classes: z.number().int().positive().optional(),
+          channels: z.number().int().positive().optional(),
+          size: z.number().int().positive().optional(),
+          filters: z.number().int().positive().optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
   z.object({ /** Path to an .onnx file, relative to the config file. */ onnx: z.string().min(1) }).strict(),

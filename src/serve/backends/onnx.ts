@@ -59,7 +59,7 @@ export async function loadModelBytes(
     });
   if ('synthetic' in source) {
     const { buildSynthetic } = await import('../../profile/synthetic-models.ts');
-    return buildSynthetic(source.synthetic, { seed: source.seed }).bytes;
+    return buildSynthetic(source.synthetic, { ...source.options, seed: source.seed }).bytes;
   }
   const path = resolvePath(baseDir, source.onnx);
   try {
