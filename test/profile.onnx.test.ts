@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,4 +151,40 @@ test('other symbolic dimensions need a size; with it, integer inputs are generat
   );
   const sweep = await profileOnnx(bytes, { ...opts, dims: { seq: 16 } });
   assert.equal(sweep.measurements[0]!.samples.length, 2);
+});
+
+test('cpus pins the process with taskset during the sweep and restores it after', async () => {
+  const affinity = (): string | undefined => {
+    try {
+      return execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' })
+        .split(':')
+        .pop()!
+        .trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = affinity();
+  const model = buildMlp({ inputs: 8, hidden: 8, layers: 1, classes: 2 });
+  const seen = new Set<string | undefined>();
+  const sweep = await profileOnnx(model.bytes, {
+    vcpus: [1],
+    batches: [1],
+    runs: 2,
+    warmup: 0,
+    cpus: '0',
+    onProgress: () => seen.add(affinity()),
+  });
+  if (before === undefined) {
+    // No taskset here: the sweep still runs, and says it was not pinned.
+    assert.match(sweep.notes.join('\n'), /taskset not found/);
+  } else {
+    assert.deepEqual([...seen], ['0']);
+    assert.equal(affinity(), before);
+    await assert.rejects(
+      profileOnnx(model.bytes, { vcpus: [1], batches: [1], runs: 2, cpus: '999' }),
+      isCode('E_INVALID_OPTION'),
+    );
+    assert.equal(affinity(), before);
+  }
 });

@@ -11,9 +11,10 @@
  * Limits: a real quota is enforced per period (100 ms by default), so short runs under a small quota
  * see a bursty tail that this model smooths away; runs with more threads than free cores measure
  * contention, not the function (reported in `notes`); memory bandwidth and caches are shared with
- * whatever else runs on the machine. CPU affinity is not changed from inside the process: pin the
- * whole command with `taskset -c 0-(k-1) hetserve profile onnx …` to keep it off other cores.
+ * whatever else runs on the machine. `cpus` pins the process (and so ORT's threads) with taskset for
+ * the sweep; pinning keeps the runs on chosen cores but cannot give them a core to themselves.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
@@ -47,8 +48,36 @@ export interface OnnxProfileOptions {
   order?: 'interleaved' | 'sequential';
   /** Kept runs per block in `interleaved` order. Default 5. */
   block?: number;
+  /**
+   * CPU list to pin the profiling process to for the sweep (taskset syntax, e.g. "0" or "0-1"),
+   * restored afterwards; keeps the runs off cores other work uses. Needs `taskset` (util-linux);
+   * without it the sweep runs unpinned and `notes` says so. Default none (affinity unchanged).
+   */
+  cpus?: string;
   /** Called after every run. Default none. */
   onProgress?: ProgressFn;
+}
+
+/** Current CPU affinity list of this process ("0-1"), or undefined without taskset. */
+function currentAffinity(): string | undefined {
+  try {
+    const out = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8', stdio: 'pipe' });
+    return out.trim().split(':').pop()!.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pin every thread of this process (ORT's threads inherit it when created later) to `cpus`. */
+function setAffinity(cpus: string): void {
+  try {
+    execFileSync('taskset', ['-a', '-cp', cpus, String(process.pid)], { stdio: 'pipe' });
+  } catch (e) {
+    const stderr = String((e as { stderr?: unknown }).stderr ?? (e as Error).message).trim();
+    throw badField('E_INVALID_OPTION', 'cpus', cpus, `taskset refused it (${stderr.split('\n')[0]})`, {
+      hint: 'give CPUs this machine has, in taskset list syntax, e.g. 0 or 0-1',
+    });
+  }
 }
 
 /** One model input as the runner sees it. */
@@ -316,6 +345,12 @@ export async function profileOnnx(
     rssMb: number;
   }
   const slots: Slot[] = [];
+  let restoreAffinity: string | undefined;
+  if (opts.cpus !== undefined) {
+    restoreAffinity = currentAffinity();
+    if (restoreAffinity === undefined) notes.push('taskset not found: the sweep ran without CPU pinning');
+    else setAffinity(opts.cpus);
+  }
   try {
     for (const vcpu of vcpus) {
       const threads = Math.max(1, Math.ceil(vcpu));
@@ -361,6 +396,7 @@ export async function profileOnnx(
     }
   } finally {
     for (const s of sessions.values()) await s.release();
+    if (restoreAffinity !== undefined) setAffinity(restoreAffinity);
   }
   const measurements: Measurement[] = slots.map((s) => ({ ...s.config, samples: s.samples, rssMb: s.rssMb }));
   return {

@@ -244,10 +244,17 @@ export function register(program: Command): void {
         [] as string[],
       )
       .option('--order <order>', 'interleaved (round-robin over configurations) or sequential', 'interleaved')
-      .option('--seed <n>', 'seed of the generated inputs', '1'),
+      .option('--seed <n>', 'seed of the generated inputs', '1')
+      .option(
+        '--cpus <list>',
+        'pin the sweep to these CPUs with taskset (e.g. 0 or 0-1); default: unchanged',
+      ),
     { batch: '1,2,3,4', runs: '100', warmup: '3' },
   ).action(
-    async (model: string, o: CommonOpts & { vcpu: string; dim: string[]; order: string; seed: string }) => {
+    async (
+      model: string,
+      o: CommonOpts & { vcpu: string; dim: string[]; order: string; seed: string; cpus?: string },
+    ) => {
       const { profileOnnx } = await import('../../profile/onnx-runner.ts');
       // Check what the end of the sweep needs before spending minutes on it.
       const kind = parseKind(o.as, 'cpu');
@@ -286,6 +293,7 @@ export function register(program: Command): void {
           dims,
           order: o.order,
           seed: parseNumber('--seed', o.seed, { integer: true }),
+          ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
           onProgress: bar.update,
         });
       } finally {
