@@ -192,6 +192,18 @@ async function finishSweep(
   if (!o.out) process.stdout.write(text);
   report(`profiled ${sweep.measurements.length} configurations in ${sweep.sweepSeconds.toFixed(1)} s\n`);
   if (fits.length) report(build.formatFitTable(fits) + '\n');
+  if (kind === 'cluster') {
+    // No curve to fit: show the per-size means the cluster planner will use.
+    const c = doc as import('../../model/cluster.ts').ClusterProfile;
+    const names = Object.keys(c.instances);
+    const rows = c.batchSizes.map((b, i) => [
+      String(b),
+      ...names.map((n) => c.instances[n]!.meanMs![i]!.toFixed(3)),
+    ]);
+    const head = ['batch', ...names.map((n) => `${n} mean ms`)];
+    const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
+    for (const r of [head, ...rows]) report(r.map((x, j) => x.padEnd(w[j]!)).join('  ') + '\n');
+  }
   if (o.out) report(`wrote ${o.out}\n`);
   if (o.plot) report(`wrote ${o.plot}\n`);
 }
