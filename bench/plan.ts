@@ -1,0 +1,159 @@
+/**
+ * Serverless planning benchmark.
+ * 1. Harmony on the README case (VGG19, 4 apps): warm in-process median, knee (threshold) search
+ *    included in every call (a fresh predictor each time), in both compat modes.
+ * 2. Cold `hetserve plan` (process start included), beside a bare `node -e 0` measured in the
+ *    same run.
+ * 3. Plan time vs number of apps (1, 6, 12, 50, 200) for every registered algorithm (the table
+ *    is driven by the planner registry, so new algorithms appear without edits here).
+ * 4. Cost of each algorithm on the README case in both modes.
+ * Usage: npm run bench -- plan   (env PLAN_BENCH_QUICK=1 for fewer repetitions)
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { figure, finish, median } from './lib.ts';
+import { bundledProfile } from '../src/predict/index.ts';
+import { listPlanners, plan } from '../src/plan/serverless/index.ts';
+import type { App } from '../src/model/app.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.env['PLAN_BENCH_QUICK'] === '1';
+const README_APPS: App[] = [
+  { name: 'app0', slo: 0.5, rps: 5 },
+  { name: 'app1', slo: 0.6, rps: 5 },
+  { name: 'app2', slo: 0.8, rps: 5 },
+  { name: 'app3', slo: 1.0, rps: 15 },
+];
+/** The prototype's published timings (2-core VM, Python 3.11): warm in-process and first call in a fresh process. */
+const PROTOTYPE_WARM_MS = 52;
+const PROTOTYPE_COLD_MS = 126;
+
+function timeMs(f: () => void): number {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+}
+
+/** Median of `runs` timings after `warm` untimed calls. */
+function warmMedian(f: () => void, warm: number, runs: number): number {
+  for (let i = 0; i < warm; i++) f();
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(timeMs(f));
+  return median(xs);
+}
+
+const profile = bundledProfile('VGG19');
+
+// ── 1. Harmony on the README case ────────────────────────────────────────────
+console.log('Harmony, README case (VGG19, 4 apps), warm in-process, knee search included in every call');
+for (const compat of ['paper', 'prototype'] as const) {
+  const runs = compat === 'paper' ? (quick ? 200 : 1000) : quick ? 10 : 40;
+  const ms = warmMedian(
+    () => plan(README_APPS, profile, { algorithm: 'harmony', compat }),
+    Math.ceil(runs / 10),
+    runs,
+  );
+  console.log(
+    `  ${compat.padEnd(9)} median ${ms.toFixed(4)} ms  (prototype's published ${PROTOTYPE_WARM_MS} ms / this = ${(PROTOTYPE_WARM_MS / ms).toFixed(0)}x; not measured side by side)`,
+  );
+  figure('plan', `harmony_readme_warm_median_${compat}`, ms, 'ms');
+  figure('plan', `harmony_readme_speedup_vs_published_prototype_${compat}`, PROTOTYPE_WARM_MS / ms, 'x');
+}
+
+// ── 2. Cold CLI ──────────────────────────────────────────────────────────────
+const coldRuns = quick ? 3 : 7;
+const bin = join(root, 'bin', 'hetserve.js');
+const spawnMs = (args: string[]) =>
+  median(
+    Array.from({ length: coldRuns }, () =>
+      timeMs(() => {
+        const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'ignore' });
+        if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+      }),
+    ),
+  );
+const bare = spawnMs(['-e', '0']);
+const cold = spawnMs([
+  bin,
+  'plan',
+  '--model',
+  'VGG19',
+  '--apps',
+  'data/examples/readme-apps.json',
+  '--algorithm',
+  'harmony',
+  '--json',
+]);
+console.log(
+  `\nCold \`hetserve plan\` (README case, harmony): median ${cold.toFixed(0)} ms; bare \`node -e 0\` in the same run: ${bare.toFixed(0)} ms` +
+    `  (prototype's published first call ${PROTOTYPE_COLD_MS} ms excludes interpreter start)`,
+);
+figure('plan', 'cli_cold_plan_median', cold, 'ms');
+figure('plan', 'node_bare_start_median', bare, 'ms');
+
+// ── 3. Plan time vs number of apps, per algorithm ───────────────────────────
+/** Deterministic app sets: SLOs 0.3..1.0 s on a 0.05 grid, rates 0.5..20 req/s (LCG-seeded). */
+function appSet(n: number): App[] {
+  let s = 12345;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: n }, (_, i) => ({
+    name: `app${i}`,
+    slo: Math.round((0.3 + Math.floor(rnd() * 15) * 0.05) * 100) / 100,
+    rps: Math.round((0.5 + rnd() * 19.5) * 10) / 10,
+  }));
+}
+const SIZES = [1, 6, 12, 50, 200];
+console.log(
+  '\nPlan time (ms, median; one run when a run takes over 1 s) vs number of apps, paper mode, VGG19',
+);
+const header = ['algorithm', ...SIZES.map((n) => `n=${n}`)];
+const rows: string[][] = [header];
+/** Once one size takes longer than this, larger sizes of that algorithm are skipped (the bench must finish). */
+const SKIP_AFTER_MS = 10_000;
+for (const planner of listPlanners()) {
+  const row = [planner.name];
+  let tooSlow = false;
+  for (const n of SIZES) {
+    const apps = appSet(n);
+    if (tooSlow) {
+      row.push('skipped');
+      continue;
+    }
+    try {
+      const first = timeMs(() => planner.plan(apps, profile, {}));
+      const ms =
+        first > 1000
+          ? first
+          : warmMedian(() => planner.plan(apps, profile, {}), 1, first > 100 ? 3 : quick ? 5 : 15);
+      row.push(ms.toFixed(ms < 10 ? 3 : 1));
+      tooSlow = ms > SKIP_AFTER_MS;
+      figure('plan', `${planner.name}_apps${n}_median`, ms, 'ms');
+    } catch (e) {
+      row.push(`error ${(e as { code?: string }).code ?? (e as Error).message}`);
+    }
+  }
+  rows.push(row);
+}
+const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+for (const r of rows)
+  console.log('  ' + r.map((x, c) => x.padStart(c ? widths[c] : 0).padEnd(widths[c])).join('  '));
+figure('plan', 'rss_after_table', process.memoryUsage().rss / 2 ** 20, 'MiB');
+
+// ── 4. Cost per request on the README case, per algorithm and mode ──────────
+console.log('\nCost per request on the README case (VGG19, prices prototype-cny, CNY)');
+for (const planner of listPlanners()) {
+  const costs = (['paper', 'prototype'] as const).map((compat) => {
+    try {
+      return plan(README_APPS, profile, { algorithm: planner.name, compat }).totalCostPerRequest;
+    } catch {
+      return NaN;
+    }
+  });
+  console.log(
+    `  ${planner.name.padEnd(10)} paper ${costs[0].toExponential(4)}   prototype ${costs[1].toExponential(4)}`,
+  );
+  figure('plan', `${planner.name}_readme_cost_paper`, costs[0], 'CNY/request');
+  figure('plan', `${planner.name}_readme_cost_prototype`, costs[1], 'CNY/request');
+}
+finish();
