@@ -329,7 +329,7 @@ export async function profileOnnx(
   const blocks = Math.ceil(runs / block);
   const cores = availableParallelism();
   const notes: string[] = [];
-  const vcpus = [...opts.vcpus];
+  const vcpus = [...new Set(opts.vcpus)];
   const batches = [...new Set(opts.batches)].sort((a, b) => a - b);
   const perConfig = runs + warmup + (order === 'interleaved' ? blocks : 0);
   const total = vcpus.length * batches.length * perConfig;
