@@ -10,7 +10,15 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import { cpuMaxBatch, type FunctionChoice, type GroupEvaluation } from '../../predict/index.ts';
+import {
+  costPerRequest,
+  cpuFunctionMemoryGb,
+  cpuLatencyAvg,
+  cpuMaxBatch,
+  type BilledResources,
+  type FunctionChoice,
+  type GroupEvaluation,
+} from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { registerPlanner } from './registry.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
@@ -39,17 +47,38 @@ export function batchEvaluate(
 
 export function runBatch(ctx: PlanContext): PlannedGroup[] {
   const vcpus = ctx.grid.cpuVcpus;
-  const bTop = Math.min(ctx.grid.cpuBatchMax, cpuMaxBatch(ctx.profile));
+  const p = ctx.profile;
+  const prices = ctx.predictor.prices;
+  const bTop = Math.min(ctx.grid.cpuBatchMax, cpuMaxBatch(p));
+  const res: BilledResources = { kind: 'cpu', vcpu: 0, memoryGb: 0, gpuMemoryGb: 0 };
   return ctx.apps.map((app) => {
-    let best: GroupEvaluation | null = null;
+    // The search inlines batchEvaluate's arithmetic (no allocation per grid point); the winner
+    // is then evaluated through it, so the plan's figures come from one place.
+    let bestCost = Infinity;
+    let bestC = -1;
+    let bestB = 1;
     for (const c of vcpus) {
       for (let b = 1; b <= bTop; b++) {
-        const ev = batchEvaluate(ctx, app, c, b);
-        if (ev && (!best || ev.costPerRequest < best.costPerRequest)) best = ev;
+        const mem = cpuFunctionMemoryGb(p, c, b);
+        if (mem === null) continue;
+        const room = app.slo - cpuLatencyAvg(p, c, b);
+        if (room < 0) continue;
+        const beff = b === 1 ? 1 : Math.min(b, Math.floor(app.rps * room) + 1);
+        res.vcpu = c;
+        res.memoryGb = mem;
+        const cost = costPerRequest(prices, res, cpuLatencyAvg(p, c, beff), beff);
+        if (cost < bestCost) {
+          bestCost = cost;
+          bestC = c;
+          bestB = b;
+        }
       }
     }
     // need_one fallback: the biggest CPU function at batch 1 (breaks the SLO; slack shows it).
-    best ??= batchEvaluate(ctx, app, vcpus[vcpus.length - 1], 1, true);
+    const best =
+      bestC >= 0
+        ? batchEvaluate(ctx, app, bestC, bestB)
+        : batchEvaluate(ctx, app, vcpus[vcpus.length - 1], 1, true);
     if (!best) {
       throw new HetserveError(
         'E_INVALID_OPTION',
