@@ -507,10 +507,16 @@ export class Gateway {
     if (this.draining) return true;
     this.draining = true;
     for (const i of this.intervals) clearInterval(i);
-    this.server?.close();
+    const server = this.server;
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
     const ok = (
       await Promise.all([...this.models.values()].map((e) => e.service.drain(this.config.limits.drainS)))
     ).every(Boolean);
+    // Every answer is handed to its socket; idle keep-alive connections go now, busy ones once
+    // their response is written (bounded by a short grace).
+    await new Promise((r) => setImmediate(r));
+    server?.closeIdleConnections();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.close();
     return ok;
   }
@@ -520,9 +526,10 @@ export class Gateway {
     for (const i of this.intervals) clearInterval(i);
     await Promise.all([...this.models.values()].map((e) => e.service.close()));
     if (this.server) {
-      this.server.closeAllConnections();
-      await new Promise<void>((r) => this.server!.close(() => r()));
+      const server = this.server;
       this.server = undefined;
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   }
 }

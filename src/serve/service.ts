@@ -281,6 +281,30 @@ export class ServerlessService {
     if (this.inflight === 0 && this.drainWaiters.length) for (const w of this.drainWaiters.splice(0)) w();
   }
 
+  private readonly groupChildren = new Map<string, ReturnType<ServerlessService['makeGroupMetrics']>>();
+
+  private makeGroupMetrics(key: string) {
+    const m = this.opts.metrics;
+    const model = this.io.name;
+    const exec = new Map<string, ReturnType<typeof m.batchExec.labels>>();
+    return {
+      size: m.batchSize.labels(model, key),
+      cost: m.costActual.labels(model, key),
+      exec: (backend: string) => {
+        let h = exec.get(backend);
+        if (!h) exec.set(backend, (h = m.batchExec.labels(model, key, backend)));
+        return h;
+      },
+    };
+  }
+
+  /** Label children per group, cached: the hot path does no label lookups. */
+  private groupMetrics(key: string) {
+    let c = this.groupChildren.get(key);
+    if (!c) this.groupChildren.set(key, (c = this.makeGroupMetrics(key)));
+    return c;
+  }
+
   private async runBatch(batch: Batch<Pending>): Promise<void> {
     const timers = this.opts.timers;
     const now = timers.now();
@@ -289,7 +313,8 @@ export class ServerlessService {
     const m = this.opts.metrics;
     const model = this.io.name;
     for (const p of pend) this.metricsFor(p.app).wait.observe(now - p.arrival);
-    m.batchSize.labels(model, g.key).observe(pend.length);
+    const gm = this.groupMetrics(g.key);
+    gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
     // call is aborted once no request of the batch is waiting any more.
     const ctrl = new AbortController();
@@ -337,7 +362,7 @@ export class ServerlessService {
       try {
         const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
         const dt = (performance.now() - t0) / 1000;
-        m.batchExec.labels(model, g.key, key).observe(dt);
+        gm.exec(key).observe(dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
@@ -351,7 +376,7 @@ export class ServerlessService {
               1,
             )
           : 0;
-        m.costActual.labels(model, g.key).inc(cost);
+        gm.cost.inc(cost);
         this.live.batch(g.key, pend.length, cost);
         const per = splitBatch(this.io, out, pend.length);
         pend.forEach((p, i) =>
