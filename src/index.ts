@@ -44,3 +44,4 @@ export {
 } from './export/index.ts';
 export * from './dispatch/index.ts';
 export * from './serve/index.ts';
+export * from './simulate/index.ts';

@@ -1,0 +1,61 @@
+/** Public API of the simulator (virtual-time replay of the real planners and dispatch policies). */
+export { Rng, DiscreteSampler } from './rng.ts';
+export { VirtualClock, runLoop, type ArrivalStream } from './engine.ts';
+export {
+  SegmentedPoisson,
+  poissonArrivals,
+  traceArrivals,
+  mmppArrivals,
+  parseTraceCsv,
+  readTraceFile,
+  readTraces,
+  sizeSampler,
+  type GapMode,
+  type MmppState,
+  type RateSegment,
+  type SizeSampler,
+  type StreamOptions,
+} from './workload.ts';
+export { LatencyHistogram, AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
+export {
+  simulateServerless,
+  routePlan,
+  checkPlanMatchesApps,
+  type ServerlessModel,
+  type ServerlessSimOptions,
+  type ServerlessSimResult,
+  type SegmentStats,
+  type GroupBatchStats,
+  type ColdStartOptions,
+  type BatchManagerFactory,
+} from './serverless.ts';
+export { predictorModel } from './models.ts';
+export {
+  runTraceScenario,
+  runConstantScenario,
+  type TraceScenario,
+  type ConstantScenario,
+  type ScenarioResult,
+  type PlanFor,
+} from './scenarios.ts';
+export {
+  simulateCluster,
+  findAllowableThroughput,
+  fluidCapacityQps,
+  expandCounts,
+  type ClusterSimOptions,
+  type ClusterSimResult,
+  type AllowableOptions,
+  type AllowableResult,
+  type DistributorFactory,
+} from './cluster.ts';
+export {
+  distributorFactory,
+  parseDistributorName,
+  DISTRIBUTOR_NAMES,
+  type DistributorChoice,
+  type DistributorName,
+} from './distributors.ts';
+export { SimulationOracle, createSimulationOracle, type SimulationOracleOptions } from './oracle.ts';
+export { reproduceHarmonyBatch, type HbOptions } from './reproduce-harmonybatch.ts';
+export { reproduceKairos, type KairosReproOptions } from './reproduce-kairos.ts';
