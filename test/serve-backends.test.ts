@@ -239,3 +239,22 @@ describe('http faults', () => {
     }
   });
 });
+
+describe('onnx sizing', () => {
+  test('a function’s vCPU maps to intra-op threads and a worker pool', () => {
+    const size = (vcpu: number, cfg: { workers?: number; threadsPerWorker?: number } = {}) => {
+      const b = new OnnxBackend(
+        { type: 'onnx', ...cfg },
+        { id: 's', model: MLP, baseDir: '.', fn: { kind: 'cpu', vcpu, memoryGb: 2 } },
+      );
+      return [b.threadsPerWorker, b.workers];
+    };
+    assert.deepEqual(size(0.5), [1, 1]);
+    assert.deepEqual(size(1), [1, 1]);
+    assert.deepEqual(size(1.55), [2, 1]);
+    assert.deepEqual(size(3), [2, 2]);
+    assert.deepEqual(size(8), [2, 4]);
+    assert.deepEqual(size(8, { threadsPerWorker: 4 }), [4, 2]);
+    assert.deepEqual(size(8, { workers: 3 }), [2, 3]);
+  });
+});
