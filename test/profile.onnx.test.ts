@@ -181,6 +181,15 @@ test('cpus pins the process with taskset during the sweep and restores it after'
   } else {
     assert.deepEqual([...seen], ['0']);
     assert.equal(affinity(), before);
+    // Two threads pinned to one core: the sweep says it measured contention.
+    const pinned = await profileOnnx(model.bytes, {
+      vcpus: [2],
+      batches: [1],
+      runs: 2,
+      warmup: 0,
+      cpus: '0',
+    });
+    assert.match(pinned.notes.join('\n'), /only 1 cores/);
     await assert.rejects(
       profileOnnx(model.bytes, { vcpus: [1], batches: [1], runs: 2, cpus: '999' }),
       isCode('E_INVALID_OPTION'),

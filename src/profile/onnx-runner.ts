@@ -327,7 +327,6 @@ export async function profileOnnx(
   if (!(Number.isInteger(block) && block >= 1))
     throw badField('E_INVALID_OPTION', 'block', block, 'must be an integer >= 1');
   const blocks = Math.ceil(runs / block);
-  const cores = availableParallelism();
   const notes: string[] = [];
   const vcpus = [...new Set(opts.vcpus)];
   const batches = [...new Set(opts.batches)].sort((a, b) => a - b);
@@ -351,6 +350,8 @@ export async function profileOnnx(
     if (restoreAffinity === undefined) notes.push('taskset not found: the sweep ran without CPU pinning');
     else setAffinity(opts.cpus);
   }
+  // After pinning: the cores this sweep may use.
+  const cores = availableParallelism();
   try {
     for (const vcpu of vcpus) {
       const threads = Math.max(1, Math.ceil(vcpu));

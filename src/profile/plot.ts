@@ -5,6 +5,7 @@
 import type { ServerlessProfile } from '../model/profile.ts';
 import type { SummaryPoint } from './build.ts';
 import { expLatency } from './fit.ts';
+import { badField } from '../model/errors.ts';
 
 interface Row {
   x: number;
@@ -64,7 +65,7 @@ export async function plotCpuFit(
   title?: string,
 ): Promise<string> {
   const cpu = profile.cpu;
-  if (!cpu) throw new Error('plotCpuFit: profile has no cpu section');
+  if (!cpu) throw badField('E_PROFILE_INVALID', 'profile.cpu', undefined, 'a CPU plot needs a cpu section');
   const withVcpu = points.filter((p) => p.vcpu !== undefined);
   const measured: Row[] = withVcpu.flatMap((p) => [
     { x: p.vcpu!, ms: p.avg * 1000, series: `b=${p.batch}`, stat: 'average' },
