@@ -194,3 +194,21 @@ test('rate-0 apps are left out with a reason; bad apps give coded errors naming 
   assert.equal(c4, 'E_SLO_UNREACHABLE');
   assert.match(m4, /fast.*0\.01.*0\.2\d+/);
 });
+
+test("costModel 'expected': plans stay feasible and price partial batches (never below the full-batch cost)", () => {
+  fc.assert(
+    fc.property(appsArb, fc.constantFrom('VGG19', 'Bert'), (apps, model) => {
+      const profile = bundledProfile(model);
+      const plan = getPlanner('harmony').plan(apps, profile, { costModel: 'expected' });
+      const pred = new Predictor(profile, { costModel: 'expected' });
+      const real = evaluatePlan(plan, apps, pred);
+      assert.ok(real.feasible);
+      assert.ok(
+        Math.abs(real.totalCostPerRequest - plan.totalCostPerRequest) <= 1e-12 * plan.totalCostPerRequest,
+      );
+      const full = evaluatePlan(plan, apps, new Predictor(profile));
+      assert.ok(real.totalCostPerRequest >= full.totalCostPerRequest * (1 - 1e-12));
+    }),
+    { numRuns: 15 },
+  );
+});
