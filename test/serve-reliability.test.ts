@@ -286,3 +286,75 @@ test('plan swaps under load: nothing dropped, nothing answered twice or crossed'
     await gw.close();
   }
 });
+
+test('a killed onnx worker: its batch is retried on the other function, answers are correct', async () => {
+  const { OnnxBackend } = await import('../src/serve/backends/onnx.ts');
+  const { buildMlp } = await import('../src/profile/synthetic-models.ts');
+  const cfg = baseConfig({
+    models: [
+      {
+        name: 'echo',
+        profile: 'VGG19',
+        source: { synthetic: 'mlp', seed: 1, options: { inputs: 4, hidden: 8 } },
+      },
+    ],
+    serving: { mode: 'serverless', backend: { type: 'onnx', workers: 1, threadsPerWorker: 1 } },
+  });
+  let killed = 0;
+  const { gw, url } = await startGateway(cfg, {
+    planFn: TWO_GROUPS,
+    backendFactory: (c, ctx) => {
+      const b = new OnnxBackend(c as Extract<BackendConfig, { type: 'onnx' }>, ctx);
+      if (ctx.fn?.vcpu === 1 && !ctx.id.endsWith('probe')) {
+        const infer = b.infer.bind(b);
+        // The first batch on this function: its worker dies while the batch is on it.
+        b.infer = (batch) => {
+          const p = infer(batch);
+          if (killed++ === 0) void b.killWorker(0);
+          return p;
+        };
+      }
+      return b;
+    },
+  });
+  try {
+    const m = buildMlp({ seed: 1, inputs: 4, hidden: 8 });
+    const x = [0.5, -1, 2, 0.25];
+    const rs = await Promise.all(
+      [0, 1].map(() =>
+        post(
+          `${url}/v2/models/echo/infer`,
+          JSON.stringify({
+            parameters: { app: 'a0' },
+            inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: x }],
+          }),
+        ),
+      ),
+    );
+    // JS forward pass of the same weights.
+    let h = x;
+    for (let l = 0; l < m.weights.length; l += 2) {
+      const [W, B] = [m.weights[l], m.weights[l + 1]];
+      const [nin, nout] = W.dims;
+      h = Array.from({ length: nout }, (_, o) => {
+        let s = B.data[o];
+        for (let i = 0; i < nin; i++) s += h[i] * W.data[i * nout + o];
+        return l + 2 < m.weights.length ? Math.max(0, s) : s;
+      });
+    }
+    for (const r of rs) {
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      (r.json.outputs[0].data as number[]).forEach((v, j) =>
+        assert.ok(Math.abs(v - h[j]) < 1e-4 * (1 + Math.abs(h[j]))),
+      );
+    }
+    assert.ok(killed >= 1);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /hetserve_batch_failures_total\{model="echo",group="a0,a1",backend="cpu:1vcpu:2GB"\} 1/,
+    );
+  } finally {
+    await gw.close();
+  }
+});
