@@ -9,7 +9,13 @@
  */
 import type { App } from '../../model/app.ts';
 import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
-import { cpuMaxBatch, cpuMinVcpu, gpuFunctionMemoryGb } from '../../predict/index.ts';
+import {
+  cpuMaxBatch,
+  cpuMinVcpu,
+  equivalentTimeout,
+  gpuFunctionMemoryGb,
+  gpuMinMemoryGb,
+} from '../../predict/index.ts';
 import { groupInput, vcpuGrid } from './context.ts';
 import { provisionByTables } from './tables.ts';
 import type { ConfigGrid, PlanContext } from './types.ts';
@@ -136,20 +142,45 @@ function cpuPaper(predictor: Predictor, grid: ConfigGrid, group: GroupInput): Gr
 // ── GPU ──────────────────────────────────────────────────────────────────────
 
 function gpuPrototype(predictor: Predictor, grid: ConfigGrid, group: GroupInput): GroupEvaluation | null {
-  if (!predictor.profile.gpu) return null;
-  let best: GroupEvaluation | null = null;
+  const p = predictor.profile;
+  if (!p.gpu) return null;
+  const n = group.slos.length;
+  let rate = 0;
+  for (let i = 0; i < n; i++) rate += group.rates[i];
+  const smin = group.slos[0];
+  const timeouts = new Array<number>(n);
+  let bestCost = Infinity;
+  let best: FunctionChoice | null = null;
+  let bestB = 1;
   for (const m of grid.gpuMemoriesGb) {
     // The host-RAM rule depends on m only: the prototype stops scanning this m.
-    if (gpuFunctionMemoryGb(predictor.profile, m) === null) continue;
+    const mem = gpuFunctionMemoryGb(p, m);
+    if (mem === null) continue;
     const fn: FunctionChoice = { kind: 'gpu', gpuMemoryGb: m };
+    // Scan b from the top; the first feasible b is taken (the same checks as Predictor.evaluate
+    // in compat 'prototype', inlined so the scan allocates nothing).
     for (let b = grid.gpuBatchMax; b >= 1; b--) {
-      const ev = predictor.evaluate(group, fn, b);
-      if (!ev.feasible) continue;
-      if (!best || ev.costPerRequest < best.costPerRequest) best = ev;
+      if (m < gpuMinMemoryGb(p, b)) continue;
+      const lmax = predictor.maxLatency(fn, b);
+      if (smin - lmax < 0) continue;
+      if (b > 1) {
+        for (let i = 0; i < n; i++) timeouts[i] = group.slos[i] - lmax;
+        const teq = n === 1 ? timeouts[0] : equivalentTimeout(timeouts, group.rates, 'prototype');
+        if (!(1 + rate * teq > b)) continue;
+      }
+      const res = predictor.resources(fn, b)!;
+      const cost = predictor.batchCostPerRequest(fn, res, b);
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = fn;
+        bestB = b;
+      }
       break;
     }
   }
-  return best;
+  if (!best) return null;
+  const ev = predictor.evaluate(group, best, bestB);
+  return ev.feasible ? ev : null;
 }
 
 function gpuPaper(predictor: Predictor, grid: ConfigGrid, group: GroupInput): GroupEvaluation | null {
