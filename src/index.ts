@@ -29,6 +29,8 @@ export {
   type Measurement as ProfileMeasurement,
   type FitRow,
 } from './profile/index.ts';
+export * from './predict/index.ts';
+export * from './plan/serverless/index.ts';
 export * from './plan/cluster/index.ts';
 export {
   exportDocument,
