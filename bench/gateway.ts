@@ -2,6 +2,7 @@
  * Gateway benchmark. Each server runs in its own child process (one core), autocannon drives it
  * from this process (the other core), so the figures are what 2 cores give.
  *
+ * 0. A bare echo on hono + @hono/node-server, to show what the framework would cost.
  * 1. replay backend at 0 ms: requests/s with 64 connections (target >= 20,000), for batch size 1
  *    and batch size 8 (timeout 1 ms); the same load against a bare node:http server that answers
  *    the same OIP JSON body (parses the request, serialises a reply): the ratio is measured in
@@ -38,7 +39,7 @@ const MLP_BODY = JSON.stringify({
   ],
 });
 
-type Role = 'bare' | 'replay-1' | 'replay-8' | 'onnx-1' | 'onnx-16';
+type Role = 'bare' | 'hono' | 'replay-1' | 'replay-8' | 'onnx-1' | 'onnx-16';
 
 async function serve(role: Role): Promise<void> {
   if (role === 'bare') {
@@ -54,6 +55,20 @@ async function serve(role: Role): Promise<void> {
       });
     });
     s.listen(0, '127.0.0.1', () => console.log(`PORT ${(s.address() as AddressInfo).port}`));
+    return;
+  }
+  if (role === 'hono') {
+    // The same bare echo on hono + @hono/node-server: why the gateway uses node:http directly.
+    const { Hono } = await import('hono');
+    const { serve: honoServe } = await import('@hono/node-server');
+    const app = new Hono();
+    app.post('/v2/models/:m/infer', async (c) => {
+      const j = (await c.req.json()) as { inputs: unknown };
+      return c.json({ model_name: 'echo', model_version: '1', outputs: j.inputs });
+    });
+    honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+      console.log(`PORT ${info.port}`),
+    );
     return;
   }
   const pino = (await import('pino')).default;
@@ -228,26 +243,29 @@ async function main(): Promise<void> {
 
   // Throughput: ROUNDS rounds of bare / batch 1 / batch 8, interleaved, so that load from other
   // processes on a shared machine hits all three alike; medians over rounds, ratio per round.
-  const rps: Record<'bare' | 'replay-1' | 'replay-8', number[]> = {
+  const rps: Record<'bare' | 'hono' | 'replay-1' | 'replay-8', number[]> = {
     bare: [],
+    hono: [],
     'replay-1': [],
     'replay-8': [],
   };
   const ratios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const role of ['bare', 'replay-1', 'replay-8'] as const) {
+    for (const role of ['bare', 'hono', 'replay-1', 'replay-8'] as const) {
       const s = await start(role);
-      const t = await throughput(s.url, infer, BODY, 64, role === 'bare' ? {} : app);
+      const t = await throughput(s.url, infer, BODY, 64, role === 'bare' || role === 'hono' ? {} : app);
       await stop(s.child);
       if (t.errors > 0) rows.push(`  ${role} round ${round}: ${t.errors} errors`);
       rps[role].push(t.rps);
     }
     ratios.push(Math.max(rps['replay-1'][round], rps['replay-8'][round]) / rps.bare[round]);
     rows.push(
-      `round ${round}: bare ${rps.bare[round].toFixed(0)}  batch1 ${rps['replay-1'][round].toFixed(0)}  batch8 ${rps['replay-8'][round].toFixed(0)} req/s  ratio ${ratios[round].toFixed(3)}`,
+      `round ${round}: bare ${rps.bare[round].toFixed(0)}  hono echo ${rps.hono[round].toFixed(0)}  batch1 ${rps['replay-1'][round].toFixed(0)}  batch8 ${rps['replay-8'][round].toFixed(0)} req/s  ratio ${ratios[round].toFixed(3)}`,
     );
   }
   figure(B, 'bare_node_http_rps', median(rps.bare), 'req/s');
+  figure(B, 'hono_echo_rps', median(rps.hono), 'req/s');
+  figure(B, 'hono_echo_ratio_to_bare', median(rps.hono.map((h, i) => h / rps.bare[i])), 'ratio');
   figure(B, 'replay_batch1_rps', median(rps['replay-1']), 'req/s');
   figure(B, 'replay_batch8_rps', median(rps['replay-8']), 'req/s');
   figure(B, 'ratio_to_bare_node_http', median(ratios), 'ratio');
