@@ -45,6 +45,11 @@ export const PlanGroupSchema = z
      * across groups (the MBS baseline); absent: each app sends all its traffic here.
      */
     appRps: z.record(z.string(), z.number().nonnegative()).optional(),
+    /**
+     * Cost per request when batch sizes follow the truncated-Poisson distribution of the group's
+     * rate over its equivalent timeout (partial batches cost more; harmonybatch design §10.8).
+     */
+    expectedCostPerRequest: z.number().nonnegative().optional(),
   })
   .strict();
 export type PlanGroup = z.infer<typeof PlanGroupSchema>;

@@ -160,7 +160,11 @@ export function toPlanGroup(group: PlannedGroup, totalRate: number): PlanGroup {
 /** Assemble the Plan: groups in SLO order, total = Σ cost × traffic share. */
 export function finishPlan(ctx: PlanContext, algorithm: string, groups: PlannedGroup[]): Plan {
   const totalRate = ctx.apps.reduce((s, a) => s + a.rps, 0);
-  const planGroups = groups.map((g) => toPlanGroup(g, totalRate));
+  const planGroups = groups.map((g) => {
+    const pg = toPlanGroup(g, totalRate);
+    const expected = ctx.predictor.expectedCost(g.evaluation);
+    return Number.isFinite(expected) ? { ...pg, expectedCostPerRequest: expected } : pg;
+  });
   return {
     kind: 'serverless-plan',
     algorithm,
