@@ -208,6 +208,9 @@ test("costModel 'expected': plans stay feasible and price partial batches (never
       );
       const full = evaluatePlan(plan, apps, new Predictor(profile));
       assert.ok(real.totalCostPerRequest >= full.totalCostPerRequest * (1 - 1e-12));
+      // Full-batch plans report the distribution-weighted cost beside their own.
+      const fb = getPlanner('harmony').plan(apps, profile);
+      for (const g of fb.groups) assert.ok(g.expectedCostPerRequest! >= g.costPerRequest * (1 - 1e-12));
     }),
     { numRuns: 15 },
   );
