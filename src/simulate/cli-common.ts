@@ -121,3 +121,25 @@ export function parseColdStart(raw: string): { probability: number; durationS: n
     );
   return { probability: p, durationS: d };
 }
+
+/** `factor:normalS:burstS`, e.g. `4:120:20` = 4× the rates for ~20 s out of every ~140 s. */
+export function parseBurst(raw: string): { factor: number; normalS: number; burstS: number } {
+  const parts = raw.split(':').map((x) => Number(x.trim()));
+  const [factor, normalS, burstS] = parts;
+  if (
+    parts.length !== 3 ||
+    !(factor > 0) ||
+    !(normalS > 0) ||
+    !(burstS > 0) ||
+    parts.some((x) => !Number.isFinite(x))
+  )
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `burst: expected <factor > 0>:<normal seconds > 0>:<burst seconds > 0> (got ${JSON.stringify(raw)})`,
+      {
+        field: 'burst',
+        value: raw,
+      },
+    );
+  return { factor, normalS, burstS };
+}

@@ -12,7 +12,7 @@ import { createPredictor, resolveProfile } from '../predict/index.ts';
 import { defaultAlgorithm, getPlanner, plan as planApps } from '../plan/serverless/index.ts';
 import { HetserveError } from '../model/errors.ts';
 import { parseNumber, printJson } from '../cli/io.ts';
-import { parseColdStart, parseList, progressBar, readAppsFile } from './cli-common.ts';
+import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from './cli-common.ts';
 import { barChartSvg, lineChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
 import { runConstantScenario, runTraceScenario, type ScenarioResult } from './scenarios.ts';
 import { readTraces } from './workload.ts';
@@ -29,6 +29,7 @@ export interface SimulateServerlessCliOptions {
   from?: string;
   seed: string;
   coldStart?: string;
+  burst?: string;
   policy: string;
   json?: boolean;
   report?: string;
@@ -75,6 +76,13 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   algorithms.forEach((a) => getPlanner(a)); // unknown names fail before any work
   const seed = parseNumber('--seed', o.seed, { integer: true, min: 0 });
   const coldStart = o.coldStart ? parseColdStart(o.coldStart) : undefined;
+  const burst = o.burst ? parseBurst(o.burst) : undefined;
+  if (burst && o.trace)
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      '--burst: applies to constant rates, not to --trace replays',
+      { field: 'burst', value: o.burst },
+    );
   const policy = policyByName(o.policy);
   const predictor = createPredictor(profile, { prices: o.prices, compat });
   const planOptions = { prices: o.prices, compat, seed };
@@ -120,7 +128,12 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       };
       const result = counts
         ? runTraceScenario({ ...common, counts, from, minutes })
-        : runConstantScenario({ ...common, rates: apps.map((a) => a.rps), durationS });
+        : runConstantScenario({
+            ...common,
+            rates: apps.map((a) => a.rps),
+            durationS,
+            ...(burst ? { burst } : {}),
+          });
       runs.push({ algorithm, result });
     }
   } finally {
@@ -137,6 +150,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       ? { trace: o.trace, from, minutes }
       : { poisson: apps.map((a) => ({ app: a.name, rps: a.rps })), durationS },
     coldStart: coldStart ?? null,
+    burst: burst ?? null,
   };
   if (o.report) await writeServerlessReport(o.report, meta, apps, runs);
   if (o.json) {

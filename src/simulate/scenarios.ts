@@ -12,7 +12,7 @@ import type { Predictor } from '../predict/index.ts';
 import { predictorModel } from './models.ts';
 import { Rng } from './rng.ts';
 import { simulateServerless, type ColdStartOptions, type ServerlessSimResult } from './serverless.ts';
-import { poissonArrivals, traceArrivals } from './workload.ts';
+import { mmppArrivals, poissonArrivals, traceArrivals } from './workload.ts';
 
 /** Plans the given apps (rates of the current minute); apps with rate 0 are the planner's to exclude. */
 export type PlanFor = (apps: App[]) => Plan;
@@ -119,6 +119,12 @@ export interface ConstantScenario extends ScenarioCommon {
   rates: readonly number[];
   /** Simulated seconds (default 600). */
   durationS?: number;
+  /**
+   * Bursty arrivals (two-state MMPP) instead of Poisson: normal rates for an exponential time of
+   * mean `normalS`, then `factor` × the rates for a mean `burstS`, and so on. The plan is made
+   * for the normal rates. Default: none.
+   */
+  burst?: { factor: number; normalS: number; burstS: number };
 }
 
 /** Constant Poisson rates, planned once. Progress is reported per simulated minute. */
@@ -135,7 +141,16 @@ export function runConstantScenario(s: ConstantScenario): ScenarioResult {
   const seed = s.seed ?? 1;
   const r = simulateServerless({
     apps: s.apps,
-    arrivals: poissonArrivals(s.rates, new Rng(seed), { end: duration }),
+    arrivals: s.burst
+      ? mmppArrivals(
+          [
+            { rates: s.rates, meanSojournS: s.burst.normalS },
+            { rates: s.rates.map((r) => r * s.burst!.factor), meanSojournS: s.burst.burstS },
+          ],
+          new Rng(seed),
+          { end: duration },
+        )
+      : poissonArrivals(s.rates, new Rng(seed), { end: duration }),
     plan: initialPlan,
     // Segments of a minute only for progress and per-minute figures: the plan never changes.
     replan: () => null,

@@ -47,6 +47,10 @@ export function register(program: Command): void {
     .option('--from <n>', 'with --trace: first minute replayed', '0')
     .option('--seed <n>', 'seed of arrivals (n) and latency draws (n+1)', '1')
     .option('--cold-start <p:seconds>', 'cold starts: probability per batch and extra seconds (default off)')
+    .option(
+      '--burst <factor:normalS:burstS>',
+      'without --trace: bursty arrivals (two-state MMPP), factor × the rates for bursts of mean burstS seconds between normal periods of mean normalS; planned for the normal rates (default off)',
+    )
     .option('--policy <name>', 'batching policy of the batch manager: harmony, fixed-delay, edf', 'harmony')
     .option(
       '--json',
