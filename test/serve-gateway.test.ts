@@ -60,3 +60,33 @@ test('config errors name the field', async () => {
     (e: any) => e.code === 'E_CONFIG_INVALID' && e.details.field === 'config.applications.0.model',
   );
 });
+
+test('a request with a batch dimension n: n samples batched individually, answer stacked [n, ...]', async () => {
+  const { gw, url } = await startGateway(baseConfig({ limits: { maxSamplesPerRequest: 8 } }));
+  try {
+    const data = [
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+    ];
+    const body = (rows: number[][]) =>
+      JSON.stringify({
+        parameters: { app: 'a2' },
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [rows.length, 4], data: rows }],
+      });
+    const r = await post(`${url}/v2/models/echo/infer`, body(data));
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.outputs[0].shape, [3, 4]);
+    assert.deepEqual(r.json.outputs[0].data, data.flat());
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /hetserve_requests_total\{model="echo",app="a2",code="200"\} 3/);
+    const big = await post(
+      `${url}/v2/models/echo/infer`,
+      body(Array.from({ length: 9 }, () => [0, 0, 0, 0])),
+    );
+    assert.equal(big.status, 400);
+    assert.equal(big.json.field, 'inputs[0].shape');
+  } finally {
+    await gw.close();
+  }
+});

@@ -212,6 +212,8 @@ export const ServeConfigSchema = z
           .int()
           .positive()
           .default(1 << 20),
+        /** Largest leading (batch) dimension of one request; each sample is batched on its own (default 64). */
+        maxSamplesPerRequest: z.number().int().positive().default(64),
         /** Requests waiting per model (queued + in backends) before 429 (default 10000). */
         maxQueue: z.number().int().positive().default(10_000),
         /** Retry-After seconds sent with 429/503 (default 1). */
@@ -220,7 +222,13 @@ export const ServeConfigSchema = z
         drainS: z.number().positive().default(30),
       })
       .strict()
-      .default({ maxBodyBytes: 1 << 20, maxQueue: 10_000, retryAfterS: 1, drainS: 30 }),
+      .default({
+        maxBodyBytes: 1 << 20,
+        maxSamplesPerRequest: 64,
+        maxQueue: 10_000,
+        retryAfterS: 1,
+        drainS: 30,
+      }),
     admin: z
       .object({
         /** Bearer token for /admin/*; absent = admin endpoints off. */

@@ -24,7 +24,7 @@ import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeC
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import { ClusterService } from './cluster.ts';
-import { decodeInferRequest, encodeInferResponse } from './tensors.ts';
+import { concatRows, decodeInferRequest, encodeInferResponse, splitRows } from './tensors.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { dashboardAsset } from './dashboard.ts';
 
@@ -345,7 +345,7 @@ export class Gateway {
       throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
     const e = this.entry(model);
     const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
-    const decoded = decodeInferRequest(body, e.service.io);
+    const decoded = decodeInferRequest(body, e.service.io, this.config.limits.maxSamplesPerRequest);
     const header = req.headers['x-hetserve-app'];
     const app = (typeof header === 'string' && header !== '' ? header : undefined) ?? decoded.app;
     if (app === undefined)
@@ -364,20 +364,29 @@ export class Gateway {
         `app: ${JSON.stringify(app)} is not an application of model ${model}; known: ${e.service.appNames().join(', ')}`,
         { field: 'app', value: app },
       );
-    const a = await e.service.infer(decoded, app);
-    if (!a.ok) {
-      this.metrics.requests.labels(model, app, String(a.error.httpStatus)).inc();
-      throw a.error;
+    // A request of n samples is n requests to the batch manager; the answer stacks them back.
+    const svc = e.service;
+    const answers =
+      decoded.rows === 1
+        ? [await svc.infer(decoded, app)]
+        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
+    const failed = answers.find((x) => !x.ok);
+    if (failed && !failed.ok) {
+      this.metrics.requests.labels(model, app, String(failed.error.httpStatus)).inc();
+      throw failed.error;
     }
+    const ok = answers as Extract<(typeof answers)[number], { ok: true }>[];
+    const worst = ok.reduce((m, x) => (x.latencyS > m.latencyS ? x : m), ok[0]);
     sendJson(
       res,
       200,
-      encodeInferResponse(e.service.io, decoded.id, a.outputs, decoded.outputs, {
+      encodeInferResponse(svc.io, decoded.id, concatRows(ok.map((x) => x.outputs)), decoded.outputs, {
         app,
-        // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the batch.
-        latency_ms: +(a.latencyS * 1000).toFixed(3),
-        queue_ms: +(a.waitS * 1000).toFixed(3),
-        backend_ms: +(a.execS * 1000).toFixed(3),
+        // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
+        // batch (of the slowest sample when the request carries several).
+        latency_ms: +(worst.latencyS * 1000).toFixed(3),
+        queue_ms: +(worst.waitS * 1000).toFixed(3),
+        backend_ms: +(worst.execS * 1000).toFixed(3),
       }),
     );
   }

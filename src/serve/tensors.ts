@@ -30,7 +30,10 @@ export interface DecodedRequest {
   deadlineMs: number | undefined;
   /** Larger = more important (parameters.priority); informational for the batch manager. */
   priority: number | undefined;
+  /** Flat values per model input (in the model's input order), `rows` samples each. */
   samples: number[][];
+  /** Samples in this request (the leading dimension; 1 when the shape has no batch dimension). */
+  rows: number;
   /** Requested output names (default all). */
   outputs: string[] | undefined;
 }
@@ -70,8 +73,11 @@ function flatten(data: unknown[], field: string, limit: number): unknown[] {
   return out;
 }
 
-/** Validate an OIP infer request body against a model; throws E_TENSOR_INVALID / E_INVALID_INPUT. */
-export function decodeInferRequest(body: unknown, model: ModelIO): DecodedRequest {
+/**
+ * Validate an OIP infer request body against a model; throws E_TENSOR_INVALID / E_INVALID_INPUT.
+ * Each input is `[n, ...dims]` with the same 1 <= n <= maxRows for all inputs, or `dims` (n = 1).
+ */
+export function decodeInferRequest(body: unknown, model: ModelIO, maxRows = 1): DecodedRequest {
   if (!isRecord(body)) throw badField('E_INVALID_INPUT', 'body', body, 'must be a JSON object');
   const id = body['id'];
   if (id !== undefined && typeof id !== 'string')
@@ -105,6 +111,7 @@ export function decodeInferRequest(body: unknown, model: ModelIO): DecodedReques
   if (!Array.isArray(inputs) || inputs.length === 0)
     throw badField('E_TENSOR_INVALID', 'inputs', inputs, 'must be a non-empty array of tensors');
   const samples: number[][] = new Array(model.inputs.length);
+  let rows: number | undefined;
   for (let k = 0; k < inputs.length; k++) {
     const t: unknown = inputs[k];
     const f = `inputs[${k}]`;
@@ -123,24 +130,34 @@ export function decodeInferRequest(body: unknown, model: ModelIO): DecodedReques
     if (t['datatype'] !== spec.datatype)
       throw badField('E_TENSOR_INVALID', `${f}.datatype`, t['datatype'], `expected ${spec.datatype}`);
     const shape = t['shape'];
-    const want = [1, ...spec.shape];
-    const okShape =
-      Array.isArray(shape) &&
-      ((shape.length === want.length && shape.every((d, i) => d === want[i])) ||
-        (shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i])));
-    if (!okShape)
+    const dims = spec.shape;
+    let n = 0;
+    if (Array.isArray(shape)) {
+      if (shape.length === dims.length + 1 && dims.every((d, i) => shape[i + 1] === d))
+        n = shape[0] as number;
+      else if (shape.length === dims.length && dims.every((d, i) => shape[i] === d)) n = 1;
+    }
+    if (!Number.isInteger(n) || n < 1 || n > maxRows)
       throw badField(
         'E_TENSOR_INVALID',
         `${f}.shape`,
         shape,
-        `expected ${JSON.stringify(want)} (one sample per request)`,
+        `expected [n, ${dims.join(', ')}] with 1 <= n <= ${maxRows} (limits.maxSamplesPerRequest)`,
       );
-    const n = size(spec.shape);
+    if (rows !== undefined && n !== rows)
+      throw badField(
+        'E_TENSOR_INVALID',
+        `${f}.shape`,
+        shape,
+        `batch dimension ${n} differs from the other inputs' ${rows}`,
+      );
+    rows = n;
+    const per = size(dims);
     const raw = t['data'];
     if (!Array.isArray(raw)) throw badField('E_TENSOR_INVALID', `${f}.data`, raw, 'must be an array');
-    const flat = flatten(raw, `${f}.data`, n);
-    if (flat.length !== n)
-      throw badField('E_TENSOR_INVALID', `${f}.data`, flat.length, `expected ${n} values`);
+    const flat = flatten(raw, `${f}.data`, n * per);
+    if (flat.length !== n * per)
+      throw badField('E_TENSOR_INVALID', `${f}.data`, flat.length, `expected ${n * per} values`);
     samples[idx] = checkValues(flat, spec.datatype, `${f}.data`);
   }
   for (let i = 0; i < model.inputs.length; i++) {
@@ -165,7 +182,7 @@ export function decodeInferRequest(body: unknown, model: ModelIO): DecodedReques
       return name;
     });
   }
-  return { id, app, deadlineMs, priority, samples, outputs };
+  return { id, app, deadlineMs, priority, samples, rows: rows ?? 1, outputs };
 }
 
 function checkValues(flat: unknown[], dt: Datatype, field: string): number[] {
@@ -217,6 +234,32 @@ function allocate(dt: Datatype, n: number): AnyTyped {
     case 'INT64':
       return new BigInt64Array(n);
   }
+}
+
+/** One request per sample (the batch manager batches samples). */
+export function splitRows(req: DecodedRequest, model: ModelIO): DecodedRequest[] {
+  if (req.rows === 1) return [req];
+  const per = model.inputs.map((s) => size(s.shape));
+  return Array.from({ length: req.rows }, (_, r) => ({
+    ...req,
+    rows: 1,
+    samples: req.samples.map((v, i) => v.slice(r * per[i], (r + 1) * per[i])),
+  }));
+}
+
+/** Stack per-sample answers (shape [1, ...]) back into one tensor per output (shape [n, ...]). */
+export function concatRows(parts: readonly Tensor[][]): Tensor[] {
+  if (parts.length === 1) return parts[0];
+  return parts[0].map((t, k) => {
+    const data: (number | boolean)[] = [];
+    for (const p of parts) for (const v of Array.from(p[k].data as ArrayLike<number>)) data.push(v);
+    return {
+      name: t.name,
+      datatype: t.datatype,
+      shape: [parts.length, ...t.shape.slice(1)],
+      data: data as ArrayLike<number>,
+    };
+  });
 }
 
 /** Stack one sample per request into batched tensors `[B, ...dims]` (typed buffers). */
