@@ -1,7 +1,8 @@
 /**
  * Open Inference Protocol (KServe v2) JSON tensors: decoding and validating an infer request
  * against the model's declared inputs, assembling a batch, splitting batched outputs back into
- * per-request answers. Each request carries one sample: shape `[1, ...dims]` (or `dims` alone).
+ * per-request answers. A request carries n samples (`[n, ...dims]`, or `dims` alone for one); the
+ * gateway submits each sample to the batch manager on its own (`splitRows`) and stacks the answers.
  */
 import { HetserveError, badField } from '../model/errors.ts';
 import type { Datatype, TensorSpec } from './config.ts';
