@@ -77,3 +77,56 @@ test('a bad config file: coded error naming the field, exit 2, no stack', () => 
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /E_FILE_PARSE/);
 });
+
+test(
+  'hetserve load: JSON report against a running gateway; bad --app spec is exit 2',
+  { timeout: 60_000 },
+  async () => {
+    const { startGateway } = await import('./serve-helpers.ts');
+    const { gw, url } = await startGateway();
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          ...CLI,
+          'load',
+          '--url',
+          url,
+          '--model',
+          'echo',
+          '--app',
+          'a0:30:0.5',
+          '--app',
+          'a3:30',
+          '--duration',
+          '1',
+          '--json',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.equal(code, 0);
+      const report = JSON.parse(out) as {
+        apps: { app: string; sent: number; ok: number; sloAttainment: number | null }[];
+      };
+      assert.deepEqual(
+        report.apps.map((a) => a.app),
+        ['a0', 'a3'],
+      );
+      for (const a of report.apps) {
+        assert.ok(a.sent > 5);
+        assert.equal(a.ok, a.sent);
+      }
+      assert.equal(report.apps[1].sloAttainment, null);
+    } finally {
+      await gw.close();
+    }
+    const bad = spawnSync(process.execPath, [...CLI, 'load', '--app', 'a0'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /E_INVALID_OPTION.*--app/);
+  },
+);
