@@ -90,3 +90,37 @@ test('a request with a batch dimension n: n samples batched individually, answer
     await gw.close();
   }
 });
+
+test('http backend: batches forwarded to another OIP server (here a second hetserve)', async () => {
+  const upstream = await startGateway();
+  const { gw, url } = await startGateway(
+    baseConfig({
+      serving: {
+        mode: 'serverless',
+        backend: {
+          type: 'http',
+          url: upstream.url,
+          timeoutMs: 2000,
+          retries: 1,
+          headers: { 'x-hetserve-app': 'a3' },
+        },
+      },
+    }),
+  );
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody([i, i, 0, 1], `a${i % 4}`)),
+      ),
+    );
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.deepEqual(r.json.outputs[0].data, [i, i, 0, 1]);
+    });
+    const m = await (await fetch(`${upstream.url}/metrics`)).text();
+    assert.match(m, /hetserve_requests_total\{model="echo",app="a3",code="200"\} 12/);
+  } finally {
+    await gw.close();
+    await upstream.gw.close();
+  }
+});
