@@ -100,6 +100,7 @@ export class ServerlessService {
   private nextId = 0;
   private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
   private replanning: Promise<void> | undefined;
+  private published: { info: string[][]; cost: string[] } = { info: [], cost: [] };
   readonly startedAt: number;
 
   constructor(opts: ServiceOptions) {
@@ -179,12 +180,17 @@ export class ServerlessService {
   private publishPlan(): void {
     const m = this.opts.metrics;
     const model = this.io.name;
-    m.planInfo.reset();
-    m.costPredicted.reset();
+    // Remove this model's previous plan series only (other models share the registry).
+    for (const l of this.published.info) m.planInfo.remove(...l);
+    for (const k of this.published.cost) m.costPredicted.remove(model, k);
+    this.published = { info: [], cost: [] };
     this.plan.groups.forEach((g, i) => {
       const key = g.apps.join(',');
-      m.planInfo.labels(model, String(i), key, fnKey(g.function), String(g.batchSize)).set(1);
+      const info = [model, String(i), key, fnKey(g.function), String(g.batchSize)];
+      m.planInfo.labels(...info).set(1);
       m.costPredicted.labels(model, key).set(g.costPerRequest);
+      this.published.info.push(info);
+      this.published.cost.push(key);
     });
     m.planVersion.labels(model).set(this.planVersion);
     this.live.predictedCost = this.plan.totalCostPerRequest;
