@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are checked by assertions */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseConfig, inferBody, post, startGateway } from './serve-helpers.ts';
+import { baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
 
 test('OIP health, metadata and infer round trip (replay backend echoes the input)', async () => {
   const { gw, url } = await startGateway();
@@ -122,5 +122,51 @@ test('http backend: batches forwarded to another OIP server (here a second hetse
   } finally {
     await gw.close();
     await upstream.gw.close();
+  }
+});
+
+test('several models: each with its own apps, plan and metrics', async () => {
+  const cfg = baseConfig({
+    models: [
+      { name: 'echo', profile: 'VGG19', inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }] },
+      { name: 'ints', profile: 'Bert', inputs: [{ name: 'ids', datatype: 'INT64', shape: [3] }] },
+    ],
+    applications: [
+      { name: 'a0', model: 'echo', slo: 0.5, rps: 5 },
+      { name: 'b0', model: 'ints', slo: 1, rps: 5 },
+    ],
+  });
+  const { gw, url } = await startGateway(cfg, {
+    planFn: (_m, apps) => handPlan([{ apps: apps.map((a) => a.name), batchSize: 2, timeout: 0.005 }], apps),
+  });
+  try {
+    const a = await post(`${url}/v2/models/echo/infer`, inferBody([1, 2, 3, 4], 'a0'));
+    assert.equal(a.status, 200);
+    const b = await post(
+      `${url}/v2/models/ints/infer`,
+      JSON.stringify({
+        parameters: { app: 'b0' },
+        inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], data: [7, 8, 9] }],
+      }),
+    );
+    assert.equal(b.status, 200, JSON.stringify(b.json));
+    assert.deepEqual(b.json.outputs[0], { name: 'ids', datatype: 'INT64', shape: [1, 3], data: [7, 8, 9] });
+    // an app of the other model is unknown here
+    const cross = await post(`${url}/v2/models/ints/infer`, inferBody([1, 2, 3, 4], 'a0'));
+    assert.equal(cross.status, 400);
+    const wrongApp = await post(
+      `${url}/v2/models/ints/infer`,
+      JSON.stringify({
+        parameters: { app: 'a0' },
+        inputs: [{ name: 'ids', datatype: 'INT64', shape: [1, 3], data: [1, 2, 3] }],
+      }),
+    );
+    assert.equal(wrongApp.status, 404);
+    assert.equal(wrongApp.json.field, 'app');
+    const m = await (await fetch(`${url}/metrics`)).text();
+    assert.match(m, /hetserve_plan_info\{model="echo",group="0",apps="a0"/);
+    assert.match(m, /hetserve_plan_info\{model="ints",group="0",apps="b0"/);
+  } finally {
+    await gw.close();
   }
 });
