@@ -88,3 +88,56 @@ test('a failing instance: its queries are retried on another instance', async ()
     await gw.close();
   }
 });
+
+test('Kairos data: replay instances draw measured rm2 latencies; the estimator uses the rm2 table', async () => {
+  const cfg = baseConfig({
+    serving: {
+      mode: 'cluster',
+      qosMs: 200,
+      baseType: 'g4dn.xlarge',
+      kairos: { model: 'rm2', querySize: 10 },
+      instances: [
+        {
+          name: 'gpu0',
+          type: 'g4dn.xlarge',
+          backend: { type: 'replay', latency: { kairos: { model: 'rm2', type: 'g4dn.xlarge' } } },
+        },
+        {
+          name: 'cpu0',
+          type: 't3.xlarge',
+          backend: { type: 'replay', latency: { kairos: { model: 'rm2', type: 't3.xlarge' } } },
+        },
+      ],
+    },
+  });
+  const { gw, url } = await startGateway(cfg);
+  try {
+    const rs = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], 'a3')),
+      ),
+    );
+    for (const r of rs) {
+      assert.equal(r.status, 200);
+      // rm2 at 10 items: g4dn 5.3-5.6 ms, t3 10.8-27.3 ms (libuv timers are ms-granular, so allow 1 ms early)
+      assert.ok(r.json.parameters.backend_ms >= 4.2, `backend ${r.json.parameters.backend_ms} ms`);
+    }
+  } finally {
+    await gw.close();
+  }
+  // an instance type the table does not know is a config error naming it
+  const bad = baseConfig({
+    serving: {
+      mode: 'cluster',
+      qosMs: 200,
+      baseType: 'g4dn.xlarge',
+      kairos: { model: 'rm2', querySize: 10 },
+      instances: [{ name: 'x', type: 'p5.48xlarge', backend: { type: 'replay', latency: 1 } }],
+    },
+  });
+  await assert.rejects(
+    startGateway(bad),
+    (e: Error & { code?: string; details?: { value?: unknown } }) =>
+      e.code === 'E_CONFIG_INVALID' && e.details?.value === 'p5.48xlarge',
+  );
+});

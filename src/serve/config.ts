@@ -66,6 +66,21 @@ export const ReplayBackendSchema = z
         z.number().nonnegative(),
         z.object({ samplesMs: z.array(z.number().nonnegative()).min(1) }).strict(),
         z.object({ profile: z.literal(true) }).strict(),
+        z
+          .object({
+            /**
+             * Kairos measured samples (data/kairos): bundled model (rm2, dien, wnd, mtwnd, ncf),
+             * instance type (e.g. g4dn.xlarge) and the query size whose samples are drawn (default 10).
+             */
+            kairos: z
+              .object({
+                model: z.string().min(1),
+                type: z.string().min(1),
+                querySize: z.number().int().positive().default(10),
+              })
+              .strict(),
+          })
+          .strict(),
       ])
       .default(0),
     /** Make this fraction of batches fail (fault injection for tests; default 0). */
@@ -177,6 +192,14 @@ export const ClusterModeSchema = z
     baseType: z.string().min(1),
     /** Mean service time per instance type, ms (the distributor's estimator); default 1 ms. */
     latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+    /**
+     * Estimate service times from a bundled Kairos latency table instead (rm2, dien, wnd, mtwnd,
+     * ncf): the mean at `querySize` items per query for each instance type. Overrides latencyMs.
+     */
+    kairos: z
+      .object({ model: z.string().min(1), querySize: z.number().int().positive().default(10) })
+      .strict()
+      .optional(),
     instances: z.array(ClusterInstanceSchema).min(1),
   })
   .strict();

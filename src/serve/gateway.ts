@@ -103,13 +103,33 @@ export class Gateway {
           });
           instances.push({ name: inst.name, type: inst.type, backend, io: await backend.start() });
         }
+        let latencyMs = serving.latencyMs;
+        if (serving.kairos) {
+          const { LatencyTable } = await import('../plan/cluster/latency-table.ts');
+          const table = LatencyTable.bundled(serving.kairos.model);
+          const size = serving.kairos.querySize;
+          latencyMs = Object.fromEntries(
+            [...new Set([...serving.instances.map((i) => i.type), serving.baseType])].map((t) => {
+              if (!table.has(t))
+                throw new HetserveError(
+                  'E_CONFIG_INVALID',
+                  `serving.instances: type ${JSON.stringify(t)} is not in the ${serving.kairos!.model} table; known: ${table.types.join(', ')}`,
+                  {
+                    field: 'serving.instances.type',
+                    value: t,
+                  },
+                );
+              return [t, table.meanMs(t, size)];
+            }),
+          );
+        }
         const service = new ClusterService({
           io: instances[0].io,
           apps,
           instances,
           qosMs: serving.qosMs,
           baseType: serving.baseType,
-          latencyMs: serving.latencyMs,
+          latencyMs,
           timers: this.timers,
           metrics: this.metrics,
           logger: this.logger,

@@ -59,7 +59,21 @@ export class ReplayBackend implements Backend {
       });
   }
 
+  private kairosSamples: Float64Array | undefined;
+
   async start(): Promise<ModelIO> {
+    const l = this.cfg.latency;
+    if (typeof l === 'object' && 'kairos' in l) {
+      const { LatencyTable } = await import('../../plan/cluster/latency-table.ts');
+      const table = LatencyTable.bundled(l.kairos.model);
+      if (!table.has(l.kairos.type))
+        throw new HetserveError(
+          'E_CONFIG_INVALID',
+          `backend.latency.kairos.type: ${JSON.stringify(l.kairos.type)} is not in ${l.kairos.model}; known: ${table.types.join(', ')}`,
+          { field: 'backend.latency.kairos.type', value: l.kairos.type },
+        );
+      this.kairosSamples = table.samplesMs(l.kairos.type, l.kairos.querySize);
+    }
     const inputs = this.ctx.model.inputs!;
     this.io = {
       name: this.ctx.model.name,
@@ -75,6 +89,10 @@ export class ReplayBackend implements Backend {
     const l = this.cfg.latency;
     if (typeof l === 'number') return l;
     if ('samplesMs' in l) return l.samplesMs[Math.floor(this.rand() * l.samplesMs.length)];
+    if ('kairos' in l) {
+      const xs = this.kairosSamples!;
+      return xs[Math.floor(this.rand() * xs.length)];
+    }
     const { avg, max } = this.ctx.predictLatency!(size);
     const lo = Math.max(0, 2 * avg - max);
     const u = this.rand();
