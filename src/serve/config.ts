@@ -58,7 +58,8 @@ export const ReplayBackendSchema = z
     type: z.literal('replay'),
     /**
      * Latency per batch: a fixed number of ms, or `{ samplesMs: [...] }` drawn uniformly, or
-     * `{ profile: true }` = the model's serverless profile (avg..max at the group's function).
+     * `{ profile: true }` = the model's serverless profile (avg..max at the group's function), or
+     * `{ kairos: {...} }` = measured Kairos samples of an instance type.
      * Default 0.
      */
     latency: z
