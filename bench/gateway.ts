@@ -8,7 +8,7 @@
  *    the same OIP JSON body (parses the request, serialises a reply): the ratio is measured in
  *    the same run.
  * 2. Gateway overhead per request at moderate load (8 connections, batch 1): end-to-end inside
- *    the gateway minus batching wait minus backend time (the `latency_ms`, `queue_ms`,
+ *    the gateway minus batching wait minus backend time (the `gateway_ms`, `queue_ms`,
  *    `backend_ms` the gateway returns), p50/p99 (targets 0.3 / 2 ms); and the client-side
  *    latency difference to the bare server (HTTP parse/serialise included).
  * 3. onnx backend (the synthetic MLP, widened to 4 x 1024 hidden, 1 worker): throughput unbatched (batch 1) vs batched
@@ -222,11 +222,11 @@ async function overhead(
         headers: { 'content-type': 'application/json', ...headers },
       });
       const j = (await r.body.json()) as {
-        parameters?: { latency_ms: number; queue_ms: number; backend_ms: number };
+        parameters?: { gateway_ms: number; queue_ms: number; backend_ms: number };
       };
       client.push(performance.now() - t0);
       const p = j.parameters;
-      if (p) internal.push(p.latency_ms - p.queue_ms - p.backend_ms);
+      if (p) internal.push(p.gateway_ms - p.queue_ms - p.backend_ms);
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

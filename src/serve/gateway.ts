@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { RealTimeSource } from '../dispatch/timers.ts';
@@ -361,6 +362,7 @@ export class Gateway {
   }
 
   private async infer(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
+    const received = performance.now();
     if (this.draining)
       throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
     const e = this.entry(model);
@@ -405,6 +407,8 @@ export class Gateway {
         // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
         // batch (of the slowest sample when the request carries several).
         latency_ms: +(worst.latencyS * 1000).toFixed(3),
+        // Handler entry (headers parsed) to just before the answer is serialised.
+        gateway_ms: +(performance.now() - received).toFixed(3),
         queue_ms: +(worst.waitS * 1000).toFixed(3),
         backend_ms: +(worst.execS * 1000).toFixed(3),
       }),
