@@ -240,6 +240,10 @@ test('admin endpoints: off without a token, 401 without the right bearer, plan s
     const bad = await post(`${url}/admin/plan`, JSON.stringify({ plan: { kind: 'nope' } }), auth);
     assert.equal(bad.status, 400);
     assert.match(bad.json.field, /^plan/);
+    const slow = handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.55 }]);
+    const late = await post(`${url}/admin/plan`, JSON.stringify({ plan: slow }), auth);
+    assert.equal(late.status, 400);
+    assert.equal(late.json.field, 'plan.groups.0.timeouts.a0');
     const ok = await post(`${url}/admin/plan`, JSON.stringify({ plan: TWO_GROUPS() }), auth);
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
     assert.equal(ok.json.planVersion, 1);

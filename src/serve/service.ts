@@ -450,6 +450,32 @@ export class ServerlessService {
         );
       });
     if (same) return false;
+    // A plan's batching timeouts must leave room within each SLO, or requests would sit in a
+    // buffer past their deadline.
+    plan.groups.forEach((g, i) => {
+      for (const a of g.apps) {
+        const slo = this.appSlo.get(a);
+        const t = g.timeouts[a];
+        if (slo === undefined)
+          throw new HetserveError(
+            'E_PLAN_INVALID',
+            `plan.groups[${i}].apps: ${JSON.stringify(a)} is not an application of model ${this.io.name}`,
+            {
+              field: `plan.groups.${i}.apps`,
+              value: a,
+            },
+          );
+        if (t !== undefined && !(t < slo))
+          throw new HetserveError(
+            'E_PLAN_INVALID',
+            `plan.groups[${i}].timeouts.${a}: ${t} s is not below the app's SLO ${slo} s`,
+            {
+              field: `plan.groups.${i}.timeouts.${a}`,
+              value: t,
+            },
+          );
+      }
+    });
     for (const a of this.appSlo.keys())
       if (!plan.groups.some((g) => g.apps.includes(a)))
         throw new HetserveError('E_PLAN_INVALID', `plan: application ${JSON.stringify(a)} is in no group`, {
