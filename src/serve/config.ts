@@ -240,6 +240,11 @@ export const ServeConfigSchema = z
         maxSamplesPerRequest: z.number().int().positive().default(64),
         /** Requests waiting per model (queued + in backends) before 429 (default 10000). */
         maxQueue: z.number().int().positive().default(10_000),
+        /**
+         * A request not answered by arrival + SLO × this (or its own deadline_ms) gets 504
+         * (default 2: late answers within twice the SLO are still delivered, and counted as misses).
+         */
+        hardDeadlineFactor: z.number().min(1).default(2),
         /** Retry-After seconds sent with 429/503 (default 1). */
         retryAfterS: z.number().int().nonnegative().default(1),
         /** Grace period for draining on SIGTERM, seconds (default 30). */
@@ -250,6 +255,7 @@ export const ServeConfigSchema = z
         maxBodyBytes: 1 << 20,
         maxSamplesPerRequest: 64,
         maxQueue: 10_000,
+        hardDeadlineFactor: 2,
         retryAfterS: 1,
         drainS: 30,
       }),

@@ -135,6 +135,7 @@ export class Gateway {
           metrics: this.metrics,
           logger: this.logger,
           maxQueue: c.limits.maxQueue,
+          hardDeadlineFactor: c.limits.hardDeadlineFactor,
           windowS: c.replan.windowS,
         });
         this.models.set(m.name, { config: m, service });
@@ -182,6 +183,7 @@ export class Gateway {
         prices: this.prices,
         logger: this.logger,
         maxQueue: c.limits.maxQueue,
+        hardDeadlineFactor: c.limits.hardDeadlineFactor,
         windowS: c.replan.windowS,
       });
       await service.start();
