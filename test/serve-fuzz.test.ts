@@ -50,6 +50,8 @@ function setAt(
 
 interface Case {
   model: string;
+  /** Send `model` unencoded in the path (malformed %-escapes included). */
+  raw?: boolean;
   app?: string;
   body: string;
 }
@@ -123,6 +125,13 @@ const names: fc.Arbitrary<Case> = fc
     app: app.replace(/[^\x21-\x7e]/g, '') || undefined,
     body: JSON.stringify(VALID()),
   }));
+const rawPaths: fc.Arbitrary<Case> = fc.stringMatching(/^[%A-Fa-f0-9._~-]{1,12}$/).map((model) => ({
+  model,
+  raw: true,
+  app: 'a0',
+  body: JSON.stringify(VALID()),
+}));
+
 const valid: fc.Arbitrary<Case> = fc
   .array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: 4, maxLength: 4 })
   .map((data) => ({
@@ -135,7 +144,7 @@ test('fuzz: 10,000+ random/mutated infer requests -> zero 5xx, zero crashes', as
   const { gw, url } = await startGateway(baseConfig({ limits: { maxBodyBytes: 4096 } }));
   const pool = new Pool(url, { connections: 16 });
   const cases = fc.sample(
-    fc.oneof(mutated, mutated, numbers, badDeadline, rawJson, rawText, truncated, names, valid),
+    fc.oneof(mutated, mutated, numbers, badDeadline, rawJson, rawText, truncated, names, rawPaths, valid),
     {
       numRuns: 10_500,
       seed: 20261123,
@@ -151,7 +160,7 @@ test('fuzz: 10,000+ random/mutated infer requests -> zero 5xx, zero crashes', as
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (c.app) headers['x-hetserve-app'] = c.app;
         const r = await pool.request({
-          path: `/v2/models/${encodeURIComponent(c.model)}/infer`,
+          path: `/v2/models/${c.raw ? c.model : encodeURIComponent(c.model)}/infer`,
           method: 'POST',
           headers,
           body: c.body,

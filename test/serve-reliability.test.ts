@@ -209,6 +209,9 @@ test('bad input: 4xx problem bodies naming the field', async () => {
       assert.equal(r.json.field, field, what);
       assert.equal(typeof r.json.detail, 'string');
     }
+    const malformed = await post(`${url}/v2/models/%E0%A4%A/infer`, inferBody(undefined, 'a0'));
+    assert.equal(malformed.status, 404);
+    assert.equal(malformed.json.field, 'path');
     const unknownModel = await post(`${url}/v2/models/nope/infer`, inferBody(undefined, 'a0'));
     assert.equal(unknownModel.status, 404);
     assert.equal(unknownModel.json.field, 'model');

@@ -50,6 +50,22 @@ interface ModelEntry {
   service: ServerlessService | ClusterService;
 }
 
+/** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
+function decodePathSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new HetserveError(
+      'E_UNKNOWN_MODEL_ENDPOINT',
+      `path: malformed %-escape in ${JSON.stringify(seg)}`,
+      {
+        field: 'path',
+        value: seg,
+      },
+    );
+  }
+}
+
 const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
 const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(\/ready)?$/;
 
@@ -294,7 +310,7 @@ export class Gateway {
     try {
       if (method === 'POST') {
         const m = PATH_INFER.exec(path);
-        if (m) return void this.infer(req, res, decodeURIComponent(m[1])).catch(fail);
+        if (m) return void this.infer(req, res, decodePathSegment(m[1])).catch(fail);
         if (path.startsWith('/admin/')) return void this.admin(req, res, path).catch(fail);
       } else if (method === 'GET' || method === 'HEAD') {
         if (path === '/v2/health/live') return sendJson(res, 200, { live: true });
@@ -304,7 +320,7 @@ export class Gateway {
           });
         if (path === '/v2') return sendJson(res, 200, { name: 'hetserve', version: '0.1.0', extensions: [] });
         const m = PATH_MODEL.exec(path);
-        if (m) return this.modelMetadata(res, decodeURIComponent(m[1]), m[2] !== undefined);
+        if (m) return this.modelMetadata(res, decodePathSegment(m[1]), m[2] !== undefined);
         if (path === '/metrics') return void this.sendMetrics(res).catch(fail);
         if (path === '/api/live') return sendJson(res, 200, this.liveData());
         const asset = dashboardAsset(path);
