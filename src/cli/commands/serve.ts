@@ -46,6 +46,10 @@ export function register(program: Command): void {
       const scale = parseNumber('--demo-scale', o.demoScale, { min: 0 });
       const demo = o.demo ?? configPath === undefined;
       const gw = new Gateway({ config, configPath });
+      // A bug in one request's path must not take every other request down with the process.
+      process.on('unhandledRejection', (e) =>
+        gw.logger.error({ err: (e as Error)?.stack ?? String(e) }, 'unhandled rejection'),
+      );
       const { url } = await gw.start();
       const pretty = url.replace('127.0.0.1', 'localhost');
       process.stderr.write(
