@@ -338,7 +338,7 @@ async function writeKairosReport(
     ]);
     paperRows.push([
       r.model,
-      `Kairos' choice vs oracle (top ${r.oracle.evaluated} by UB)`,
+      `Kairos' choice vs oracle (${meta.oracleTop === Infinity ? 'all' : 'top'} ${r.oracle.evaluated} by UB)`,
       KAIROS_REFERENCE.paper.vsOracle,
       '5/5 models: top-1 UB config best of top 20',
       `rank ${r.oracle.chosenRank > 0 ? r.oracle.chosenRank : `> ${r.oracle.evaluated}`}, ${sig((r.oracle.chosenOracleQps / r.oracle.best.allowableQps) * 100, 3)} % of best`,
