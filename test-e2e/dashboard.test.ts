@@ -53,3 +53,66 @@ test(
     }
   },
 );
+
+test('dashboard of a cluster-mode model shows the pool and live latency', { timeout: 60_000 }, async () => {
+  const pino = (await import('pino')).default;
+  const { parseServeConfig } = await import('../src/serve/config.ts');
+  const { Gateway } = await import('../src/serve/gateway.ts');
+  const { runLoad } = await import('../src/serve/load.ts');
+  const config = parseServeConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    models: [{ name: 'echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }] }],
+    applications: [{ name: 'a0', slo: 0.5, rps: 20 }],
+    serving: {
+      mode: 'cluster',
+      qosMs: 100,
+      baseType: 'fast',
+      latencyMs: { fast: 2, slow: 10 },
+      instances: [
+        { name: 'f0', type: 'fast', backend: { type: 'replay', latency: 2 } },
+        { name: 's0', type: 'slow', backend: { type: 'replay', latency: 10 } },
+      ],
+    },
+    replan: { intervalS: 0 },
+    logLevel: 'silent',
+  });
+  const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
+  const { url } = await gw.start();
+  const ctrl = new AbortController();
+  const load = runLoad({
+    url,
+    model: 'echo',
+    apps: [{ name: 'a0', rps: 40, slo: 0.5 }],
+    durationS: Infinity,
+    signal: ctrl.signal,
+  });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('#model-echo .plan-table tr:nth-child(3)', { timeout: 15_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('#model-echo')?.getAttribute('data-points') ?? 0) >= 3,
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
+    const text = (await page.textContent('#model-echo .plan')) ?? '';
+    assert.match(text, /Kairos/);
+    assert.ok(text.includes('f0') && text.includes('s0'));
+    assert.equal(
+      await page.$$eval('#model-echo .uplot', (els) => els.length),
+      1 + 2,
+      'latency chart + rate and cost',
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    ctrl.abort();
+    await load.catch(() => undefined);
+    await gw.close();
+  }
+});

@@ -158,12 +158,14 @@
       const tot = s.querySelector('.totals');
       const rc = chart(`${model.name}/rate`, tot, 'request rate per app', apps, 'req/s');
       rc.plot.setData([t].concat(apps.map((a) => pts.map((p) => (p.apps[a] ? p.apps[a].rps : 0)))));
-      const groups = model.plan.groups.map((g) => g.apps.join(','));
+      const groups = model.plan ? model.plan.groups.map((g) => g.apps.join(',')) : [];
       const bkey = `${model.name}/batch/${groups.join('|')}`;
-      const bc = chart(bkey, tot, 'formed batch size per group (mean per second)', groups, 'requests');
-      bc.plot.setData(
-        [t].concat(groups.map((g) => pts.map((p) => (p.batch[g] === undefined ? null : p.batch[g])))),
-      );
+      if (groups.length > 0) {
+        const bc = chart(bkey, tot, 'formed batch size per group (mean per second)', groups, 'requests');
+        bc.plot.setData(
+          [t].concat(groups.map((g) => pts.map((p) => (p.batch[g] === undefined ? null : p.batch[g])))),
+        );
+      }
       const cc = chart(
         `${model.name}/cost`,
         tot,
