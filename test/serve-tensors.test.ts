@@ -43,20 +43,18 @@ const spec: fc.Arbitrary<TensorSpec> = fc.record({
 const caseArb = fc
   .uniqueArray(spec, { minLength: 1, maxLength: 3, selector: (s) => s.name })
   .chain((inputs) =>
-    fc
-      .integer({ min: 1, max: 5 })
-      .chain((n) =>
-        fc
-          .tuple(
-            ...inputs.map((s) =>
-              fc.array(value(s.datatype), {
-                minLength: n * s.shape.reduce((a, b) => a * b, 1),
-                maxLength: n * s.shape.reduce((a, b) => a * b, 1),
-              }),
-            ),
-          )
-          .map((data) => ({ inputs, n, data: data as (number | boolean)[][] })),
-      ),
+    fc.integer({ min: 1, max: 5 }).chain((n) =>
+      fc
+        .tuple(
+          ...inputs.map((s) =>
+            fc.array(value(s.datatype), {
+              minLength: n * s.shape.reduce((a, b) => a * b, 1),
+              maxLength: n * s.shape.reduce((a, b) => a * b, 1),
+            }),
+          ),
+        )
+        .map((data) => ({ inputs, n, data: data as (number | boolean)[][] })),
+    ),
   );
 
 test('decode -> split rows -> assemble -> split batch -> concat rows is the identity on values', () => {
