@@ -171,4 +171,43 @@ for (const planner of listPlanners()) {
   figure('plan', `${planner.name}_readme_cost_paper`, costs[0], 'CNY/request');
   figure('plan', `${planner.name}_readme_cost_prototype`, costs[1], 'CNY/request');
 }
+// ── 5. Exact optimum, MBS and auto: targets (engineer B's rows) ─────────────
+// optimal over all set partitions with 12 apps (target ≤ 2 s), the contiguous optimum with 200
+// apps (target ≤ 1 s), memory (target < 200 MB), in both modes; MBS beside the paper's Table IV.
+console.log('\nExact optimum and baselines: targets (VGG19, same app sets as the table above)');
+{
+  const mib = (b: number) => b / 2 ** 20;
+  const cases: Array<[string, number, Record<string, unknown>]> = [
+    ['optimal', 12, { partitions: 'all-partitions' }],
+    ['optimal', 200, { partitions: 'contiguous' }],
+    ['auto', 12, {}],
+    ['auto', 200, {}],
+    ['mbs', 12, {}],
+  ];
+  for (const [algorithm, n, extra] of cases) {
+    for (const compat of ['paper', 'prototype'] as const) {
+      const apps = appSet(n);
+      const opts = { algorithm, compat, ...extra };
+      const runs = algorithm === 'mbs' ? 1 : quick ? 2 : 5;
+      const xs: number[] = [];
+      // MBS: one cold run (seconds); the others: one warm-up, then the median of `runs`.
+      let p = algorithm === 'mbs' ? undefined : plan(apps, profile, opts);
+      for (let i = 0; i < runs; i++) xs.push(timeMs(() => (p = plan(apps, profile, opts))));
+      if (!p) throw new Error('no plan');
+      const ms = median(xs);
+      const mem = process.memoryUsage();
+      const label = `${algorithm}${extra.partitions === 'contiguous' ? '_contiguous' : ''}_apps${n}_${compat}`;
+      console.log(
+        `  ${label.padEnd(32)} ${ms.toFixed(1).padStart(8)} ms  cost ${p.totalCostPerRequest.toExponential(4)}  (${p.algorithm}, ${p.groups.length} groups)  rss ${mib(mem.rss).toFixed(0)} MiB, heap ${mib(mem.heapUsed).toFixed(0)} MiB`,
+      );
+      figure('plan', `${label}_median`, ms, 'ms');
+      figure('plan', `${label}_rss`, mib(mem.rss), 'MiB');
+      figure('plan', `${label}_heap_used`, mib(mem.heapUsed), 'MiB');
+    }
+  }
+  console.log(
+    "  (paper's Table IV, MBS+ on VGG19: 176 / 3497 / 8156 ms for 1 / 6 / 12 apps, their machine; not side by side)",
+  );
+}
+
 finish();
