@@ -98,6 +98,28 @@ test('allocate --rank lp: runner-ups sorted by LP estimate; gain over homogeneou
   for (let i = 1; i < lps.length; i++) assert.ok(lps[i - 1] >= lps[i]);
   assert.ok(r.homogeneous && r.gainOverHomogeneous! > 1, 'heterogeneous beats homogeneous for rm2');
   assert.equal(r.rankBy, 'lp');
+  // Oracle: the LP of every feasible configuration (brute force); the pruned ranking is exact.
+  assert.equal(r.lpRankingExact, true);
+  const highs = await loadLpSolver();
+  const table = LatencyTable.bundled('rm2');
+  const limits = [
+    table.maxSize,
+    ...TYPES.slice(1).map((t) => r.quantities.aux.find((a) => a.type === t)!.limit),
+  ];
+  const est = createLpEstimator(highs, lpData(table, sizes, TYPES, limits));
+  const all: number[] = [];
+  const prices = [0.526, 0.432, 0.149, 0.1664];
+  for (let a = 1; a <= MAX[0]; a++)
+    for (let b = 0; b <= MAX[1]; b++)
+      for (let c = 0; c <= MAX[2]; c++)
+        for (let d = 0; d <= MAX[3]; d++) {
+          if (a * prices[0] + b * prices[1] + c * prices[2] + d * prices[3] <= 2.5)
+            all.push(est.estimate([a, b, c, d]).qps);
+        }
+  est.dispose();
+  all.sort((x, y) => y - x);
+  assert.equal(all.length, 331);
+  lps.forEach((v, i) => assert.ok(Math.abs(v - all[i]) <= 1e-6 * all[i], `rank ${i + 1}: ${v} vs ${all[i]}`));
 });
 
 test('Ribbon-like BO: seeded, feasible, counts its trials', () => {

@@ -81,6 +81,7 @@ export const AllocationSchema = z
       .nullable()
       .optional(),
     gainOverHomogeneous: z.number().nullable().optional(),
+    lpRankingExact: z.boolean().optional(),
     feasibleConfigs: z.number().int().nonnegative().optional(),
     productSize: z.number().nonnegative().optional(),
   })

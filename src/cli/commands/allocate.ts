@@ -79,7 +79,7 @@ export function register(program: Command): void {
     .option('--k <n>', 'how many top configurations the similarity rule compares', '5')
     .option(
       '--rank <key>',
-      'ub (Kairos upper bound) or lp (LP estimate re-ranking the best 400 by bound)',
+      'ub (Kairos upper bound) or lp (LP estimate; exact top via fluid-bound pruning, at most 400 LPs)',
       'ub',
     )
     .option(

@@ -72,11 +72,13 @@ export interface AllocateOptions {
   /** How many top configurations the similarity rule compares. Default 5. */
   similarityK?: number;
   /**
-   * Ranking key. `'ub'` (default): the Kairos upper bound. `'lp'`: the LP estimate, computed for the
-   * best `lpCandidates` configurations by upper bound, which it then re-ranks.
+   * Ranking key. `'ub'` (default): the Kairos upper bound. `'lp'`: the LP estimate. LPs are solved in
+   * decreasing order of the fluid upper bound (which no LP exceeds), stopping as soon as no remaining
+   * configuration can enter the reported top; `lpRankingExact` tells whether that happened within
+   * `lpCandidates` solves.
    */
   rank?: 'ub' | 'lp';
-  /** Configurations the LP re-ranks when `rank: 'lp'`. Default 400. */
+  /** Most LPs solved when `rank: 'lp'`. Default 400. */
   lpCandidates?: number;
   /** `'prototype'`: the prototype's stored profile quantities and max aggregation (reproduces kairos.json). */
   compat?: 'prototype';
@@ -113,6 +115,8 @@ export interface AllocationResult extends Allocation {
   top1: ReportedConfig;
   runnersUp: ReportedConfig[];
   homogeneous: (ReportedConfig & { scaledToBudgetQps: number }) | null;
+  /** With `rank: 'lp'`: whether the LP ranking is provably the exact top (see `lpCandidates`). */
+  lpRankingExact?: boolean;
   /** Chosen estimate / homogeneous estimate scaled to the budget. */
   gainOverHomogeneous: number | null;
   feasibleConfigs: number;
@@ -236,12 +240,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
     throw badField('E_INVALID_OPTION', 'top', top, 'must be an integer ≥ 1');
   const k = opts.similarityK ?? 5;
   const lpCandidates = opts.lpCandidates ?? 400;
-  const keep = Math.max(
-    top,
-    k,
-    rankBy === 'lp' ? lpCandidates : 0,
-    opts.oracle ? (opts.oracleCandidates ?? 20) : 0,
-  );
+  const keep = Math.max(top, k, opts.oracle ? (opts.oracleCandidates ?? 20) : 0);
   const ranking = rankConfigurations(epool, {
     budget,
     score: (c) => bound(c),
@@ -288,12 +287,33 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
 
   async function finishAllocation(): Promise<AllocationResult> {
     let ranked: RankedConfig[] = ranking.ranked;
+    let lpRankingExact: boolean | undefined;
     if (rankBy === 'lp') {
+      // Branch and bound: visit configurations by decreasing fluid bound (≥ their LP) and stop once
+      // none left can beat the current want-th best LP.
       const l = lp!;
-      ranked = ranked
-        .slice(0, lpCandidates)
-        .map((r) => ({ ...r, lpScore: l.solve(r.counts) }))
-        .sort((a, b) => b.lpScore - a.lpScore || a.order - b.order);
+      const want = Math.max(top, k, opts.oracle ? (opts.oracleCandidates ?? 20) : 0);
+      const byFluid = rankConfigurations(epool, {
+        budget,
+        score: (c) => fluidBoundQps(l.data, c),
+        top: lpCandidates,
+        dominance: opts.dominance ?? 'keep',
+      });
+      const scored: (RankedConfig & { lpScore: number })[] = [];
+      const best: number[] = []; // the best `want` LP values, descending
+      lpRankingExact = byFluid.ranked.length === byFluid.scored;
+      for (const r of byFluid.ranked) {
+        if (best.length >= want && r.score < best[want - 1]) {
+          lpRankingExact = true;
+          break;
+        }
+        const v = l.solve(r.counts);
+        scored.push({ ...r, lpScore: v });
+        const at = best.findIndex((x) => x < v);
+        best.splice(at < 0 ? best.length : at, 0, v);
+        if (best.length > want) best.length = want;
+      }
+      ranked = scored.sort((a, b) => b.lpScore - a.lpScore || a.order - b.order);
     }
     const scoreOf = (r: RankedConfig): number =>
       rankBy === 'lp' ? (r as RankedConfig & { lpScore: number }).lpScore : r.score;
@@ -351,6 +371,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
       runnersUp,
       homogeneous,
       gainOverHomogeneous: homogeneous ? chosenQps / homogeneous.scaledToBudgetQps : null,
+      ...(lpRankingExact === undefined ? {} : { lpRankingExact }),
       feasibleConfigs: ranking.scored,
       productSize: ranking.productSize,
       quantities,
