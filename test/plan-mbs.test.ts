@@ -112,3 +112,27 @@ test('maxGroups and timeBudgetMs bound the k tried; bad options are coded errors
     );
   }
 });
+
+test('evaluatePlan reads appRps: each part of a split app is judged at its own share of the rate', async () => {
+  const { evaluatePlan, plan: planAny } = await import('../src/plan/serverless/index.ts');
+  const profile = bundledProfile('VGG19');
+  const predictor = new Predictor(profile);
+  const apps: App[] = [{ name: 'busy', slo: 1.0, rps: 40 }];
+  const whole = planAny(apps, profile, { algorithm: 'harmony' });
+  const g = whole.groups[0];
+  // The same function split in two halves of 20 req/s each, as MBS writes it.
+  const half = { ...g, appRps: { busy: 20 }, trafficShare: 0.5, weightedCost: g.costPerRequest / 2, rps: 20 };
+  const r = evaluatePlan({ ...whole, groups: [half, half] }, apps, predictor);
+  const fn =
+    g.function.kind === 'cpu'
+      ? { kind: 'cpu' as const, vcpu: g.function.vcpu }
+      : { kind: 'gpu' as const, gpuMemoryGb: g.function.gpuMemoryGb };
+  const atHalf = predictor.evaluate({ slos: [1.0], rates: [20] }, fn, g.batchSize, {
+    timeouts: [g.timeouts['busy']],
+  });
+  for (const part of r.groups) {
+    assert.equal(part.trafficShare, 0.5);
+    assert.equal(part.feasible, atHalf.feasible);
+    assert.ok(close(part.costPerRequest, atHalf.costPerRequest, 1e-12));
+  }
+});

@@ -35,10 +35,9 @@ export interface PlanUnderModel {
 /** Evaluate `plan` for `apps` (name → SLO, rate) under `predictor`. */
 export function evaluatePlan(plan: Plan, apps: readonly App[], predictor: Predictor): PlanUnderModel {
   const byName = new Map(apps.map((a) => [a.name, a]));
-  const totalRate = plan.groups.reduce(
-    (s, g) => s + g.apps.reduce((t, n) => t + (byName.get(n)?.rps ?? 0), 0),
-    0,
-  );
+  // An app split across groups (MBS) carries its per-group share in appRps; otherwise its full rate.
+  const rateIn = (g: Plan['groups'][number], n: string): number => g.appRps?.[n] ?? byName.get(n)?.rps ?? 0;
+  const totalRate = plan.groups.reduce((s, g) => s + g.apps.reduce((t, n) => t + rateIn(g, n), 0), 0);
   const groups = plan.groups.map((g): GroupUnderModel => {
     const members = g.apps.map((n) => {
       const a = byName.get(n);
@@ -61,7 +60,7 @@ export function evaluatePlan(plan: Plan, apps: readonly App[], predictor: Predic
         ? { kind: 'cpu', vcpu: g.function.vcpu }
         : { kind: 'gpu', gpuMemoryGb: g.function.gpuMemoryGb };
     const ev = predictor.evaluate(
-      { slos: sorted.map((a) => a.slo), rates: sorted.map((a) => a.rps) },
+      { slos: sorted.map((a) => a.slo), rates: sorted.map((a) => rateIn(g, a.name)) },
       fn,
       g.batchSize,
       { timeouts: sorted.map((a) => g.timeouts[a.name] ?? 0) },
