@@ -2,53 +2,16 @@
 import { AppListSchema, type App } from '../model/app.ts';
 import { HetserveError } from '../model/errors.ts';
 import { parseWith } from '../model/validate.ts';
-import { readTextFile } from '../cli/io.ts';
+import { readAppsInput } from '../plan/serverless/apps-input.ts';
 
 /**
  * Read apps from JSON (`[{"name","slo","rps"}]`) or CSV (header `name,slo,rps`; SLO in s, rate in
  * req/s). Errors name the file, the field and the value.
  */
 export function readAppsFile(path: string): App[] {
-  const text = readTextFile(path, 'apps');
-  if (/\.csv$/i.test(path)) {
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
-    const head = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
-    const col = (n: string): number => {
-      const i = head.indexOf(n);
-      if (i < 0)
-        throw new HetserveError(
-          'E_FILE_PARSE',
-          `apps: ${JSON.stringify(path)} needs a header with name,slo,rps (missing ${n})`,
-          {
-            field: 'apps',
-            value: head,
-          },
-        );
-      return i;
-    };
-    const [ni, si, ri] = [col('name'), col('slo'), col('rps')];
-    const rows = lines.map((l) => {
-      const c = l.split(',').map((x) => x.trim());
-      const num = (s: string | undefined): unknown =>
-        s === undefined || s === '' || !Number.isFinite(Number(s)) ? s : Number(s);
-      return { name: c[ni], slo: num(c[si]), rps: num(c[ri]) };
-    });
-    return parseWith(AppListSchema, rows, 'E_APP_INVALID', 'apps');
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new HetserveError(
-      'E_FILE_PARSE',
-      `apps: ${JSON.stringify(path)} is not valid JSON (${(e as Error).message})`,
-      {
-        field: 'apps',
-        value: path,
-      },
-    );
-  }
-  const apps = parseWith(AppListSchema, doc, 'E_APP_INVALID', 'apps');
+  // Reading and CSV/JSON parsing are the plan command's (one reader for every command); the
+  // simulator needs the apps validated up front, before any planner runs.
+  const apps = parseWith(AppListSchema, readAppsInput({ file: path }), 'E_APP_INVALID', 'apps');
   if (apps.length === 0)
     throw new HetserveError('E_APPS_EMPTY', `apps: ${JSON.stringify(path)} lists no application`, {
       field: 'apps',
