@@ -3,6 +3,7 @@
  * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
  * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
  */
+import { admissionError } from './admission.ts';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createBatchManager } from '../dispatch/batch-manager.ts';
@@ -219,32 +220,17 @@ export class ServerlessService {
   /** Submit one decoded request for `app`; resolves when answered (never rejects). */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
     const slo = this.appSlo.get(app);
-    if (slo === undefined)
-      return Promise.resolve({
-        ok: false,
-        error: new HetserveError(
-          'E_UNKNOWN_APP',
-          `app: ${JSON.stringify(app)} is not an application of model ${this.io.name}; known: ${this.appNames().join(', ')}`,
-          { field: 'app', value: app },
-        ),
-      });
-    if (!this.accepting)
-      return Promise.resolve({
-        ok: false,
-        error: new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica'),
-      });
-    const maxQueue = this.opts.maxQueue ?? 10_000;
-    if (this.inflight >= maxQueue) {
-      this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc();
-      return Promise.resolve({
-        ok: false,
-        error: new HetserveError(
-          'E_QUEUE_FULL',
-          `model ${this.io.name}: ${this.inflight} requests waiting (limit ${maxQueue})`,
-          { field: 'limits.maxQueue', value: maxQueue },
-        ),
-      });
-    }
+    const refused = admissionError({
+      model: this.io.name,
+      app,
+      slo,
+      accepting: this.accepting,
+      inflight: this.inflight,
+      maxQueue: this.opts.maxQueue,
+      knownApps: () => this.appNames(),
+      onQueueFull: () => this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc(),
+    });
+    if (refused || slo === undefined) return Promise.resolve({ ok: false, error: refused! });
     const now = this.opts.timers.now();
     this.meters.get(app)!.add(now);
     const wanted = req.deadlineMs !== undefined ? req.deadlineMs / 1000 : Infinity;
