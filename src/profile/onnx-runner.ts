@@ -14,6 +14,7 @@
  * whatever else runs on the machine. `cpus` pins the process (and so ORT's threads) with taskset for
  * the sweep; pinning keeps the runs on chosen cores but cannot give them a core to themselves.
  */
+import { seededRandom as prng } from '../model/random.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -204,18 +205,6 @@ export function inputSpecs(
     });
     return { name: meta.name, type, shape: [null, ...rest] };
   });
-}
-
-/** A small seeded PRNG (mulberry32); inputs only need to be deterministic and non-degenerate. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Generate one input tensor for a batch size: floats in [−1, 1), integers in [0, 10) (valid ids). */

@@ -10,6 +10,7 @@
  * - `cnn`: input `[batch, channels, size, size]` → (Conv 3×3 pad 1 → Relu) × `layers` →
  *   GlobalAveragePool → Flatten → Gemm → output `[batch, classes]`.
  */
+import { seededRandom as prng } from '../model/random.ts';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { badField } from '../model/errors.ts';
@@ -78,18 +79,6 @@ export interface SyntheticModel {
   weights: WeightTensor[];
   /** The resolved options (defaults filled in). */
   options: Required<Omit<MlpOptions, 'fixedBatch'>> | Required<Omit<CnnOptions, 'fixedBatch'>>;
-}
-
-/** mulberry32: a tiny seeded PRNG; quality is irrelevant here, determinism is what matters. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Uniform(−s, s) with s = sqrt(3 / fanIn): keeps activations O(1) through the layers. */

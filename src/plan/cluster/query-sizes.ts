@@ -5,6 +5,8 @@
  * so every planner quantity is an exact expectation rather than a sampled estimate. The simulator
  * draws sizes from the same object with a seeded sampler.
  */
+import { seededRandom } from '../../model/random.ts';
+export { seededRandom };
 import { errorFunction } from 'simple-statistics';
 import { badField } from '../../model/errors.ts';
 
@@ -114,21 +116,6 @@ export function sizeDistributionFromHistogram(
 /** Mean query size of a distribution. */
 export function meanSize(d: QuerySizeDistribution): number {
   return d.sizes.reduce((s, x, i) => s + x * d.probabilities[i], 0);
-}
-
-/**
- * A small seeded PRNG (mulberry32): uniform in [0, 1). Deterministic for a given 32-bit seed, so
- * simulations and the Bayesian-optimisation baseline are reproducible.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

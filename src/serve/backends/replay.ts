@@ -3,6 +3,7 @@
  * serverless profile) and answers without computing: outputs named like an input echo that
  * input, other outputs are zeros. For load tests, benchmarks and the Kairos data.
  */
+import { seededRandom as prng } from '../../model/random.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { ModelIO, Tensor } from '../tensors.ts';
 import { echoSpecs } from '../tensors.ts';
@@ -11,18 +12,6 @@ import { abortError } from './types.ts';
 import type { BackendConfig } from '../config.ts';
 
 type ReplayConfig = Extract<BackendConfig, { type: 'replay' }>;
-
-/** mulberry32: deterministic draws so runs are repeatable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class ReplayBackend implements Backend {
   readonly kind = 'replay';
