@@ -258,7 +258,8 @@ test('reconfigure re-homes queued requests; apps without a group leave at once; 
   assert.deepEqual(
     out.map((b) => [b.reason, b.planVersion, b.group.key, b.requests.map((r) => r.id)]),
     [
-      ['reconfigure', 1, 'b,c', [3]],
+      // c's request left in the old plan's group, so it carries the old plan's version (0).
+      ['reconfigure', 0, 'b,c', [3]],
       ['full', 1, 'b,a', [1, 2, 4]],
     ],
   );

@@ -107,6 +107,8 @@ export function batchPolicyConformance(name: string, makePolicy: () => BatchPoli
             onBatch: (b) => out.push(b),
           });
           const accepted = new Set<number>();
+          // Groups of each plan version (frozen GroupView objects, compared by identity).
+          const groupsOf: (readonly GroupView[])[] = [m.groups()];
           let id = 0;
           let t = 0;
           let reconfigured = false;
@@ -122,6 +124,7 @@ export function batchPolicyConformance(name: string, makePolicy: () => BatchPoli
               else accepted.add(id);
             } else if (op.kind === 'reconfigure') {
               m.reconfigure(makePlan(op.plan));
+              groupsOf.push(m.groups());
               reconfigured = true;
             } else m.flush();
           }
@@ -130,6 +133,12 @@ export function batchPolicyConformance(name: string, makePolicy: () => BatchPoli
           const seen = new Set<number>();
           for (const b of out) {
             assert.ok(b.requests.length >= 1 && b.requests.length <= b.group.batchSize);
+            // A batch carries the version of the plan whose group formed it (orphans of a
+            // reconfiguration included), so a receiver can find that group's function.
+            assert.ok(
+              groupsOf[b.planVersion]?.includes(b.group),
+              `batch of group ${b.group.key} (${b.reason}) carries plan version ${b.planVersion}, whose plan has no such group`,
+            );
             for (const r of b.requests) {
               assert.ok(!seen.has(r.payload), `request ${r.payload} released twice`);
               seen.add(r.payload);

@@ -211,6 +211,8 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       throw new HetserveError('E_SHUTTING_DOWN', 'reconfigure: the batch manager is closed', {});
     const { buffers, byApp } = this.#build(plan); // may throw: nothing changed yet
     const old = this.#buffers;
+    // Orphans are released in their old group, so they carry the version that group belongs to.
+    const oldVersion = this.#version;
     this.#outbox = [];
     const now = this.#timers.now();
     this.#buffers = buffers;
@@ -230,7 +232,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         if (this.#policy.order === 'deadline') orphans.sort(byDeadline);
         const size = b.group.batchSize;
         for (let i = 0; i < orphans.length; i += size) {
-          this.#emitBatch(b.group, orphans.slice(i, i + size), 'reconfigure', now, b);
+          this.#emitBatch(b.group, orphans.slice(i, i + size), 'reconfigure', now, b, oldVersion);
         }
       }
     }
@@ -479,6 +481,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     reason: ReleaseReason,
     now: number,
     buf?: Buffer<P>,
+    version = this.#version,
   ): void {
     const cutoff = now + g.latencyMax;
     let late = 0;
@@ -504,7 +507,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     }
     const out: Batch<P> = {
       group: g,
-      planVersion: this.#version,
+      planVersion: version,
       requests: batch,
       reason,
       releasedAt: now,

@@ -142,25 +142,20 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
   let batches = 0;
   const groupHists = new Map<string, BatchSizeHistogram>();
   const firstWaitSum = new Map<string, number>();
-  // Functions by group key of the plan in force and of the one before: a reconfiguration releases
-  // the requests it cannot re-home in their old group (reason 'reconfigure').
+  // Functions per group index of the plan in force and of the one before: a reconfiguration
+  // releases the requests it cannot re-home in their old group, under the old plan's version.
   type LatParams = { avg: number; sd: number; samples: readonly number[] | undefined };
   type GroupFn = { fn: FunctionConfig; cache: (LatParams | undefined)[] };
-  const keyMap = (p: Plan): Map<string, GroupFn> =>
-    new Map(p.groups.map((g) => [g.apps.join(','), { fn: g.function, cache: [] }]));
-  let byKey = keyMap(routing.plan);
-  let prevByKey = byKey;
+  const groupFns = (p: Plan): GroupFn[] => p.groups.map((g) => ({ fn: g.function, cache: [] }));
+  let version = 0;
+  let fns = groupFns(routing.plan);
+  let prevFns = fns;
 
   const onBatch = (b: Batch<number>): void => {
     const n = b.requests.length;
     if (n === 0) return;
     batches++;
-    const key = b.group.key;
-    const gf = (
-      b.reason === 'reconfigure'
-        ? (prevByKey.get(key) ?? byKey.get(key))
-        : (byKey.get(key) ?? prevByKey.get(key))
-    )!;
+    const gf = (b.planVersion === version ? fns : prevFns)[b.group.index]!;
     const fn = gf.fn;
     const cache = gf.cache;
     let p = cache[n];
@@ -237,8 +232,9 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
         if (next) {
           routing = routePlan(next, appIndex, o.apps.length);
           plan = next;
-          prevByKey = byKey;
-          byKey = keyMap(routing.plan);
+          prevFns = fns;
+          fns = groupFns(routing.plan);
+          version++; // before reconfigure: it emits batches of both versions synchronously
           mgr.reconfigure(routing.plan);
         }
         seg = newSegment(k, plan, ms);
