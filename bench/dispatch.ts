@@ -19,7 +19,6 @@ import type { BatchPolicy, DispatchRequest, QueryDistributor } from '../src/disp
 import type { TimerSource } from '../src/dispatch/clock.ts';
 import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
 import type { Plan } from '../src/model/plan.ts';
-import munkres from 'munkres';
 import { figure, finish, percentile } from './lib.ts';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
@@ -229,13 +228,6 @@ function decisionLatency(make: (instances: string[]) => QueryDistributor, n: num
   };
 }
 
-/** munkres (a devDependency) as an alternative exact solver, to show what the solver costs. */
-function munkresSolver(cost: Float64Array[]): Int32Array {
-  const out = new Int32Array(cost.length).fill(-1);
-  for (const [y, x] of munkres(cost)) out[y] = x;
-  return out;
-}
-
 const distributors: [string, (instances: string[]) => QueryDistributor][] = [
   ['kairos', (instances) => createKairosDistributor({ instances, estimateMs, baseType: 'g4dn.xlarge' })],
   [
@@ -243,9 +235,14 @@ const distributors: [string, (instances: string[]) => QueryDistributor][] = [
     (instances) => createKairosDistributor({ instances, estimateMs, compat: 'prototype' }),
   ],
   [
-    'kairos-munkres',
+    'kairos-lsa',
     (instances) =>
-      createKairosDistributor({ instances, estimateMs, baseType: 'g4dn.xlarge', solver: munkresSolver }),
+      createKairosDistributor({
+        instances,
+        estimateMs,
+        baseType: 'g4dn.xlarge',
+        solver: 'linear-sum-assignment',
+      }),
   ],
   ['least-finish', (instances) => createLeastFinishDistributor({ instances, estimateMs })],
   ['fcfs', (instances) => createFcfsDistributor({ instances, estimateMs })],

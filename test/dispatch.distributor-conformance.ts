@@ -82,6 +82,11 @@ export function distributorConformance(name: string, make: DistributorFactory): 
               const after = d.instances(t);
               for (const a of out)
                 assert.ok(after[a.instance]!.busy && after[a.instance]!.running === a.query.id);
+              assert.equal(
+                d.idle(),
+                after.filter((x) => !x.busy).length,
+                'idle() disagrees with instances()',
+              );
             };
             for (const e of events) {
               t += e.gap;

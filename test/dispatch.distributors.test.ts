@@ -7,6 +7,7 @@ import {
   createKairosDistributor,
   createLeastFinishDistributor,
   createSizeThresholdDistributor,
+  assignmentSolvers,
   kairosCostMatrix,
   solveAssignment,
   type KairosMatchInput,
@@ -24,12 +25,16 @@ distributorConformance('kairos (prototype)', (instances, estimateMs) =>
 distributorConformance('kairos (skew off, 4 rows)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', skew: { g: 1, c: 1, r: 1 }, maxRows: 4 }),
 );
+distributorConformance('kairos (linear-sum-assignment solver)', (instances, estimateMs) =>
+  createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: 'linear-sum-assignment' }),
+);
+// A solver given as a function: the munkres library called directly, with no one-line shortcut.
 const munkresSolver = (cost: Float64Array[]): Int32Array => {
   const out = new Int32Array(cost.length).fill(-1);
   for (const [y, x] of munkres(cost)) out[y] = x;
   return out;
 };
-distributorConformance('kairos (munkres solver)', (instances, estimateMs) =>
+distributorConformance('kairos (solver function)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: munkresSolver }),
 );
 distributorConformance('fcfs', (instances, estimateMs) => createFcfsDistributor({ instances, estimateMs }));
@@ -114,23 +119,58 @@ const matchInputArb = fc
     penaltyMs: proto ? () => ({ margin: 500, violate: 1000 }) : () => ({ margin: 700, violate: 1400 }),
   }));
 
-test('the Kairos assignment is a minimum-cost assignment: brute force and munkres agree', () => {
+test('the Kairos assignment is a minimum-cost assignment: every named solver agrees with brute force', () => {
   fc.assert(
     fc.property(matchInputArb, (input) => {
       const cost = kairosCostMatrix(input);
-      const ours = total(cost, solveAssignment(cost));
       const brute = bruteForceMin(cost);
-      const mk = munkres(cost).reduce((s, [y, x]) => s + cost[y]![x]!, 0);
-      assert.ok(
-        Math.abs(ours - brute) <= 1e-6 * Math.max(1, Math.abs(brute)),
-        `ours ${ours} vs brute ${brute}`,
-      );
-      assert.ok(
-        Math.abs(mk - brute) <= 1e-6 * Math.max(1, Math.abs(brute)),
-        `munkres ${mk} vs brute ${brute}`,
-      );
+      for (const [name, solve] of Object.entries(assignmentSolvers)) {
+        const ours = total(cost, solve(cost));
+        assert.ok(
+          Math.abs(ours - brute) <= 1e-6 * Math.max(1, Math.abs(brute)),
+          `${name} ${ours} vs brute ${brute}`,
+        );
+      }
     }),
     { numRuns: 300 },
+  );
+});
+
+test('the default solver and linear-sum-assignment reach the same optimum on larger Kairos matrices', () => {
+  // Beyond brute force's reach: the two libraries are each other's oracle.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (k, n, seed) => {
+        let x = seed;
+        const rnd = (): number => (x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32;
+        // Kairos-like: many ties (penalty constants) and equal columns (idle instances of one type).
+        const cost = Array.from({ length: k }, () =>
+          Float64Array.from({ length: n }, (_, j) =>
+            rnd() < 0.3 ? 700 + 700 * Math.floor(rnd() * 2) : (j % 3) * 10 + Math.round(rnd() * 300),
+          ),
+        );
+        const a = total(cost as unknown as number[][], solveAssignment(cost));
+        const b = total(cost as unknown as number[][], assignmentSolvers['linear-sum-assignment'](cost));
+        assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `munkres ${a} vs lsa ${b}`);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('an unknown solver name is a coded error naming the field', () => {
+  assert.throws(
+    () =>
+      createKairosDistributor({
+        instances: ['g'],
+        estimateMs: testEstimator,
+        baseType: 'g',
+        solver: 'simplex' as never,
+      }),
+    (e: unknown) => e instanceof HetserveError && e.code === 'E_DISPATCH_CONFIG' && /solver/.test(e.message),
   );
 });
 

@@ -18,11 +18,15 @@ export {
   SizeThresholdDistributor,
   kairosCostMatrix,
   solveAssignment,
+  solveWithMunkres,
+  solveWithLinearSumAssignment,
+  assignmentSolvers,
 } from './distributor.ts';
 export type {
   KairosDistributorOptions,
   KairosMatchInput,
   AssignmentSolver,
+  AssignmentSolverName,
   LeastFinishDistributorOptions,
   SizeThresholdDistributorOptions,
 } from './distributor.ts';

@@ -88,8 +88,7 @@ export class DistributorLoop<P = unknown> {
   }
 
   #rearm(): void {
-    const wanted =
-      this.#every !== Infinity && this.#d.pending() > 0 && this.#d.instances().some((x) => !x.busy);
+    const wanted = this.#every !== Infinity && this.#d.pending() > 0 && this.#d.idle() > 0;
     if (wanted && this.#timer === undefined) {
       this.#timer = this.#timers.setTimer(this.#timers.now() + this.#every, this.#tick);
     } else if (!wanted && this.#timer !== undefined) {

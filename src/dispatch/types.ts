@@ -255,6 +255,8 @@ export interface QueryDistributor<P = unknown> {
   onComplete(index: number, now: number): void;
   /** Number of queries waiting. */
   pending(): number;
+  /** Number of idle instances (cheap: no snapshot is built). */
+  idle(): number;
   /** Snapshot of the instances (remaining time as of `now` seconds when given). */
   instances(now?: number): InstanceView[];
 }
