@@ -66,6 +66,7 @@ export const ERROR_CATALOGUE = {
   E_ENDPOINT_UNREACHABLE: { title: 'Endpoint unreachable', ...EXTERNAL },
   E_ENDPOINT_STATUS: { title: 'Endpoint answered with an error status', ...EXTERNAL },
   E_HOOK_FAILED: { title: 'Per-configuration hook command failed', ...EXTERNAL },
+  E_NO_SAMPLES: { title: 'No measured latency samples for a configuration', ...BAD_INPUT },
 
   // ── serving gateway ─────────────────────────────────────────────────────
   E_CONFIG_INVALID: { title: 'Invalid configuration', ...BAD_INPUT },

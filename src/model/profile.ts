@@ -7,6 +7,44 @@ export const ExpCoefSchema = z.tuple([
   z.number().finite(),
 ]);
 
+/** Measured batch latencies of one configuration, ms, each > 0 (at least one). */
+const LatencyMsSchema = z.array(z.number().finite().positive()).min(1);
+
+/**
+ * The latencies measured for one function configuration (written by `hetserve profile` unless
+ * `--no-samples`). The simulator draws batch latency from them instead of the fitted curves
+ * (`hetserve simulate serverless --latency`); the planners keep using the curves.
+ * - cpu: a CPU function with `vcpu` vCPU at batch size `batch`.
+ * - gpu: a GPU function with `gpuMemoryGb` GB of GPU memory (absent: the whole GPU, i.e.
+ *   `gpu.sliceUnits` GB) at batch size `batch`.
+ */
+export const LatencySampleSetSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('cpu'),
+      vcpu: z.number().finite().positive(),
+      batch: z.number().int().positive(),
+      latencyMs: LatencyMsSchema,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('gpu'),
+      gpuMemoryGb: z.number().int().positive().optional(),
+      batch: z.number().int().positive(),
+      latencyMs: LatencyMsSchema,
+    })
+    .strict(),
+]);
+export type LatencySampleSet = z.output<typeof LatencySampleSetSchema>;
+
+/** Identity of a sample set's configuration (two sets may not share one). */
+export function sampleSetKey(s: LatencySampleSet): string {
+  return s.kind === 'cpu'
+    ? `cpu vcpu=${s.vcpu} batch=${s.batch}`
+    : `gpu gpuMemoryGb=${s.gpuMemoryGb ?? 'whole'} batch=${s.batch}`;
+}
+
 /**
  * Latency/memory model of one DNN on serverless CPU and GPU functions (HarmonyBatch §4).
  * Written by `hetserve profile`, read by the serverless planner, simulator and gateway.
@@ -53,8 +91,19 @@ export const ServerlessProfileSchema = z
       })
       .strict()
       .optional(),
+    /** Measured latency samples per configuration (optional; see `LatencySampleSetSchema`). */
+    samples: z.array(LatencySampleSetSchema).optional(),
   })
   .strict()
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.samples?.forEach((s, i) => {
+      const key = sampleSetKey(s);
+      if (seen.has(key))
+        ctx.addIssue({ code: 'custom', message: `a second sample set for ${key}`, path: ['samples', i] });
+      seen.add(key);
+    });
+  })
   .refine((p) => p.cpu !== undefined || p.gpu !== undefined, { message: 'needs a cpu or a gpu section' })
   .refine((p) => !p.cpu || p.cpu.avg.length === p.cpu.max.length, {
     message: 'cpu.avg and cpu.max must cover the same batch sizes',

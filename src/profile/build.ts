@@ -20,6 +20,7 @@ import {
 } from './fit.ts';
 import type { Measurement, SweepResult } from './measure.ts';
 import { dropLargest, summarise } from './stats.ts';
+import { cpuSampleSets, gpuSampleSets } from './samples.ts';
 import { mean } from 'simple-statistics';
 
 /** The percentile used as "maximum latency" unless told otherwise (harmonybatch §4.1). */
@@ -74,6 +75,13 @@ export interface CpuProfileOptions {
    * sizes. Default: the largest measured batch size.
    */
   maxBatch?: number;
+  /**
+   * Write the measured latencies into the profile's `samples` (one set per measured vCPU × batch,
+   * see samples.ts#compactLatencies), for the simulator to draw from. Default true.
+   */
+  samples?: boolean;
+  /** Most samples kept per configuration. Default 200. */
+  maxSamples?: number;
 }
 
 /** Latency points (x = vCPU) for batch b, interpolating between measured neighbours if needed. */
@@ -185,6 +193,9 @@ export function buildCpuProfile(
       name: opts.name ?? sweep.name,
       source: sweep.source,
       cpu: { memMb, avg, max, fitRange: [Math.min(...vcpus), Math.max(...vcpus)] },
+      ...(opts.samples === false
+        ? {}
+        : { samples: cpuSampleSets(sweep.measurements, { maxSamples: opts.maxSamples }) }),
     },
     'E_PROFILE_INVALID',
     'profile',
@@ -208,6 +219,13 @@ export interface GpuProfileOptions {
   sliceS?: number;
   /** M_max, GPU memory in GB = slice units. Default 24. */
   sliceUnits?: number;
+  /**
+   * Write the measured latencies into the profile's `samples` (one whole-GPU set per batch size,
+   * see samples.ts#compactLatencies), for the simulator to draw from. Default true.
+   */
+  samples?: boolean;
+  /** Most samples kept per configuration. Default 200. */
+  maxSamples?: number;
 }
 
 /** Fit the whole-GPU line from a batch sweep measured at the whole GPU (harmonybatch §4.2, §8.3). */
@@ -254,6 +272,9 @@ export function buildGpuProfile(
         gpuShare: 1,
         cpuShare: 0,
       },
+      ...(opts.samples === false
+        ? {}
+        : { samples: gpuSampleSets(sweep.measurements, { maxSamples: opts.maxSamples }) }),
     },
     'E_PROFILE_INVALID',
     'profile',

@@ -27,6 +27,16 @@ export type {
 export { fitExponential, fitLinear, expLatency, fitError, MIN_EXP_POINTS, MIN_LINEAR_POINTS } from './fit.ts';
 export type { ExpCoef, Point, FitError, LinearFit, FitExpOptions } from './fit.ts';
 export { summarise, dropLargest } from './stats.ts';
+export {
+  compactLatencies,
+  cpuSampleSets,
+  gpuSampleSets,
+  sampleLookup,
+  parseLatencyMode,
+  LATENCY_MODES,
+  DEFAULT_MAX_SAMPLES,
+} from './samples.ts';
+export type { LatencyMode, SampleSetOptions, AverageLatency } from './samples.ts';
 export type { SampleSummary } from './stats.ts';
 export { plotCpuFit, plotBatchCurve } from './plot.ts';
 export * from './synthetic-models.ts';

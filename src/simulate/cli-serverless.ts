@@ -18,7 +18,11 @@ import { runConstantScenario, runTraceScenario, type ScenarioResult } from './sc
 import { readTraces } from './workload.ts';
 
 export interface SimulateServerlessCliOptions {
-  model: string;
+  /** Bundled model name or profile file; `profile` is the same for a file (give one of them). */
+  model?: string;
+  profile?: string;
+  /** 'auto' (default), 'samples' or 'model': see src/profile/samples.ts#LatencyMode. */
+  latency?: string;
   apps: string;
   trace?: string;
   algorithm?: string;
@@ -62,7 +66,24 @@ function policyByName(name: string): BatchPolicy {
 }
 
 export async function runSimulateServerless(o: SimulateServerlessCliOptions): Promise<void> {
-  const profile = resolveProfile(o.model);
+  if (o.model !== undefined && o.profile !== undefined && o.model !== o.profile)
+    throw new HetserveError('E_INVALID_OPTION', '--profile: give --model or --profile, not both', {
+      field: 'profile',
+      value: o.profile,
+    });
+  const modelArg = o.profile ?? o.model;
+  if (modelArg === undefined)
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      'model: required, give --model <name|profile.json> or --profile <file>',
+      {
+        field: 'model',
+        value: null,
+      },
+    );
+  const profile = resolveProfile(modelArg);
+  const { parseLatencyMode, sampleLookup } = await import('../profile/samples.ts');
+  const latencyMode = parseLatencyMode(o.latency ?? 'auto');
   const apps = readAppsFile(o.apps);
   const compat: 'paper' | 'prototype' | undefined =
     o.compat === 'prototype' ? 'prototype' : o.compat === 'paper' ? 'paper' : undefined;
@@ -85,6 +106,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
     );
   const policy = policyByName(o.policy);
   const predictor = createPredictor(profile, { prices: o.prices, compat });
+  const samples = sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, latencyMode);
   const planOptions = { prices: o.prices, compat, seed };
   const counts = o.trace
     ? readTraces(
@@ -124,6 +146,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
         policy,
         compat,
         ...(coldStart ? { coldStart } : {}),
+        ...(samples ? { samples } : {}),
         onMinute: () => progress.tick(1, algorithm),
       };
       const result = counts
@@ -146,6 +169,8 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
     compat,
     seed,
     policy: policy.name,
+    latency: latencyMode,
+    latencySampleSets: profile.samples?.length ?? 0,
     workload: counts
       ? { trace: o.trace, from, minutes }
       : { poisson: apps.map((a) => ({ app: a.name, rps: a.rps })), durationS },
@@ -183,11 +208,24 @@ export function summariseRun(r: ServerlessRun) {
 }
 
 function printServerlessTables(
-  meta: { model: string; currency: string; priceTable: string },
+  meta: { model: string; currency: string; priceTable: string; latency: string; latencySampleSets: number },
   runs: ServerlessRun[],
 ): void {
   const out: string[] = [];
   out.push(`model ${meta.model}, prices ${meta.priceTable} (${meta.currency})`);
+  if (meta.latencySampleSets > 0 || meta.latency !== 'auto') {
+    const by = (r: ServerlessRun, s: 'samples' | 'scaled-samples' | 'model'): number =>
+      r.result.groups.reduce((a, g) => a + g.batchesBySource[s], 0);
+    out.push(
+      `latency --latency ${meta.latency} (${meta.latencySampleSets} sample sets in the profile); batches by source: ` +
+        runs
+          .map(
+            (r) =>
+              `${r.algorithm}: samples ${by(r, 'samples')}, scaled ${by(r, 'scaled-samples')}, model ${by(r, 'model')}`,
+          )
+          .join('; '),
+    );
+  }
   out.push('');
   out.push(
     textTable(

@@ -11,7 +11,12 @@ import type { BatchPolicy } from '../dispatch/types.ts';
 import type { Predictor } from '../predict/index.ts';
 import { predictorModel } from './models.ts';
 import { Rng } from './rng.ts';
-import { simulateServerless, type ColdStartOptions, type ServerlessSimResult } from './serverless.ts';
+import {
+  simulateServerless,
+  type ColdStartOptions,
+  type ServerlessModel,
+  type ServerlessSimResult,
+} from './serverless.ts';
 import { mmppArrivals, poissonArrivals, traceArrivals } from './workload.ts';
 
 /** Plans the given apps (rates of the current minute); apps with rate 0 are the planner's to exclude. */
@@ -28,6 +33,8 @@ export interface ScenarioCommon {
   coldStart?: ColdStartOptions;
   policy?: BatchPolicy;
   compat?: 'paper' | 'prototype';
+  /** Measured latency samples to draw from (src/profile/samples.ts#sampleLookup). Default: none, the model's draw. */
+  samples?: ServerlessModel['samples'];
   onMinute?: (minute: number) => void;
 }
 
@@ -95,7 +102,7 @@ export function runTraceScenario(s: TraceScenario): ScenarioResult {
     replan: (k) => (busy(k) ? s.planFor(appsAt(s.apps, ratesAt(k))) : null),
     replanEveryS: 60,
     durationS: minutes * 60,
-    model: predictorModel(s.predictor),
+    model: s.samples ? { ...predictorModel(s.predictor), samples: s.samples } : predictorModel(s.predictor),
     createBatchManager,
     seed: seed + 1,
     ...(s.coldStart ? { coldStart: s.coldStart } : {}),
@@ -156,7 +163,7 @@ export function runConstantScenario(s: ConstantScenario): ScenarioResult {
     replan: () => null,
     replanEveryS: 60,
     durationS: duration,
-    model: predictorModel(s.predictor),
+    model: s.samples ? { ...predictorModel(s.predictor), samples: s.samples } : predictorModel(s.predictor),
     createBatchManager,
     seed: seed + 1,
     ...(s.coldStart ? { coldStart: s.coldStart } : {}),

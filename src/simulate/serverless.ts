@@ -4,8 +4,10 @@
  * on its own function instance (functions scale out, so there is no queueing behind a busy one).
  *
  * Per batch: latency is drawn from N(avg, ((max − avg)/2.33)²) of the group's function at that batch
- * size (design §8.1: L_max is read as the 99th percentile), or from the model's real samples when it
- * has them; an optional cold start adds a fixed delay with a given probability; the batch is billed
+ * size (design §8.1: L_max is read as the 99th percentile), or uniformly from measured samples when
+ * the model offers them for that function and batch size (`ServerlessModel.samples`; each group
+ * reports which source its batches used); an optional cold start adds a fixed delay with a given
+ * probability; the batch is billed
  * with the price table's granularity through the model's `batchCost`, and the cost is split equally
  * over its requests. A request violates its SLO when wait + batch latency > SLO.
  *
@@ -34,8 +36,21 @@ export interface ServerlessModel {
   latency(fn: FunctionConfig, batch: number): { avg: number; max: number };
   /** Cost of one invocation that ran `durationS` seconds on `fn` with `batch` requests (whole batch, not per request). */
   batchCost(fn: FunctionConfig, batch: number, durationS: number): number;
-  /** Optional measured latency samples (seconds) for (fn, batch); used instead of the normal draw when present. */
-  samples?(fn: FunctionConfig, batch: number): readonly number[] | undefined;
+  /**
+   * Optional measured latency samples for (fn, batch): when it returns a draw, batch latency is one
+   * of its latencies picked uniformly at random instead of the normal draw. Called once per
+   * (function, batch size) of each plan; see src/profile/samples.ts#sampleLookup.
+   */
+  samples?(fn: FunctionConfig, batch: number): SampleDraw | undefined;
+}
+
+/** Where a batch's latency came from: measured samples (as measured, or rescaled) or the avg/max model. */
+export type LatencySource = 'samples' | 'scaled-samples' | 'model';
+
+export interface SampleDraw {
+  /** Latencies, seconds, > 0, at least one. */
+  latencies: readonly number[];
+  source: 'samples' | 'scaled-samples';
 }
 
 /** Creates a batch manager (engineer D's `createBatchManager`). */
@@ -102,6 +117,10 @@ export interface GroupBatchStats {
   batchSizeDistribution: number[];
   /** Mean time from a batch's first arrival to its release, s (the equivalent timeout T^X when batches never fill). */
   meanFirstWait: number;
+  /** Where this group's batch latencies came from: the one source of all its batches, or 'mixed'. */
+  latencySource: LatencySource | 'mixed';
+  /** Batches per latency source. */
+  batchesBySource: Record<LatencySource, number>;
 }
 
 export interface ServerlessSimResult {
@@ -142,9 +161,10 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
   let batches = 0;
   const groupHists = new Map<string, BatchSizeHistogram>();
   const firstWaitSum = new Map<string, number>();
+  const sourceCounts = new Map<string, Record<LatencySource, number>>();
   // Functions per group index of the plan in force and of the one before: a reconfiguration
   // releases the requests it cannot re-home in their old group, under the old plan's version.
-  type LatParams = { avg: number; sd: number; samples: readonly number[] | undefined };
+  type LatParams = { avg: number; sd: number; draw: SampleDraw | undefined };
   type GroupFn = { fn: FunctionConfig; cache: (LatParams | undefined)[] };
   const groupFns = (p: Plan): GroupFn[] => p.groups.map((g) => ({ fn: g.function, cache: [] }));
   let version = 0;
@@ -155,19 +175,30 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
     const n = b.requests.length;
     if (n === 0) return;
     batches++;
+    const key = b.group.key;
     const gf = (b.planVersion === version ? fns : prevFns)[b.group.index]!;
     const fn = gf.fn;
     const cache = gf.cache;
     let p = cache[n];
     if (p === undefined) {
       const l = o.model.latency(fn, n);
-      p = { avg: l.avg, sd: Math.max(0, (l.max - l.avg) / 2.33), samples: o.model.samples?.(fn, n) };
+      const draw = o.model.samples?.(fn, n);
+      p = {
+        avg: l.avg,
+        sd: Math.max(0, (l.max - l.avg) / 2.33),
+        draw: draw && draw.latencies.length > 0 ? draw : undefined,
+      };
       cache[n] = p;
     }
     let lat: number;
     let bad = false;
-    if (p.samples && p.samples.length > 0) lat = p.samples[Math.floor(rng.next() * p.samples.length)];
-    else {
+    let sc = sourceCounts.get(key);
+    if (sc === undefined) sourceCounts.set(key, (sc = { samples: 0, 'scaled-samples': 0, model: 0 }));
+    if (p.draw) {
+      lat = p.draw.latencies[Math.floor(rng.next() * p.draw.latencies.length)];
+      sc[p.draw.source]++;
+    } else {
+      sc.model++;
       lat = p.avg + p.sd * rng.normal();
       if (lat <= 0) {
         if (compatProto) {
@@ -313,6 +344,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
       meanBatchSize: h.mean(),
       batchSizeDistribution: h.distribution(),
       meanFirstWait: (firstWaitSum.get(group) ?? 0) / h.total,
+      ...latencySourceOf(sourceCounts.get(group)),
     })),
     planningMs: {
       total,
@@ -321,6 +353,16 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
     },
     simulatedS: clock.now(),
     wallMs: performance.now() - wall0,
+  };
+}
+
+function latencySourceOf(
+  counts: Record<LatencySource, number> = { samples: 0, 'scaled-samples': 0, model: 0 },
+): Pick<GroupBatchStats, 'latencySource' | 'batchesBySource'> {
+  const used = (Object.keys(counts) as LatencySource[]).filter((k) => counts[k] > 0);
+  return {
+    latencySource: used.length === 1 ? used[0] : used.length === 0 ? 'model' : 'mixed',
+    batchesBySource: counts,
   };
 }
 

@@ -24,6 +24,9 @@ interface CommonOpts {
   sliceUnits: string;
   json?: boolean;
   progress: boolean;
+  /** False with --no-samples. */
+  samples: boolean;
+  maxSamples: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -116,10 +119,15 @@ async function finishSweep(
   let fits: import('../../profile/build.ts').FitRow[] = [];
   let svg: string | undefined;
   const name = o.name ?? sweep.name;
+  const samples = {
+    samples: o.samples,
+    maxSamples: parseNumber('--max-samples', o.maxSamples, { integer: true, min: 1 }),
+  };
   if (kind === 'cpu') {
     const r = build.buildCpuProfile(sweep, {
       name,
       percentile,
+      ...samples,
       ...(o.maxBatch ? { maxBatch: parseNumber('--max-batch', o.maxBatch, { integer: true, min: 1 }) } : {}),
     });
     doc = r.profile;
@@ -132,6 +140,7 @@ async function finishSweep(
     const r = build.buildGpuProfile(sweep, {
       name,
       percentile,
+      ...samples,
       hostMemMb: parseNumber('--host-mem-mb', o.hostMemMb, { min: 0 }),
       sliceS: parseNumber('--slice-s', o.sliceS, { min: 1e-6 }),
       sliceUnits: parseNumber('--slice-units', o.sliceUnits, { integer: true, min: 1 }),
@@ -166,7 +175,12 @@ async function finishSweep(
       );
     }
   }
-  const text = JSON.stringify(doc, null, 2) + '\n';
+  // Arrays of numbers (coefficients, latency samples) on one line each: a sample set stays one line.
+  const text =
+    JSON.stringify(doc, null, 2).replace(
+      /\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g,
+      (_m, body: string) => `[${body.split(/,\s*/).join(', ')}]`,
+    ) + '\n';
   if (o.out) writeFileSync(o.out, text);
   if (svg && o.plot) writeFileSync(o.plot, svg);
   const summary = {
@@ -232,6 +246,15 @@ function addCommon(cmd: Command, defaults: { batch: string; runs: string; warmup
     .option('--host-mem-mb <mb>', 'gpu: host RAM of the GPU function, MB', '0')
     .option('--slice-s <s>', 'gpu: τ, the unit time slice, s', '0.002')
     .option('--slice-units <n>', 'gpu: M_max, GPU memory in GB = slice units', '24')
+    .option(
+      '--no-samples',
+      'cpu/gpu: leave the measured latencies out of the profile (default: kept in its `samples`, one set per configuration, for `simulate serverless --latency`)',
+    )
+    .option(
+      '--max-samples <n>',
+      'cpu/gpu: most samples kept per configuration (evenly spaced quantiles of the sorted samples, largest dropped)',
+      '200',
+    )
     .option('--out <file>', 'write the profile here (default: print it to stdout)')
     .option('--plot <file.svg>', 'draw measured points against the fitted curves')
     .option('--json', 'print a one-line JSON summary (fits, sweep time) instead of the table; needs --out')
@@ -278,6 +301,7 @@ export function register(program: Command): void {
         );
       }
       parsePercentile(o.percentile);
+      parseNumber('--max-samples', o.maxSamples, { integer: true, min: 1 });
       if (o.order !== 'interleaved' && o.order !== 'sequential') {
         throw new HetserveError(
           'E_INVALID_OPTION',
@@ -353,6 +377,7 @@ export function register(program: Command): void {
       const vcpus = o.vcpu ? parseNumberList('--vcpu', o.vcpu, { min: 0.01 }) : undefined;
       const kind = parseKind(o.as, vcpus ? 'cpu' : 'cluster');
       parsePercentile(o.percentile);
+      parseNumber('--max-samples', o.maxSamples, { integer: true, min: 1 });
       const bar = await makeProgress(o.progress, 'profiling');
       let sweep;
       try {

@@ -16,9 +16,18 @@ export function register(program: Command): void {
     .description(
       'Plan apps with each algorithm, replay the workload through the batch manager, report SLO violations and cost',
     )
-    .requiredOption(
+    .option(
       '--model <name|profile.json>',
-      'bundled model (VGG19, Bert, GPT-2, VideoMAE) or a profile JSON file',
+      'bundled model (VGG19, Bert, GPT-2, VideoMAE) or a profile JSON file (this or --profile is required)',
+    )
+    .option(
+      '--profile <file>',
+      'a profile JSON file (as written by `hetserve profile`); same as --model <file>',
+    )
+    .option(
+      '--latency <mode>',
+      "batch latency: auto (the profile's measured samples where it has them for the function kind and batch size, else the avg/max model), samples (samples or an error), model (always the avg/max model)",
+      'auto',
     )
     .requiredOption(
       '--apps <file>',
