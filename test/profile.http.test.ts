@@ -107,6 +107,20 @@ test('sweep over batch sizes recovers the server latency line and a valid cluste
     );
   }
   assert.deepEqual(problems, []);
+  // The whole-GPU profile keeps the measured latencies: 7 per batch size (largest dropped), none
+  // faster than the server's own sleep at that batch size (timers fire late, never early).
+  const samples = buildGpuProfile(sweep).profile.samples!;
+  assert.deepEqual(
+    samples.map((x) => [x.kind, x.batch, x.latencyMs.length]),
+    [
+      ['gpu', 1, 7],
+      ['gpu', 4, 7],
+      ['gpu', 8, 7],
+      ['gpu', 16, 7],
+    ],
+  );
+  for (const x of samples)
+    assert.ok(Math.min(...x.latencyMs) >= (XI1 * x.batch + XI2) * 1000 - 1, `${x.batch}: ${x.latencyMs}`);
   const cluster = buildClusterProfile(sweep, { instance: 'toy-server' });
   const means = cluster.instances['toy-server']!.meanMs!;
   // b=16 is 150 ms slower than b=1 at the server; half of that must survive any client noise.

@@ -344,6 +344,7 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
   const out = join(dir, 'mlp.profile.json');
   let r = cli('profile', 'synth', 'mlp', '--out', model, '--hidden', '32', '--inputs', '16');
   assert.equal(r.code, 0, r.err);
+  // 6 runs per configuration, the largest dropped: 5 kept; --max-samples 4 thins them to 4.
   r = cli(
     'profile',
     'onnx',
@@ -358,14 +359,26 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
     '4',
   );
   assert.equal(r.code, 0, r.err);
-  const printed = parseProfile(JSON.parse(r.out));
-  assert.equal(printed.samples!.length, 6);
-  assert.ok(printed.samples!.every((s) => s.latencyMs.length === 4));
-  r = cli('profile', 'onnx', model, '--vcpu', '0.5,0.75,1', '--batch', '1,2', '--runs', '6', '--no-samples');
+  assert.deepEqual(
+    parseProfile(JSON.parse(r.out)).samples!.map((s) => s.latencyMs.length),
+    [4, 4, 4, 4, 4, 4],
+  );
+  r = cli(
+    'profile',
+    'onnx',
+    model,
+    '--vcpu',
+    '0.5,0.75,1',
+    '--batch',
+    '1,2',
+    '--runs',
+    '6',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(r.code, 0, r.err);
-  assert.equal(parseProfile(JSON.parse(r.out)).samples, undefined);
-  r = cli('profile', 'onnx', model, '--vcpu', '0.5,0.75,1', '--batch', '1,2', '--runs', '6', '--out', out);
-  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(r.out).sampleSets, 6);
   const profile = parseProfile(JSON.parse(readFileSync(out, 'utf8')));
   assert.deepEqual(
     profile.samples!.map((s) => [s.kind, (s as { vcpu: number }).vcpu, s.batch, s.latencyMs.length]),
@@ -378,6 +391,10 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
       ['cpu', 1, 2, 5],
     ],
   );
+  // --no-samples: the curves alone (the profile is printed to stdout, the table to stderr).
+  r = cli('profile', 'onnx', model, '--vcpu', '0.5,0.75,1', '--batch', '1', '--runs', '3', '--no-samples');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(parseProfile(JSON.parse(r.out)).samples, undefined);
 
   const apps = join(dir, 'apps.json');
   writeFileSync(apps, JSON.stringify([{ name: 'a', slo: 0.2, rps: 30 }]));
@@ -436,6 +453,16 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
   assert.ok(app.latencyP50 >= (valueMs / 1000) * 0.999, `${app.latencyP50}`);
   assert.ok(app.latencyP50 <= (valueMs / 1000 + timeout) * 1.001, `${app.latencyP50}`);
   assert.ok(Math.abs(app.meanWait + valueMs / 1000 - app.latencyP50) < timeout + 1e-3);
+});
+
+test('hetserve schema profile describes the samples', () => {
+  const r = cli('schema', 'profile');
+  assert.equal(r.code, 0, r.err);
+  const item = JSON.parse(r.out).properties.samples.items;
+  const kinds = (item.oneOf ?? item.anyOf).map(
+    (x: { properties: { kind: { const: string } } }) => x.properties.kind.const,
+  );
+  assert.deepEqual(kinds, ['cpu', 'gpu']);
 });
 
 test('CLI: bad samples, a bad --latency and --latency samples without samples are coded errors', () => {

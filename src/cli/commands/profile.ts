@@ -189,6 +189,8 @@ async function finishSweep(
     plot: o.plot ?? null,
     sweepSeconds: Math.round(sweep.sweepSeconds * 1000) / 1000,
     configurations: sweep.measurements.length,
+    /** Sample sets written into the profile (0 with --no-samples or for cluster tables). */
+    sampleSets: kind === 'cluster' ? 0 : ((doc as { samples?: unknown[] }).samples?.length ?? 0),
     fits,
     notes: sweep.notes,
   };
