@@ -29,6 +29,16 @@ export {
   type Measurement as ProfileMeasurement,
   type FitRow,
 } from './profile/index.ts';
+export {
+  compactLatencies,
+  cpuSampleSets,
+  gpuSampleSets,
+  sampleLookup,
+  parseLatencyMode,
+  LATENCY_MODES,
+  DEFAULT_MAX_SAMPLES,
+  type LatencyMode,
+} from './profile/samples.ts';
 export * from './predict/index.ts';
 export * from './plan/serverless/index.ts';
 export * from './plan/cluster/index.ts';

@@ -28,6 +28,8 @@ export {
   type GroupBatchStats,
   type ColdStartOptions,
   type BatchManagerFactory,
+  type SampleDraw,
+  type LatencySource,
 } from './serverless.ts';
 export { predictorModel } from './models.ts';
 export {
