@@ -98,9 +98,12 @@ export class SimulationOracle implements ClusterOracle {
     // Largest configurations first: the slowest tasks start early, so the pool ends together.
     const queue = [...tasks].sort((a, b) => total(b.counts) - total(a.counts));
     const n = Math.min(this.workers, queue.length);
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./oracle-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+    // Compiled (dist/*.js): start the compiled worker; from the sources, register tsx in the worker first.
+    const compiled = import.meta.url.endsWith('.js');
+    const entry = new URL(compiled ? './oracle-worker.js' : './oracle-worker.ts', import.meta.url).href;
+    const boot = compiled
+      ? `import(${JSON.stringify(entry)});`
+      : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
     await Promise.all(
       Array.from(
         { length: n },

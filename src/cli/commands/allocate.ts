@@ -3,6 +3,7 @@
  * imported inside the action so other commands start fast.
  */
 import type { Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { HetserveError } from '../../model/errors.ts';
 import { parseNumber, printJson, readJsonFile } from '../io.ts';
 
@@ -103,6 +104,14 @@ export function register(program: Command): void {
     .option('--oracle-queries <n>', 'queries per simulated run of the oracle', '20000')
     .option('--json', 'print the allocation as JSON (schema: hetserve schema allocation)')
     .action(async (o: AllocateCliOptions) => {
+      if (o.lp || o.rank === 'lp') {
+        // This process solves tens to a few hundred small LPs, then exits. V8's optimising wasm tier
+        // would spend longer compiling HiGHS than it saves (and exit waits for those background
+        // compiles): keep HiGHS on the baseline compiler. Then start loading it, so its compile
+        // overlaps with the imports and the ranking below.
+        setFlagsFromString('--liftoff-only');
+        (await import('../../plan/cluster/lp.ts')).loadLpSolver().catch(() => undefined);
+      }
       const { allocate } = await import('../../plan/cluster/allocate.ts');
       const { KAIROS_MODELS, parseClusterProfile } = await import('../../plan/cluster/latency-table.ts');
       const { sizeDistributionFromHistogram } = await import('../../plan/cluster/query-sizes.ts');

@@ -162,6 +162,10 @@ const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 /** Plan a heterogeneous instance mix. Bad input throws HetserveError (see the error catalogue). */
 export async function allocate(opts: AllocateOptions = {}): Promise<AllocationResult> {
+  // Start the HiGHS wasm compile now so it overlaps with building the table and the ranking (the
+  // promise is cached; it is awaited where the LP is built; the catch only keeps an early input
+  // error from leaving a rejection unhandled).
+  if ((opts.lp ?? true) || opts.rank === 'lp') loadLpSolver().catch(() => undefined);
   const compat = opts.compat;
   const percentile = opts.percentile ?? 99;
   if (!(percentile > 0 && percentile < 100)) {

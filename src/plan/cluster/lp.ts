@@ -12,7 +12,7 @@
  * bound.ts 'per-type') is one feasible x, the LP is ≥ that bound on the same data; `fluidBoundQps`
  * gives a closed-form upper bound of the LP (weak duality).
  */
-import highsModule from 'highs';
+import type highsModule from 'highs';
 import { HetserveError } from '../../model/errors.ts';
 import type { LatencyTable } from './latency-table.ts';
 import type { QuerySizeDistribution } from './query-sizes.ts';
@@ -20,14 +20,19 @@ import type { QuerySizeDistribution } from './query-sizes.ts';
 // The package's typings are CommonJS-flavoured (the loader is `.default`), while its ESM build
 // default-exports the loader itself: accept both.
 type Loader = (typeof highsModule)['default'];
-const loadHighs: Loader =
-  typeof highsModule === 'function' ? (highsModule as unknown as Loader) : highsModule.default;
 type Highs = Awaited<ReturnType<Loader>>;
 let highsPromise: Promise<Highs> | undefined;
 
-/** Load the HiGHS WebAssembly module once per process. */
+/**
+ * Load the HiGHS WebAssembly module once per process. The package (168 kB of JS, 3.5 MB of wasm)
+ * is imported on the first call only, so callers that skip the LP never pay for it; call this
+ * early (without awaiting) to overlap the wasm compile with other work.
+ */
 export function loadLpSolver(): Promise<Highs> {
-  highsPromise ??= loadHighs();
+  highsPromise ??= import('highs').then(({ default: mod }) => {
+    const load = typeof mod === 'function' ? (mod as unknown as Loader) : mod.default;
+    return load();
+  });
   return highsPromise;
 }
 

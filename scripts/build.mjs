@@ -1,0 +1,39 @@
+// Compiles src/ to dist/ for a fast CLI start (bin/hetserve.js runs dist/ when it is up to date).
+// Runs on `npm ci` / `npm install` through the `prepare` script, and as `npm run build`.
+// Emit only (`noCheck`): type checking is `npm run typecheck`'s job, so the build takes seconds.
+// Without the `typescript` package (an install without dev dependencies) it skips: bin/ then
+// runs the sources through tsx.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = `${root}dist`;
+// Staged where no linter or formatter looks, then swapped in whole.
+const staging = `${root}node_modules/.cache/hetserve-dist-${process.pid}`;
+
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  console.error('hetserve build: typescript is not installed; skipped (the CLI runs the sources via tsx)');
+  process.exit(0);
+}
+
+// Sources changed after this instant make the build stale (bin/hetserve.js compares mtimes with it).
+const sourcesAsOf = Date.now();
+rmSync(staging, { recursive: true, force: true });
+const r = spawnSync(process.execPath, [tsc, '-p', `${root}tsconfig.build.json`, '--outDir', staging], {
+  stdio: 'inherit',
+});
+if (r.status !== 0) {
+  rmSync(staging, { recursive: true, force: true });
+  console.error('hetserve build: tsc failed');
+  process.exit(r.status ?? 1);
+}
+mkdirSync(staging, { recursive: true });
+writeFileSync(`${staging}/build-stamp.json`, `${JSON.stringify({ sourcesAsOf })}\n`);
+// A CLI started meanwhile sees the old dist/ or none (then it runs the sources), never half of one.
+if (existsSync(dist)) rmSync(dist, { recursive: true, force: true });
+renameSync(staging, dist);
