@@ -398,7 +398,7 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
 
   const apps = join(dir, 'apps.json');
   writeFileSync(apps, JSON.stringify([{ name: 'a', slo: 0.2, rps: 30 }]));
-  const sim = (profileFile: string, latency: string) => {
+  const sim = (profileFile: string, latency: string, ...more: string[]) => {
     const s = cli(
       'simulate',
       'serverless',
@@ -411,6 +411,7 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
       '--latency',
       latency,
       '--json',
+      ...more,
     );
     assert.equal(s.code, 0, s.err);
     return JSON.parse(s.out) as {
@@ -444,9 +445,14 @@ test('CLI: profile onnx writes samples; simulate --latency samples draws them, -
     latencyMs: [valueMs, valueMs, valueMs],
   }));
   writeFileSync(exact, JSON.stringify({ ...profile, samples: sets }));
-  const s = sim(exact, 'samples');
+  const report = join(dir, 'report');
+  const s = sim(exact, 'samples', '--report', report);
   const g = s.results[0]!.groups[0]!;
   assert.equal(g.latencySource, 'samples');
+  assert.ok(
+    readFileSync(join(report, 'report.md'), 'utf8').includes(`| ${g.batches} | 0 | 0 |`),
+    'the report tells the batches per latency source',
+  );
   const app = s.results[0]!.perApp[0]!;
   const timeout = Math.max(...Object.values(plan.groups[0]!.timeouts));
   // p50 of wait + 12.5 ms lies in [12.5 ms, 12.5 ms + the batching timeout] (HDR precision 0.1%)

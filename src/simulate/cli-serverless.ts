@@ -348,6 +348,23 @@ export async function writeServerlessReport(
       ]),
     ),
     '',
+    '## Batch latency source',
+    '',
+    `\`--latency ${String(meta['latency'] ?? 'auto')}\`, ${Number(meta['latencySampleSets'] ?? 0)} measured sample sets in the profile; batches per source (samples as measured, samples rescaled to the planned configuration, the avg/max model):`,
+    '',
+    markdownTable(
+      ['algorithm', 'group', 'samples', 'scaled samples', 'model'],
+      runs.flatMap((r) =>
+        r.result.groups.map((g) => [
+          r.algorithm,
+          g.group,
+          g.batchesBySource.samples,
+          g.batchesBySource['scaled-samples'],
+          g.batchesBySource.model,
+        ]),
+      ),
+    ),
+    '',
     ...figs.map((f) => `![${f.svg}](${f.svg})`),
     '',
     `PNG versions: ${figs.map((f) => `[${f.png}](${f.png})`).join(', ')}.`,
