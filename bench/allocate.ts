@@ -5,11 +5,13 @@
  *    procedure); ratio against the prototype's published ≈ 114 ms (2-core machine; not re-measured);
  * 2. an 8-type pool whose budget admits ≥ 10⁶ configurations: top-10 with bounded memory;
  * 3. the LP estimate of one configuration (warm);
- * 4. `allocate()` in-process and a cold `hetserve allocate` process.
+ * 4. `allocate()` in-process; a cold `hetserve allocate` process (median and p90 of
+ *    BENCH_COLD_RUNS = 10 runs), compiled and from the sources, with and without the LP.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { figure, finish, median } from './lib.ts';
+import { figure, finish, median, percentile } from './lib.ts';
+import { buildIsFresh } from '../bin/fresh-build.js';
 import { compileBound } from '../src/plan/cluster/bound.ts';
 import { rankConfigurations, type EnumerationPool } from '../src/plan/cluster/enumerate.ts';
 import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
@@ -153,31 +155,54 @@ figure(B, 'lp_one_config_oneshot_ms', oneShot, 'ms');
 const allocMs = timeIt(() => void allocate({ model: 'rm2', lp: false }), 300, 5);
 console.log(`allocate() rm2 without LP, in-process warm: ${allocMs.toFixed(1)} ms`);
 figure(B, 'allocate_inprocess_nolp_ms', allocMs, 'ms');
-const bin = fileURLToPath(new URL('../bin/hetserve.js', import.meta.url));
-for (const [name, extra] of [
-  ['cold_cli_nolp_ms', ['--no-lp']],
-  ['cold_cli_ms', []],
-] as const) {
-  const xs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
-    const r = spawnSync(process.execPath, [
-      bin,
-      'allocate',
-      '--model',
-      'rm2',
-      '--budget',
-      '2.5',
-      '--qos',
-      '350',
-      ...extra,
-    ]);
-    if (r.status !== 0) throw new Error(`hetserve allocate failed: ${r.stderr}`);
-    xs.push(performance.now() - t);
-  }
-  console.log(
-    `cold \`hetserve allocate ${extra.join(' ')}\` (process start included): ${median(xs).toFixed(0)} ms (median of 3)`,
-  );
-  figure(B, name, median(xs), 'ms');
+// Cold CLI: a fresh process per run, spawn to exit. The variants are interleaved so load drifts hit
+// them alike. "compiled" is what `npm ci` leaves (bin runs dist/); "sources" is bin's fallback
+// (HETSERVE_FROM_SOURCE=1: tsx transpiles src/ on the fly), what a checkout with edited sources runs.
+const root = new URL('../', import.meta.url);
+const bin = fileURLToPath(new URL('bin/hetserve.js', root));
+if (!buildIsFresh(root)) {
+  console.log('dist/ is missing or older than src/: npm run build');
+  const b = spawnSync(process.execPath, [fileURLToPath(new URL('scripts/build.mjs', root))], {
+    stdio: 'inherit',
+  });
+  if (b.status !== 0) throw new Error('build failed');
 }
+const runs = Number(process.env.BENCH_COLD_RUNS ?? 10);
+const allocateArgs = ['allocate', '--model', 'rm2', '--budget', '2.5', '--qos', '350'];
+const variants = [
+  { name: 'cold_cli', label: 'compiled, LP on (default)', args: [bin, ...allocateArgs], env: {} },
+  { name: 'cold_cli_nolp', label: 'compiled, --no-lp', args: [bin, ...allocateArgs, '--no-lp'], env: {} },
+  {
+    name: 'cold_cli_source',
+    label: 'sources via tsx, LP on',
+    args: [bin, ...allocateArgs],
+    env: { HETSERVE_FROM_SOURCE: '1' },
+  },
+  {
+    name: 'cold_cli_source_nolp',
+    label: 'sources via tsx, --no-lp',
+    args: [bin, ...allocateArgs, '--no-lp'],
+    env: { HETSERVE_FROM_SOURCE: '1' },
+  },
+  { name: 'cold_node_floor', label: 'node -e 0 (process floor)', args: ['-e', '0'], env: {} },
+];
+const samples = variants.map(() => [] as number[]);
+for (let i = 0; i < runs; i++) {
+  variants.forEach((v, j) => {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, v.args, { env: { ...process.env, ...v.env } });
+    if (r.status !== 0) throw new Error(`${v.label} failed: ${r.stderr}`);
+    samples[j].push(performance.now() - t);
+  });
+}
+console.log(`cold \`hetserve ${allocateArgs.join(' ')}\` (process start included), ${runs} runs each:`);
+variants.forEach((v, j) => {
+  const med = median(samples[j]);
+  const p90 = percentile(samples[j], 90);
+  console.log(
+    `  ${v.label.padEnd(28)} median ${med.toFixed(0).padStart(5)} ms   p90 ${p90.toFixed(0).padStart(5)} ms`,
+  );
+  figure(B, `${v.name}_ms`, med, 'ms');
+  figure(B, `${v.name}_p90_ms`, p90, 'ms');
+});
 finish();

@@ -11,7 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { reportAndExit } from './io.ts';
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * The program with every command, or only `command`'s when a file of that name exists (a run of
+ * `hetserve <command> …` needs no other command's file: fewer imports at a cold start).
+ */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('hetserve')
     .description('Cheap, SLO-aware DNN inference on heterogeneous resources (serverless + cluster)')
     .version('0.1.0')
@@ -22,7 +26,8 @@ export async function buildProgram(): Promise<Command> {
   const files = readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
     .sort();
-  for (const f of files) {
+  const only = files.find((f) => f.replace(/\.(ts|js)$/, '') === command);
+  for (const f of only ? [only] : files) {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as { register?: (p: Command) => void };
     mod.register?.(program);
   }
@@ -30,7 +35,8 @@ export async function buildProgram(): Promise<Command> {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = await buildProgram();
+  const first = argv[2];
+  const program = await buildProgram(first && !first.startsWith('-') ? first : undefined);
   try {
     await program.parseAsync(argv);
   } catch (e) {
