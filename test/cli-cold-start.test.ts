@@ -100,6 +100,22 @@ test('the default start and the forced fallback give the same allocation', async
   assert.ok(a.chosen.lpBoundQps !== undefined, 'the LP estimate is on by default');
 });
 
+test('the simulation oracle starts its worker threads from the build and from the sources alike', async () => {
+  // Its workers load the compiled worker module next to dist/simulate/oracle.js, or register tsx first.
+  const args = ['allocate', '--model', 'rm2', '--budget', '2.5', '--qos', '350', '--json', '--no-lp'];
+  const oracle = ['--oracle', 'kairos', '--oracle-candidates', '3', '--oracle-queries', '500'];
+  const [dflt, fallback] = await Promise.all([
+    run(BIN, [...args, ...oracle]),
+    run(BIN, [...args, ...oracle], FROM_SOURCE),
+  ]);
+  assert.equal(dflt.code, 0, dflt.stderr);
+  assert.equal(fallback.code, 0, fallback.stderr);
+  const a = JSON.parse(dflt.stdout) as { oracle?: { ranked: unknown[] } };
+  AllocationSchema.parse(a);
+  assert.equal(a.oracle?.ranked.length, 3, 'three configurations simulated');
+  assert.deepEqual(a, JSON.parse(fallback.stdout));
+});
+
 test('buildIsFresh: fresh exactly when nothing under src/ is newer than the build', () => {
   const root = mkdtempSync(join(tmpdir(), 'hetserve-fresh-'));
   const url = pathToFileURL(`${root}/`);
