@@ -4,7 +4,7 @@
 // Without the `typescript` package (an install without dev dependencies) it skips: bin/ then
 // runs the sources through tsx.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -35,5 +35,20 @@ if (r.status !== 0) {
 mkdirSync(staging, { recursive: true });
 writeFileSync(`${staging}/build-stamp.json`, `${JSON.stringify({ sourcesAsOf })}\n`);
 // A CLI started meanwhile sees the old dist/ or none (then it runs the sources), never half of one.
-if (existsSync(dist)) rmSync(dist, { recursive: true, force: true });
-renameSync(staging, dist);
+// Renames only (atomic), retried: a concurrent build (two `npm install`s) may put its dist/ in
+// place between our two renames.
+for (let attempt = 1; ; attempt++) {
+  const old = `${staging}-old${attempt}`;
+  try {
+    renameSync(dist, old);
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+  }
+  rmSync(old, { recursive: true, force: true });
+  try {
+    renameSync(staging, dist);
+    break;
+  } catch (e) {
+    if (attempt >= 5) throw e;
+  }
+}
