@@ -177,6 +177,61 @@ test('maxInFlight holds ready batches (full and timed out) until complete()', ()
   );
 });
 
+test('maxInFlight as a function of the group: a limit per group, Infinity untracked, bad results refused', () => {
+  const seen: string[] = [];
+  const { m, out, timers } = setup(
+    {
+      maxInFlight: (g) => {
+        seen.push(g.key);
+        return g.key === 'a' ? 1 : Infinity;
+      },
+    },
+    makePlan([
+      { apps: ['a'], batchSize: 2, timeouts: [0.1] },
+      { apps: ['b'], batchSize: 2, timeouts: [0.1] },
+    ]),
+  );
+  assert.deepEqual(seen, ['a', 'b']);
+  for (let i = 1; i <= 6; i++) m.submit(req(i, 'a', 0, 9));
+  for (let i = 11; i <= 16; i++) m.submit(req(i, 'b', 0, 9));
+  const ids = (k: string) => out.filter((b) => b.group.key === k).map((b) => b.requests.map((r) => r.id));
+  // a: one batch out, the rest waits; b: unlimited, every full batch leaves at once.
+  assert.deepEqual(ids('a'), [[1, 2]]);
+  assert.deepEqual(ids('b'), [
+    [11, 12],
+    [13, 14],
+    [15, 16],
+  ]);
+  assert.equal(m.stats().inFlight, 1);
+  m.complete(out.find((b) => b.group.key === 'b')!); // untracked group: a no-op
+  assert.equal(ids('a').length, 1);
+  m.complete(out[0]!);
+  assert.deepEqual(ids('a'), [
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.throws(() => m.complete(out[0]!), isCoded('E_DISPATCH_CONFIG', /already completed/));
+  // A reconfiguration asks again for the new plan's groups.
+  m.reconfigure(makePlan([{ apps: ['a', 'b'], batchSize: 2, timeouts: [0.1, 0.1] }]));
+  assert.deepEqual(seen, ['a', 'b', 'a,b']);
+  timers.runAll();
+  m.flush();
+  assert.equal(m.stats().queued, 0);
+  assert.equal(m.stats().released, 12);
+  for (const bad of [0, 1.5, -1, Number.NaN, 'x']) {
+    assert.throws(
+      () =>
+        createBatchManager({
+          plan: makePlan([{ apps: ['a'], batchSize: 1, timeouts: [0] }]),
+          timers,
+          onBatch: () => {},
+          maxInFlight: () => bad as number,
+        }),
+      isCoded('E_DISPATCH_CONFIG', /maxInFlight\(group 0\)/),
+    );
+  }
+});
+
 test("lateAtRelease 'drop' removes late requests before release; 'send' counts them in Batch.late", () => {
   for (const lateAtRelease of ['send', 'drop'] as const) {
     const { m, out, drops } = setup({ lateAtRelease });

@@ -57,6 +57,8 @@ interface Buffer<P> {
   timerAt: number;
   /** Released batches not yet completed. */
   inFlight: number;
+  /** The group's resolved maxInFlight (Infinity = untracked). */
+  readonly maxInFlight: number;
   /** Bound once per buffer so arming a timer allocates no closure. */
   readonly fire: () => void;
 }
@@ -78,7 +80,9 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   readonly #shed: boolean;
   readonly #dropLate: boolean;
   readonly #rejectLate: boolean;
-  readonly #maxInFlight: number;
+  readonly #maxInFlight: NonNullable<BatchManagerOptions<P>['maxInFlight']>;
+  /** Groups whose maxInFlight is Infinity: completing their batches is a no-op. */
+  readonly #unlimited = new WeakSet<GroupView>();
   /** Batch -> whether it is still out (for complete()). */
   readonly #out = new WeakMap<DispatchRequest<P>[], Buffer<P>>();
 
@@ -157,8 +161,13 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');
     }
     const mif = options.maxInFlight ?? Infinity;
-    if (!(mif === Infinity || (Number.isInteger(mif) && mif >= 1))) {
-      throw badField('E_DISPATCH_CONFIG', 'maxInFlight', mif, 'must be an integer >= 1 or Infinity');
+    if (typeof mif !== 'function' && !isInFlightLimit(mif)) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'maxInFlight',
+        mif,
+        'must be an integer >= 1, Infinity, or a function of the group',
+      );
     }
     this.#maxInFlight = mif;
     this.#timers = t;
@@ -254,6 +263,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   complete(batch: Batch<P>): void {
     if (this.#maxInFlight === Infinity) return; // nothing is held back, nothing to track
     const buf = batch && this.#out.get(batch.requests);
+    if (buf === undefined && batch && this.#unlimited.has(batch.group)) return; // untracked
     if (buf === undefined) {
       throw badField(
         'E_DISPATCH_CONFIG',
@@ -339,6 +349,8 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       };
       const capacity = this.#capacityOf(base, index);
       const group: GroupView = Object.freeze({ ...base, capacity });
+      const maxInFlight = this.#maxInFlightOf(group);
+      if (maxInFlight === Infinity) this.#unlimited.add(group);
       const buf: Buffer<P> = {
         group,
         reqs: [],
@@ -346,6 +358,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         timer: undefined,
         timerAt: Infinity,
         inFlight: 0,
+        maxInFlight,
         fire: () => this.#onTimer(buf),
       };
       buffers.push(buf);
@@ -364,6 +377,21 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         `capacity(group ${index})`,
         v,
         `must return an integer >= the batch size (${group.batchSize})`,
+      );
+    }
+    return v;
+  }
+
+  #maxInFlightOf(group: GroupView): number {
+    const m = this.#maxInFlight;
+    if (typeof m === 'number') return m;
+    const v = m(group);
+    if (!isInFlightLimit(v)) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        `maxInFlight(group ${group.index})`,
+        v,
+        'must return an integer >= 1 or Infinity',
       );
     }
     return v;
@@ -446,7 +474,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
    * false (and does nothing) when the group has `maxInFlight` batches out, unless `force`.
    */
   #release(buf: Buffer<P>, reason: ReleaseReason, force = false): boolean {
-    if (!force && buf.inFlight >= this.#maxInFlight) return false;
+    if (!force && buf.inFlight >= buf.maxInFlight) return false;
     const g = buf.group;
     let reqs = buf.reqs;
     if (this.#policy.order === 'deadline' && reqs.length > 1) reqs.sort(byDeadline);
@@ -501,7 +529,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     this.#batches[reason]++;
     this.#released += batch.length;
     this.#late += late;
-    if (buf !== undefined && this.#maxInFlight !== Infinity) {
+    if (buf !== undefined && buf.maxInFlight !== Infinity) {
       buf.inFlight++;
       this.#out.set(batch, buf);
     }
@@ -516,6 +544,10 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     if (this.#outbox) this.#outbox.push({ batch: out });
     else this.#onBatch(out);
   }
+}
+
+function isInFlightLimit(v: unknown): v is number {
+  return v === Infinity || (Number.isInteger(v) && (v as number) >= 1);
 }
 
 function byArrival(a: DispatchRequest, b: DispatchRequest): number {

@@ -140,12 +140,15 @@ export interface BatchManagerOptions<P = unknown> {
   /** Batching policy. Default: `harmonyBatchPolicy` (multi-timeout). */
   policy?: BatchPolicy;
   /**
-   * Most batches of one group out at the same time (released and not yet `complete()`d), an integer
-   * >= 1 or Infinity. Default Infinity: every batch gets its own function instance, as HarmonyBatch
-   * and FC do, and `complete()` need not be called. With a finite value a ready batch ('full' or
-   * 'timeout') waits in its buffer until `complete()` frees a slot, so buffers can grow to `capacity`.
+   * Most batches of one group out at the same time (released and not yet `complete()`d): an integer
+   * >= 1 or Infinity for every group, or a function of the group (called once per group of each
+   * plan) returning one. Default Infinity: every batch gets its own function instance, as
+   * HarmonyBatch and FC do, and `complete()` need not be called. With a finite value a ready batch
+   * ('full' or 'timeout') waits in its buffer until `complete()` frees a slot, so buffers can grow
+   * to `capacity`. A new plan's groups start with no batch out: batches of the old plan that are
+   * still running count against their old group only.
    */
-  maxInFlight?: number;
+  maxInFlight?: number | ((group: GroupView) => number);
   /**
    * Buffer bound per group, as a multiple of the group's batch size (integer >= 1), or a function of
    * the group returning an absolute capacity >= batchSize. Default 4. A buffer only holds more than
@@ -179,14 +182,16 @@ export interface BatchManager<P = unknown> {
    * (in arrival order; timers recomputed from their original arrival). Buffers at or above the new
    * batch size release 'full' at once (within maxInFlight). Requests whose app has no group in the new
    * plan are released at once (ignoring maxInFlight) with reason 'reconfigure' in their old group, in
-   * batches of at most the old batch size. Nothing is dropped or sent twice. An invalid plan throws
-   * E_DISPATCH_CONFIG and changes nothing.
+   * batches of at most the old batch size, carrying the old plan's `planVersion` (the plan their
+   * group belongs to). Nothing is dropped or sent twice. An invalid plan throws E_DISPATCH_CONFIG and
+   * changes nothing.
    */
   reconfigure(plan: Plan): void;
   /**
    * The receiver finished `batch` (frees one `maxInFlight` slot of its group; a waiting ready batch
    * leaves at once). A batch from a previous plan frees its old group's slot only. Completing a batch
-   * twice or one this manager never released: E_DISPATCH_CONFIG. A no-op when maxInFlight is Infinity.
+   * twice or one this manager never released: E_DISPATCH_CONFIG. A no-op for a group whose
+   * maxInFlight is Infinity.
    */
   complete(batch: Batch<P>): void;
   /** Release every non-empty buffer now (reason 'flush'), ignoring maxInFlight; keeps accepting. */

@@ -143,6 +143,17 @@ export const ModelConfigSchema = z
      * serverless mode; unused in cluster mode.
      */
     profile: z.string().min(1).optional(),
+    /**
+     * Serverless mode: most batches of one plan group inside its backend at the same time. A further
+     * ready batch (full or timed out) waits in the group's buffer until one of them is answered,
+     * failed or past its deadline, instead of queueing inside the backend; the buffer is bounded by
+     * limits.maxQueue (then 429). An integer >= 1, 'unlimited', or 'auto' (the default when absent):
+     * the backend's own concurrency where it has one (onnx: its worker count, one batch per
+     * session) and unlimited otherwise (replay and http stand for functions, which scale out). Read
+     * when the model starts (not on reload). Unused in cluster mode (an instance runs one query at a
+     * time).
+     */
+    maxInFlight: z.union([z.number().int().positive(), z.enum(['auto', 'unlimited'])]).optional(),
   })
   .strict();
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;

@@ -198,6 +198,7 @@ export class Gateway {
         metrics: this.metrics,
         prices: this.prices,
         logger: this.logger,
+        maxInFlight: m.maxInFlight === 'unlimited' ? Infinity : (m.maxInFlight ?? 'auto'),
         maxQueue: c.limits.maxQueue,
         hardDeadlineFactor: c.limits.hardDeadlineFactor,
         windowS: c.replan.windowS,

@@ -64,6 +64,14 @@ export interface ServiceOptions {
   windowS?: number;
   /** Rate floor fed to the planner so every app keeps a group (default 0.01 req/s). */
   minRps?: number;
+  /**
+   * Most batches of one plan group inside its backend at once (the batch manager's `maxInFlight`);
+   * further ready batches wait in the group's buffer. A number for every group (Infinity =
+   * unlimited) or 'auto' (default): the group's backend's `concurrency` (onnx: its workers), else
+   * unlimited. A batch's slot is freed when it is answered, has failed on every backend, or every
+   * request of it is past its hard deadline (the backend call is then aborted).
+   */
+  maxInFlight?: number | 'auto';
 }
 
 interface BackendSlot {
@@ -93,7 +101,10 @@ export class ServerlessService {
   private readonly backends = new Map<string, BackendSlot>();
   /** Backend key per group index of the current plan. */
   private groupBackend: string[] = [];
-  /** Backend keys by plan version: a batch formed under an older plan still finds its function. */
+  /**
+   * Backend keys by plan version: a batch carries the version of the plan whose group formed it
+   * (reconfigure releases requests it cannot re-home in their old group, under the old version).
+   */
   private readonly keysByVersion = new Map<number, string[]>();
   private inflight = 0;
   private accepting = true;
@@ -143,10 +154,19 @@ export class ServerlessService {
       plan,
       timers: this.opts.timers,
       onBatch: (b) => void this.runBatch(b),
+      maxInFlight: (g) => this.inFlightLimit(g),
       capacity: (g) =>
         Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),
     });
     this.publishPlan();
+  }
+
+  /** maxInFlight of a group of the plan being installed (its backend already exists). */
+  private inFlightLimit(g: GroupView): number {
+    const o = this.opts.maxInFlight ?? 'auto';
+    if (o !== 'auto') return o;
+    const c = this.backends.get(this.groupBackend[g.index])?.backend.concurrency;
+    return c !== undefined && Number.isInteger(c) && c >= 1 ? c : Infinity;
   }
 
   /**
@@ -302,6 +322,13 @@ export class ServerlessService {
     const now = timers.now();
     const pend = batch.requests.map((r) => r.payload);
     const g = batch.group;
+    // Frees the batch's maxInFlight slot exactly once (answered, failed, or past every deadline).
+    let slotFreed = false;
+    const freeSlot = (): void => {
+      if (slotFreed) return;
+      slotFreed = true;
+      this.manager.complete(batch);
+    };
     const m = this.opts.metrics;
     const model = this.io.name;
     for (const p of pend) this.metricsFor(p.app).wait.observe(now - p.arrival);
@@ -328,7 +355,10 @@ export class ServerlessService {
         });
       }
       if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].hardDeadline, expire);
-      else ctrl.abort(new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`));
+      else {
+        ctrl.abort(new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`));
+        freeSlot();
+      }
     };
     timer = timers.setTimer(byDeadline[0].hardDeadline, expire);
     let inputs: Tensor[];
@@ -340,6 +370,7 @@ export class ServerlessService {
     } catch (e) {
       this.failAll(pend, e);
       if (timer !== undefined) timers.clearTimer(timer);
+      freeSlot();
       return;
     }
     const primary = (this.keysByVersion.get(batch.planVersion) ?? this.groupBackend)[g.index];
@@ -390,6 +421,7 @@ export class ServerlessService {
     }
     if (lastErr !== undefined || ctrl.signal.aborted) this.failAll(pend, lastErr ?? ctrl.signal.reason);
     if (timer !== undefined) timers.clearTimer(timer);
+    freeSlot();
   }
 
   private failAll(pend: Pending[], e: unknown): void {

@@ -89,6 +89,11 @@ export class OnnxBackend implements Backend {
   private nextId = 1;
   private closed = false;
 
+  /** One batch per worker session at a time. */
+  get concurrency(): number {
+    return this.workers;
+  }
+
   constructor(cfg: OnnxConfig, ctx: BackendContext) {
     this.ctx = ctx;
     this.id = ctx.id;

@@ -20,6 +20,12 @@ export interface Backend {
   readonly kind: string;
   /** Unique within the gateway (for metrics and logs). */
   readonly id: string;
+  /**
+   * Batches it runs at the same time (more queue inside it), when that is fixed: the serverless
+   * service's default `maxInFlight` per group. Undefined: no fixed bound (a function platform
+   * scales out).
+   */
+  readonly concurrency?: number;
   /** Load the model / check the endpoint; resolves with the model's tensors. Called once. */
   start(): Promise<ModelIO>;
   /**
