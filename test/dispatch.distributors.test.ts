@@ -37,6 +37,14 @@ const munkresSolver = (cost: Float64Array[]): Int32Array => {
 distributorConformance('kairos (solver function)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: munkresSolver }),
 );
+// Tail estimate for the QoS penalty test (the mean stays the cost): slower CPUs have longer tails.
+const tailOf =
+  (estimateMs: LatencyEstimator): LatencyEstimator =>
+  (type, size) =>
+    estimateMs(type, size) * (type === 'g' ? 1.1 : 1.6);
+distributorConformance('kairos (tail estimate for the penalty test)', (instances, estimateMs) =>
+  createKairosDistributor({ instances, estimateMs, baseType: 'g', tailEstimateMs: tailOf(estimateMs) }),
+);
 distributorConformance('fcfs', (instances, estimateMs) => createFcfsDistributor({ instances, estimateMs }));
 distributorConformance('least expected finish', (instances, estimateMs) =>
   createLeastFinishDistributor({ instances, estimateMs }),
@@ -174,17 +182,25 @@ test('an unknown solver name is a coded error naming the field', () => {
   );
 });
 
-test("kairos decide() sends exactly the optimal matching's pairs that land on idle instances", () => {
+test("kairos decide() sends exactly the optimal matching's pairs that land on idle instances, from kairosCostMatrix's costs (tail option on and off)", () => {
   fc.assert(
     fc.property(
       fc.array(fc.constantFrom('g', 'c', 'r'), { minLength: 1, maxLength: 5 }),
       fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 12 }),
       fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
-      (pool, sizes, busyMask) => {
+      fc.boolean(),
+      (pool, sizes, busyMask, withTail) => {
+        // The solver sees the hot path's cost rows: capture them to compare with the reference matrix.
+        let seen: number[][] | undefined;
         const d = createKairosDistributor<number>({
           instances: pool,
           estimateMs: testEstimator,
           baseType: 'g',
+          solver: (c) => {
+            seen = c.map((r) => Array.from(r));
+            return solveAssignment(c);
+          },
+          ...(withTail ? { tailEstimateMs: tailOf(testEstimator) } : {}),
         });
         // Make some instances busy first by feeding them one query each.
         let t = 0;
@@ -205,7 +221,12 @@ test("kairos decide() sends exactly the optimal matching's pairs that land on id
         const idle = d.instances(t).map((x) => !x.busy);
         const expected = [...match].flatMap((j, i) => (j >= 0 && idle[j] ? [`${i}->${j}`] : []));
         const queued = sizes.map((_, i) => i);
+        seen = undefined;
         const got = d.decide(t).map((a) => `${queued.indexOf(a.query.payload!)}->${a.instance}`);
+        // decide() only matches while some instance is idle.
+        if (idle.some(Boolean))
+          assert.deepEqual(seen, cost, 'hot-path costs equal kairosCostMatrix(matchingInput(now))');
+        else assert.equal(seen, undefined);
         assert.deepEqual(got, expected);
       },
     ),
@@ -256,6 +277,30 @@ test("paper penalties scale with QoS; the prototype's absolute ones pick a viola
   );
 });
 
+test('a tail estimate changes the decision where the mean meets QoS but the tail does not', () => {
+  // Size 500: g 130 ms, c 252 ms (mean); QoS 300 ms. c is the cheaper pair (skew 0.42 × 252 < 130).
+  const run = (tail?: LatencyEstimator) => {
+    const d = createKairosDistributor({
+      instances: ['g', 'c'],
+      estimateMs: testEstimator,
+      baseType: 'g',
+      ...(tail ? { tailEstimateMs: tail } : {}),
+    });
+    d.enqueue({ id: 'q', size: 500, arrival: 0, deadline: 0.3 });
+    const m = d.matchingInput(0);
+    return { to: d.decide(0).map((a) => [a.instance, a.estimateMs]), cost: kairosCostMatrix(m)[0]! };
+  };
+  const mean = run();
+  assert.deepEqual(mean.to, [[1, 252]], 'by the mean, c meets the QoS and is cheaper');
+  // Tail 1.3 × mean: c 327.6 ms > 300 ms violates, g 169 ms still meets.
+  const tail = run((type, size) => 1.3 * testEstimator(type, size));
+  assert.deepEqual(tail.to, [[0, 130]], 'by the tail, c would break the QoS: the query goes to g');
+  assert.equal(tail.cost[0], mean.cost[0], 'a QoS-meeting pair keeps its mean-based cost');
+  assert.ok(tail.cost[1]! > tail.cost[0]!, 'the violating pair is penalised');
+  // A tail equal to the mean changes nothing.
+  assert.deepEqual(run(testEstimator), mean);
+});
+
 test('prototype compat rounds estimates to integer ms and skew to 2 decimals, base = instance 0', () => {
   const est: LatencyEstimator = (type, size) => (type === 'g' ? 0.3 * size + 0.4 : 0.7 * size);
   const p = createKairosDistributor({ instances: ['g', 'c'], estimateMs: est, compat: 'prototype' });
@@ -287,6 +332,17 @@ test('kairos options are validated, quoting the bad value', () => {
   );
   check(() => createKairosDistributor({ ...base, baseType: 'g', compat: 'x' as never }), 'compat');
   check(() => createKairosDistributor({ ...base, baseType: 'zz' }), 'estimateMs("zz", 1000)');
+  check(
+    () => createKairosDistributor({ ...base, baseType: 'g', tailEstimateMs: 99 as never }),
+    'tailEstimateMs',
+  );
+  check(
+    () => createKairosDistributor({ ...base, compat: 'prototype', tailEstimateMs: testEstimator }),
+    'tailEstimateMs',
+  );
+  const nanTail = createKairosDistributor({ ...base, baseType: 'g', tailEstimateMs: () => Number.NaN });
+  nanTail.enqueue({ id: 1, size: 7, arrival: 0, deadline: 1 });
+  check(() => nanTail.decide(0), 'tailEstimateMs("g", 7)');
   check(() => createSizeThresholdDistributor({ ...base, threshold: -1, largeTypes: ['g'] }), 'threshold');
   check(() => createSizeThresholdDistributor({ ...base, threshold: 10, largeTypes: [] }), 'largeTypes');
 });

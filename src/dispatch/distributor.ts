@@ -218,6 +218,15 @@ export interface KairosDistributorOptions extends DistributorBaseOptions {
    */
   penalty?: { margin: number; violate: number };
   /**
+   * 'paper' mode only: a tail latency estimate (ms) of a query of `size` on `type`, e.g. the p99 of
+   * the type's measured samples at that size (design §3.4, "tail vs mean"). When given, the QoS
+   * penalty test of a pair (remaining + tail − t_qos, against the safeguard) uses it, while the
+   * cost of a QoS-meeting pair (skew × (remaining + estimate)) and the remaining time of busy
+   * instances keep `estimateMs` (the mean). Must be pure, finite and >= 0. Default: none (the
+   * penalty test uses `estimateMs`, as the paper does).
+   */
+  tailEstimateMs?: LatencyEstimator;
+  /**
    * Minimum-cost rectangular assignment solver: a name from `assignmentSolvers` or a function (cost
    * rows -> column per row, -1 = row left out, exactly min(rows, cols) pairs; it must be exact, any
    * optimal assignment will do). Default 'munkres': measured 2–7× faster than
@@ -233,7 +242,13 @@ export type AssignmentSolver = (cost: Float64Array[]) => Int32Array;
 /** Inputs of one Kairos matching, ms. Exposed for oracles and the simulator's diagnostics. */
 export interface KairosMatchInput {
   /** Per row: remaining QoS time t_qos (ms, 0 once violated), QoS (ms), estimates per column (ms). */
-  rows: { tQosMs: number; qosMs: number; estMs: ArrayLike<number> }[];
+  rows: {
+    tQosMs: number;
+    qosMs: number;
+    estMs: ArrayLike<number>;
+    /** Estimates per column for the QoS penalty test (ms); default `estMs`. */
+    tailMs?: ArrayLike<number>;
+  }[];
   /** Per column: remaining busy time (ms) and skew. */
   cols: { remainingMs: number; skew: number }[];
   safeguard: number;
@@ -249,12 +264,13 @@ export function kairosCostMatrix(input: KairosMatchInput): number[][] {
     const r = rows[i]!;
     const pen = input.penaltyMs(i);
     const guardMs = safeguard * r.qosMs;
+    const tail = r.tailMs ?? r.estMs;
     const line = new Array<number>(cols.length);
     for (let j = 0; j < cols.length; j++) {
       const c = cols[j]!;
       const finish = c.remainingMs + r.estMs[j]!;
       let cost = c.skew * finish;
-      const resi = r.tQosMs - finish;
+      const resi = r.tQosMs - (c.remainingMs + tail[j]!);
       // A query already late is not penalised: once violated, all placements are equally bad.
       if (r.tQosMs > 0 && resi - guardMs < 0) cost = resi >= 0 ? pen.margin : pen.violate;
       line[j] = cost;
@@ -329,6 +345,9 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
   readonly #safeguard: number;
   readonly #maxRows: number;
   readonly #maxSkew: number;
+  /** tailEstimateMs (undefined: the penalty test uses the mean) and its rows cached per size. */
+  readonly #tail: LatencyEstimator | undefined;
+  readonly #tailBySize = new Map<number, Float64Array>();
   readonly #penalty: { margin: number; violate: number };
   readonly #typeNames: string[];
   readonly #typeIdx: Int32Array;
@@ -414,6 +433,12 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       this.skew[j] = s;
     }
     this.#maxSkew = Math.max(...this.skew);
+    const tail = o.tailEstimateMs;
+    if (tail !== undefined && typeof tail !== 'function')
+      throw badField('E_DISPATCH_CONFIG', 'tailEstimateMs', tail, 'must be a function (type, size) => ms');
+    if (tail !== undefined && compat === 'prototype')
+      throw badField('E_DISPATCH_CONFIG', 'tailEstimateMs', 'function', "is a 'paper' mode option");
+    this.#tail = tail;
   }
 
   protected override estimate(type: string, size: number): number {
@@ -434,6 +459,10 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       for (let j = 0; j < n; j++) est[j] = this.estimate(this.types[j]!, q.size);
       const t = (q.deadline - now) * 1000;
       rows[i] = { tQosMs: t > 0 ? t : 0, qosMs: (q.deadline - q.arrival) * 1000, estMs: est };
+      if (this.#tail) {
+        const tr = this.#tailRow(q.size);
+        rows[i]!.tailMs = Float64Array.from(this.types, (_, j) => tr[this.#typeIdx[j]!]!);
+      }
     }
     const proto = this.compat === 'prototype';
     const scale = this.#maxSkew;
@@ -476,6 +505,29 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
     return row;
   }
 
+  /** tailEstimateMs of a size on every distinct type, validated, cached per size. */
+  #tailRow(size: number): Float64Array {
+    let row = this.#tailBySize.get(size);
+    if (row === undefined) {
+      row = new Float64Array(this.#typeNames.length);
+      for (let t = 0; t < row.length; t++) {
+        const type = this.#typeNames[t]!;
+        const v = this.#tail!(type, size);
+        if (!(Number.isFinite(v) && v >= 0)) {
+          throw badField(
+            'E_DISPATCH_CONFIG',
+            `tailEstimateMs(${JSON.stringify(type)}, ${size})`,
+            v,
+            'must be a finite latency in ms >= 0',
+          );
+        }
+        row[t] = v;
+      }
+      this.#tailBySize.set(size, row);
+    }
+    return row;
+  }
+
   /**
    * Hot path: the same costs as kairosCostMatrix(matchingInput(now)) (a property test holds them
    * equal), built without intermediate objects and with one estimate lookup per row.
@@ -492,6 +544,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
     for (let i = 0; i < k; i++) {
       const q = this.queue[i]!;
       const est = this.#estRow(q.size);
+      const tail = this.#tail ? this.#tailRow(q.size) : est;
       const t = (q.deadline - now) * 1000;
       const tQos = t > 0 ? t : 0;
       const qos = (q.deadline - q.arrival) * 1000;
@@ -501,7 +554,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       const line = cost[i]!;
       for (let j = 0; j < n; j++) {
         const finish = rem[j]! + est[tIdx[j]!]!;
-        const resi = tQos - finish;
+        const resi = tQos - (rem[j]! + tail[tIdx[j]!]!);
         line[j] = tQos > 0 && resi - guard < 0 ? (resi >= 0 ? margin : violate) : skew[j]! * finish;
       }
     }
