@@ -47,6 +47,7 @@ export interface SimulateClusterCliOptions {
   pool?: string;
   sizes?: string;
   compat: string;
+  penaltyPercentile?: string;
   json?: boolean;
   report?: string;
   quiet?: boolean;
@@ -179,6 +180,10 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
             );
           })();
   const threshold = o.threshold ? parseNumber('--threshold', o.threshold, { min: 0 }) : undefined;
+  const penaltyPercentile =
+    o.penaltyPercentile !== undefined
+      ? parseNumber('--penalty-percentile', o.penaltyPercentile, { min: 0 })
+      : undefined;
   const queries = parseNumber('--queries', o.queries, { integer: true, min: 1 });
   const seeds = parseNumberList('--seeds', o.seeds, { integer: true, min: 0 });
   const steps = parseNumber('--steps', o.steps, { integer: true, min: 1 });
@@ -198,12 +203,16 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
   const rows: ClusterRow[] = [];
   try {
     for (const name of names) {
-      const createDistributor = distributorFactory({
-        name,
-        baseType: base,
-        compat,
-        ...(threshold !== undefined ? { threshold } : {}),
-      });
+      const createDistributor = distributorFactory(
+        {
+          name,
+          baseType: base,
+          compat,
+          ...(threshold !== undefined ? { threshold } : {}),
+          ...(penaltyPercentile !== undefined ? { penaltyPercentile } : {}),
+        },
+        table,
+      );
       const row: ClusterRow = { distributor: name };
       if (rate !== undefined) {
         row.atRate = simulateCluster({ ...common, createDistributor, rateQps: rate, seed: seeds[0] });
@@ -233,6 +242,7 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
     queries,
     seeds,
     sizes: o.sizes ?? 'deeprecsys',
+    ...(penaltyPercentile !== undefined ? { penaltyPercentile } : {}),
   };
   const results = rows.map((r) => ({
     distributor: r.distributor,

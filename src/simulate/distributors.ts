@@ -9,6 +9,7 @@ import {
   createSizeThresholdDistributor,
 } from '../dispatch/distributor.ts';
 import { HetserveError } from '../model/errors.ts';
+import type { LatencyTable } from '../plan/cluster/latency-table.ts';
 import type { DistributorFactory } from './cluster.ts';
 
 export const DISTRIBUTOR_NAMES = ['kairos', 'fcfs', 'least-finish', 'threshold'] as const;
@@ -22,6 +23,29 @@ export interface DistributorChoice {
   compat?: 'paper' | 'prototype';
   /** Threshold policy: queries larger than this go to the base type (required for 'threshold'). */
   threshold?: number;
+  /**
+   * Kairos, paper mode only: percentile p in (0, 100] of the type's latency samples at the query's
+   * size (the latency table's `quantileMs`, retained samples) that the QoS penalty test uses instead
+   * of the mean (`tailEstimateMs`); the cost keeps the mean. Default: off (the mean, as the paper).
+   * Needs the latency table (`distributorFactory`'s second argument). Other distributors ignore it.
+   */
+  penaltyPercentile?: number;
+}
+
+/** The tail estimator of `penaltyPercentile` (undefined when off), checked once per factory. */
+function kairosTail(c: DistributorChoice, table: LatencyTable | undefined) {
+  const p = c.penaltyPercentile;
+  if (p === undefined) return undefined;
+  const bad = (message: string, value: unknown = p) =>
+    new HetserveError('E_INVALID_OPTION', `penalty-percentile: ${message}`, {
+      field: 'penalty-percentile',
+      value,
+    });
+  if (!(Number.isFinite(p) && p > 0 && p <= 100)) throw bad(`must be in (0, 100] (got ${p})`);
+  if (c.compat === 'prototype') throw bad('is a paper-mode option (not with --compat prototype)');
+  if (!table) throw bad('needs the latency table whose samples it reads');
+  const q = p / 100;
+  return (type: string, size: number): number => table.quantileMs(type, size, q);
 }
 
 export function parseDistributorName(raw: string): DistributorName {
@@ -36,17 +60,23 @@ export function parseDistributorName(raw: string): DistributorName {
   );
 }
 
-/** A factory building the named distributor for any pool. */
-export function distributorFactory(c: DistributorChoice): DistributorFactory {
+/**
+ * A factory building the named distributor for any pool. `table` is the latency table the pool is
+ * simulated with; only `penaltyPercentile` needs it.
+ */
+export function distributorFactory(c: DistributorChoice, table?: LatencyTable): DistributorFactory {
   switch (c.name) {
-    case 'kairos':
+    case 'kairos': {
+      const tail = kairosTail(c, table);
       return (instances, estimateMs) =>
         createKairosDistributor({
           instances,
           estimateMs,
           baseType: c.baseType,
           ...(c.compat ? { compat: c.compat } : {}),
+          ...(tail ? { tailEstimateMs: tail } : {}),
         });
+    }
     case 'fcfs':
       return (instances, estimateMs) => createFcfsDistributor({ instances, estimateMs });
     case 'least-finish':

@@ -114,6 +114,10 @@ export function register(program: Command): void {
       'query-size histogram JSON ({"sizes":[..],"weights":[..]} or {"<size>":weight}); default the DeepRecSys-like mix',
     )
     .option('--compat <mode>', "Kairos distributor: 'paper' or 'prototype'", 'paper')
+    .option(
+      '--penalty-percentile <p>',
+      "Kairos distributor, paper mode: its QoS penalty test uses the p-th percentile of the type's latency samples at the query's size instead of the mean (the cost keeps the mean); default off",
+    )
     .option('--json', 'print results as JSON (qosMetRatio, throughputQps, allowableQps with --find-max-rate)')
     .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
     .option('--quiet', 'no progress bar')
