@@ -138,6 +138,13 @@ console.log(
 );
 figure(B, 'cluster_kairos16_queries_per_s', kq, 'queries/s');
 figure(B, 'cluster_fcfs16_queries_per_s', fq, 'queries/s');
+// Near this pool's allowable rate (≈ 99.6 % within QoS) queues form and most matchings have
+// several rows: the case the oracle's bisection spends its time in.
+const kqHot = clusterRate('kairos', 150);
+console.log(
+  `cluster, same pool at 150 q/s offered (queues form): Kairos ${(kqHot / 1e3).toFixed(1)} k queries/s`,
+);
+figure(B, 'cluster_kairos16_150qps_queries_per_s', kqHot, 'queries/s');
 
 // ── oracle ──────────────────────────────────────────────────────────────────────────────
 const nOracle = Number(process.env['BENCH_ORACLE_CONFIGS'] ?? 10);

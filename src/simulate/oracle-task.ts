@@ -14,7 +14,7 @@ export interface OracleContext {
 export function prepare(init: OracleWorkerInit): OracleContext {
   const table =
     typeof init.model === 'string' ? LatencyTable.bundled(init.model) : LatencyTable.fromProfile(init.model);
-  return { init, table, factory: distributorFactory(init.distributor) };
+  return { init, table, factory: distributorFactory(init.distributor, table) };
 }
 
 export function evaluateTask(ctx: OracleContext, t: OracleTask): OracleResult {

@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option('--quick', 'one seed, oracle over the top 5, shorter searches (a smoke run)')
     .option(
       '--oracle-top <n>',
-      "configurations (best by upper bound) the oracle simulates; 'all' for every feasible one (default 20, quick 5)",
+      "configurations (best by upper bound) the oracle simulates; 'all' for every feasible one (default all, quick 5)",
     )
     .option('--models <list>', 'comma-separated subset of rm2, dien, wnd, mtwnd, ncf')
     .option('--quiet', 'no progress bar')
