@@ -37,3 +37,51 @@ test('reproduce harmonybatch (one model, harmony + batch, 10 minutes) writes the
   const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(saved.minutes, 10);
 });
+
+test('reproduce kairos (one model, quick) writes the report, figure and results; the oracle ranks the top-1 by upper bound', async () => {
+  const { reproduceKairos } = await import('../src/simulate/reproduce-kairos.ts');
+  const out = mkdtempSync(join(tmpdir(), 'hetserve-repro-kairos-'));
+  const steps: string[] = [];
+  const { reportPath } = await reproduceKairos({
+    out,
+    quick: true,
+    models: ['ncf'],
+    onProgress: (s) => steps.push(s),
+  });
+  assert.ok(steps.length >= 5, steps.join(' | '));
+  const md = readFileSync(reportPath, 'utf8');
+  assert.match(md, /## Paper vs ours/);
+  const { allocate } = await import('../src/plan/cluster/allocate.ts');
+  const a = await allocate({ model: 'ncf', lp: false });
+  const top1 = a.pool.map((t) => a.top1.counts[t.name] ?? 0).join(',');
+  assert.ok(md.includes(`ncf | top-1 by upper bound (${top1}) vs oracle`), `no top-1 row for (${top1})`);
+  assert.ok(
+    existsSync(join(out, 'allowable-throughput.svg')) && existsSync(join(out, 'allowable-throughput.png')),
+  );
+  const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+    results: {
+      model: string;
+      oracle: {
+        evaluated: number;
+        best: { allowableQps: number };
+        ranked: { allowableQps: number }[];
+        chosenRank: number;
+        top1Rank: number;
+        top1OracleQps: number;
+      };
+    }[];
+  };
+  const r = saved.results[0]!;
+  assert.equal(r.model, 'ncf');
+  assert.equal(r.oracle.evaluated, 5); // quick: the oracle simulates the best 5 by upper bound
+  const qps = r.oracle.ranked.map((x) => x.allowableQps);
+  assert.deepEqual(
+    qps,
+    [...qps].sort((a, b) => b - a),
+  );
+  assert.equal(r.oracle.best.allowableQps, qps[0]);
+  // The top-1 by upper bound is always among the candidates the oracle simulates.
+  assert.ok(r.oracle.top1Rank >= 1 && r.oracle.top1Rank <= 5);
+  assert.equal(r.oracle.top1OracleQps, qps[r.oracle.top1Rank - 1]);
+  assert.ok(r.oracle.chosenRank >= 1 && r.oracle.chosenRank <= 5);
+});
