@@ -14,7 +14,7 @@ import {
   lpEstimate,
 } from '../src/plan/cluster/lp.ts';
 import { allocate, type AllocationResult } from '../src/plan/cluster/allocate.ts';
-import { bayesianSearch } from '../src/plan/cluster/baselines.ts';
+import { bayesianSearch } from '../src/plan/cluster/bayesian.ts';
 import type { ClusterOracle } from '../src/plan/cluster/oracle.ts';
 import { AllocationSchema } from '../src/model/cluster.ts';
 import { HetserveError } from '../src/model/errors.ts';

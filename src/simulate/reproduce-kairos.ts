@@ -19,7 +19,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocate, defaultPool } from '../plan/cluster/allocate.ts';
-import { bayesianSearch } from '../plan/cluster/baselines.ts';
+import { bayesianSearch } from '../plan/cluster/bayesian.ts';
 import {
   DEFAULT_QOS_MS,
   KAIROS_MODELS,

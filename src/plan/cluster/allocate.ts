@@ -15,12 +15,8 @@ import {
 import { HetserveError, badField } from '../../model/errors.ts';
 import { parseWith } from '../../model/validate.ts';
 import { compileBound, type Aggregation } from './bound.ts';
-import {
-  bayesianSearch,
-  homogeneousBaseline,
-  oracleBaseline,
-  type BayesianSearchResult,
-} from './baselines.ts';
+import { homogeneousBaseline, oracleBaseline } from './baselines.ts';
+import type { BayesianSearchResult } from './bayesian.ts';
 import { rankConfigurations, type EnumerationPool, type RankedConfig } from './enumerate.ts';
 import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable } from './latency-table.ts';
 import {
@@ -381,6 +377,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
       quantities,
     };
     if (opts.bayesian) {
+      const { bayesianSearch } = await import('./bayesian.ts');
       const r = bayesianSearch(epool, budget, estimate, opts.bayesian);
       result.bayesian = {
         ...r,

@@ -44,12 +44,6 @@ export {
 } from './enumerate.ts';
 export { fluidBoundQps, loadLpSolver, lpData, lpEstimate, type LpData, type LpEstimate } from './lp.ts';
 export { selectBySimilarity, type SimilarityCandidate, type SimilarityOptions } from './select.ts';
-export {
-  bayesianSearch,
-  homogeneousBaseline,
-  oracleBaseline,
-  type BayesianSearchOptions,
-  type BayesianSearchResult,
-  type HomogeneousBaseline,
-} from './baselines.ts';
+export { homogeneousBaseline, oracleBaseline, type HomogeneousBaseline } from './baselines.ts';
+export { bayesianSearch, type BayesianSearchOptions, type BayesianSearchResult } from './bayesian.ts';
 export { formatAllocation, describeMix } from './format.ts';
