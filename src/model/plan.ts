@@ -54,6 +54,26 @@ export const PlanGroupSchema = z
   .strict();
 export type PlanGroup = z.infer<typeof PlanGroupSchema>;
 
+/**
+ * Something the planner chose that the profile does not vouch for (the plan is still the one the
+ * model predicts best). W_EXTRAPOLATED: a CPU group's vCPU lies outside the profile's
+ * `cpu.fitRange`, so its latency (and hence cost and slack) comes from extrapolated curves.
+ */
+export const PlanWarningSchema = z
+  .object({
+    code: z.enum(['W_EXTRAPOLATED']),
+    /** Index into `groups`. */
+    group: z.number().int().nonnegative(),
+    /** Path of the planned value within the group, e.g. 'function.vcpu'. */
+    field: z.string(),
+    value: z.number(),
+    /** The range [lo, hi] the profile was fitted on. */
+    range: z.tuple([z.number(), z.number()]),
+    message: z.string(),
+  })
+  .strict();
+export type PlanWarning = z.infer<typeof PlanWarningSchema>;
+
 /** Output of `hetserve plan` / `plan()`: what the gateway, simulator and exporters consume. */
 export const PlanSchema = z
   .object({
@@ -71,6 +91,8 @@ export const PlanSchema = z
     apps: z.array(z.object({ name: z.string(), slo: z.number(), rps: z.number() }).strict()),
     /** Wall time of the planner, ms. */
     planningMs: z.number().nonnegative().optional(),
+    /** Caveats about the plan (see `PlanWarningSchema`); absent when there are none. */
+    warnings: z.array(PlanWarningSchema).optional(),
   })
   .strict();
 export type Plan = z.infer<typeof PlanSchema>;

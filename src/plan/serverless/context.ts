@@ -6,6 +6,7 @@ import type { ServerlessProfile } from '../../model/profile.ts';
 import { parseWith } from '../../model/validate.ts';
 import { Predictor, cpuMaxBatch, type FunctionChoice, type GroupInput } from '../../predict/index.ts';
 import type { ConfigGrid, PlanContext, PlannedGroup, ServerlessPlanOptions } from './types.ts';
+import { planWarnings } from './warnings.ts';
 
 /** vCPU grid lo, lo+step, … ≤ hi as exact two-decimal numbers (the prototype rounds them; RAM rounding depends on it). */
 export function vcpuGrid(lo = 0.05, hi = 16, step = 0.05): number[] {
@@ -157,7 +158,7 @@ export function toPlanGroup(group: PlannedGroup, totalRate: number): PlanGroup {
   };
 }
 
-/** Assemble the Plan: groups in SLO order, total = Σ cost × traffic share. */
+/** Assemble the Plan: groups in SLO order, total = Σ cost × traffic share, caveats in `warnings`. */
 export function finishPlan(ctx: PlanContext, algorithm: string, groups: PlannedGroup[]): Plan {
   const totalRate = ctx.apps.reduce((s, a) => s + a.rps, 0);
   const planGroups = groups.map((g) => {
@@ -165,6 +166,7 @@ export function finishPlan(ctx: PlanContext, algorithm: string, groups: PlannedG
     const expected = ctx.predictor.expectedCost(g.evaluation);
     return Number.isFinite(expected) ? { ...pg, expectedCostPerRequest: expected } : pg;
   });
+  const warnings = planWarnings(ctx.profile, planGroups);
   return {
     kind: 'serverless-plan',
     algorithm,
@@ -181,5 +183,7 @@ export function finishPlan(ctx: PlanContext, algorithm: string, groups: PlannedG
       rps: a.rps,
     })),
     planningMs: performance.now() - ctx.startedAt,
+    // Absent when empty so that plans of profiles without caveats are unchanged.
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

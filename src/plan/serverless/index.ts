@@ -64,6 +64,7 @@ export {
   type AutoResult,
   type AutoCandidate,
 } from './auto.ts';
+export { planWarnings, outsideRange } from './warnings.ts';
 export { bayesOpt, type BayesOptOptions, type BayesOptResult, type BayesOptSample } from './gp.ts';
 
 /** The algorithm `plan()` runs when none is named: 'auto' once registered, else 'harmony'. */

@@ -59,6 +59,7 @@ export function formatPlanReport(
   out += `total cost per request: ${fmtCost(plan.totalCostPerRequest)} ${plan.currency}`;
   out += plan.planningMs !== undefined ? `   (planned in ${plan.planningMs.toFixed(2)} ms)\n` : '\n';
   for (const e of plan.excluded) out += `warning: app ${e.app} left out: ${e.reason}\n`;
+  for (const w of plan.warnings ?? []) out += `warning: ${w.message}\n`;
   if (baseline) {
     const real = evaluatePlan(baseline, appList, predictor);
     out += `\nBATCH baseline (CPU only, deterministic latency model)\n`;
