@@ -58,7 +58,8 @@ export const ReplayBackendSchema = z
     type: z.literal('replay'),
     /**
      * Latency per batch: a fixed number of ms, or `{ samplesMs: [...] }` drawn uniformly, or
-     * `{ profile: true }` = the model's serverless profile (avg..max at the group's function), or
+     * `{ profile: true }` = the model's serverless profile at the group's function (its measured
+     * samples when it has some for that configuration, else avg..max; see `samples`), or
      * `{ kairos: {...} }` = measured Kairos samples of an instance type.
      * Default 0.
      */
@@ -66,7 +67,19 @@ export const ReplayBackendSchema = z
       .union([
         z.number().nonnegative(),
         z.object({ samplesMs: z.array(z.number().nonnegative()).min(1) }).strict(),
-        z.object({ profile: z.literal(true) }).strict(),
+        z
+          .object({
+            profile: z.literal(true),
+            /**
+             * 'auto' (default): a batch of size b draws uniformly from the profile's measured
+             * samples for the group's function at b (the exact configuration, else the nearest
+             * measured vCPU / GPU memory rescaled by the fitted averages: src/profile/samples.ts
+             * `sampleLookup`, as `simulate serverless --latency auto`), and from the triangular
+             * avg..max model when there are none. 'off': always the triangular model.
+             */
+            samples: z.enum(['auto', 'off']).default('auto'),
+          })
+          .strict(),
         z
           .object({
             /**

@@ -1,9 +1,11 @@
 /**
  * The bundled default deployment (`npm start`, `hetserve serve` without --config): the project's
  * synthetic MLP served by local ONNX Runtime workers, the README case's four applications (SLOs
- * 0.5, 0.6, 0.8, 1.0 s; 5, 5, 5, 15 req/s), planned at start with the bundled VGG19 profile as the
- * latency model (profile your own model with `hetserve profile onnx` and point `profile` at it).
+ * 0.5, 0.6, 0.8, 1.0 s; 5, 5, 5, 15 req/s), planned at start with the bundled profile of that very
+ * MLP (data/profiles/demo-mlp.profile.json, measured by `hetserve profile onnx`; regenerate it
+ * with `npm run profile:demo`, see src/serve/demo-profile.ts).
  */
+import { fileURLToPath } from 'node:url';
 import type { ServeConfigInput } from './config.ts';
 
 export const DEFAULT_APPS = [
@@ -13,10 +15,34 @@ export const DEFAULT_APPS = [
   { name: 'app3', slo: 1.0, rps: 15 },
 ];
 
+/**
+ * The demo's model: the synthetic MLP (src/profile/synthetic-models.ts) with these sizes and
+ * weight seed. The bundled profile was measured on exactly this model; change one, regenerate the
+ * other (`npm run profile:demo`).
+ */
+export const DEMO_MLP = {
+  seed: 1,
+  options: { inputs: 256, hidden: 512, layers: 2, classes: 10 },
+} as const;
+
+/**
+ * The bundled profile of the demo MLP, as an absolute path (resolved next to this module, so it
+ * works from src/ and dist/ and whatever the working directory).
+ */
+export const DEMO_PROFILE_PATH = fileURLToPath(
+  new URL('../../data/profiles/demo-mlp.profile.json', import.meta.url),
+);
+
 export function defaultServeConfig(): ServeConfigInput {
   return {
     listen: { host: '127.0.0.1', port: 8080 },
-    models: [{ name: 'mlp', source: { synthetic: 'mlp', seed: 1 }, profile: 'VGG19' }],
+    models: [
+      {
+        name: 'mlp',
+        source: { synthetic: 'mlp', seed: DEMO_MLP.seed, options: { ...DEMO_MLP.options } },
+        profile: DEMO_PROFILE_PATH,
+      },
+    ],
     applications: DEFAULT_APPS.map((a) => ({ ...a })),
     serving: { mode: 'serverless', backend: { type: 'onnx' } },
     replan: { intervalS: 60, windowS: 60 },

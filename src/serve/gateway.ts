@@ -19,6 +19,7 @@ import { PlanSchema } from '../model/plan.ts';
 import { parseWith } from '../model/validate.ts';
 import type { PriceTable } from '../model/prices.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
+import type { sampleLookup } from '../profile/samples.ts';
 import { createBackend } from './backends/index.ts';
 import type { Backend, BackendContext } from './backends/types.ts';
 import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeConfig } from './config.ts';
@@ -174,6 +175,7 @@ export class Gateway {
       const planFn: PlanFn = this.opts.planFn
         ? (a) => this.opts.planFn!(m, a)
         : await this.defaultPlanFn(profile);
+      const samples = await this.sampleFn(profile);
       let io: Awaited<ReturnType<Backend['start']>> | undefined;
       const makeBackend = async (fn: FunctionConfig, key: string): Promise<Backend> => {
         const b = factory(serving.backend, {
@@ -182,6 +184,7 @@ export class Gateway {
           baseDir: this.baseDir,
           fn,
           predictLatency: await this.latencyFn(profile, fn),
+          ...(samples ? { latencySamples: (batch: number) => samples(fn, batch)?.latencies } : {}),
         });
         io = await b.start();
         return b;
@@ -276,6 +279,23 @@ export class Gateway {
     return fn.kind === 'cpu'
       ? (b) => cpuLatency(profile, fn.vcpu, b)
       : (b) => gpuLatency(profile, fn.gpuMemoryGb, b);
+  }
+
+  /**
+   * The profile's measured samples by (function, batch size), with the simulator's lookup rule
+   * (exact configuration, else the nearest measured one rescaled by the fitted averages); undefined
+   * when the profile has none.
+   */
+  private async sampleFn(profile: ServerlessProfile): Promise<ReturnType<typeof sampleLookup>> {
+    if (!profile.samples?.length) return undefined;
+    const { sampleLookup } = await import('../profile/samples.ts');
+    const { cpuLatency, gpuLatency } = await import('../predict/latency.ts');
+    return sampleLookup(
+      profile,
+      (fn, b) =>
+        fn.kind === 'cpu' ? cpuLatency(profile, fn.vcpu, b).avg : gpuLatency(profile, fn.gpuMemoryGb, b).avg,
+      'auto',
+    );
   }
 
   private async defaultPlanFn(profile: ServerlessProfile): Promise<PlanFn> {

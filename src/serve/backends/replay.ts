@@ -1,7 +1,8 @@
 /**
  * `replay` backend: waits a latency per batch (fixed, drawn from samples, or from the model's
- * serverless profile) and answers without computing: outputs named like an input echo that
- * input, other outputs are zeros. For load tests, benchmarks and the Kairos data.
+ * serverless profile: its measured samples when it has some, else its avg/max model) and answers
+ * without computing: outputs named like an input echo that input, other outputs are zeros. For
+ * load tests, benchmarks and the Kairos data.
  */
 import { seededRandom as prng } from '../../model/random.ts';
 import { HetserveError } from '../../model/errors.ts';
@@ -73,7 +74,11 @@ export class ReplayBackend implements Backend {
     return this.io;
   }
 
-  /** Latency of one batch in ms. Profile: triangular(2·avg − max, avg, max), whose mean is avg. */
+  /**
+   * Latency of one batch in ms. Profile: one of the measured samples for the group's function and
+   * this size, uniformly (`samples: 'auto'` and the profile has some), else triangular(2·avg − max,
+   * avg, max), whose mean is avg.
+   */
   latencyMs(size: number): number {
     const l = this.cfg.latency;
     if (typeof l === 'number') return l;
@@ -82,6 +87,8 @@ export class ReplayBackend implements Backend {
       const xs = this.kairosSamples!;
       return xs[Math.floor(this.rand() * xs.length)];
     }
+    const measured = l.samples === 'auto' ? this.ctx.latencySamples?.(size) : undefined;
+    if (measured && measured.length > 0) return measured[Math.floor(this.rand() * measured.length)] * 1000;
     const { avg, max } = this.ctx.predictLatency!(size);
     const lo = Math.max(0, 2 * avg - max);
     const u = this.rand();

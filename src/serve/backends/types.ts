@@ -47,6 +47,12 @@ export interface BackendContext {
   fn?: FunctionConfig;
   /** Predicted batch latency in seconds at the group's function (replay `{profile: true}`). */
   predictLatency?: (batch: number) => { avg: number; max: number };
+  /**
+   * Measured batch latencies in seconds at the group's function and batch size, from the model's
+   * profile (src/profile/samples.ts `sampleLookup`); undefined when the profile has none for it
+   * (replay `{profile: true, samples: 'auto'}`).
+   */
+  latencySamples?: (batch: number) => readonly number[] | undefined;
 }
 
 export function abortError(signal: AbortSignal): Error {
