@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .option('--gpu-overhead <factor>', 'GPU max-latency overhead factor when m < 24 GB', '1.2')
     .option(
       '--partitions <mode>',
-      "optimal/auto search space: 'all-partitions' (every set partition, ≤ --exact-max-apps apps), 'contiguous' (SLO-consecutive groups) or 'auto' (optimal: all-partitions up to --exact-max-apps apps, else contiguous; auto: both) (default: auto)",
+      "optimal/auto search space: 'all-partitions' (every set partition, ≤ --exact-max-apps apps), 'contiguous' (SLO-consecutive groups) or 'auto' (optimal: all-partitions up to --exact-max-apps apps, else contiguous; auto: contiguous, then all-partitions up to --exact-max-apps apps) (default: auto)",
     )
     .option(
       '--exact-max-apps <n>',
