@@ -10,7 +10,7 @@ export {
   type ModelConfig,
   type TensorSpec,
 } from './config.ts';
-export { defaultServeConfig } from './defaults.ts';
+export { defaultServeConfig, DEMO_MLP, DEMO_PROFILE_PATH } from './defaults.ts';
 export { ServerlessService, type Answer, type PlanFn } from './service.ts';
 export { ClusterService } from './cluster.ts';
 export { createBackend, ReplayBackend, HttpBackend, OnnxBackend } from './backends/index.ts';
