@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AllocationSchema } from '../src/model/cluster.ts';
+import { runCli, type CliRun } from './cli-helpers.ts';
 
-const BIN = fileURLToPath(new URL('../bin/hetserve.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-allocate-'));
 const file = (name: string, body: unknown): string => {
   const p = join(dir, name);
@@ -15,14 +13,7 @@ const file = (name: string, body: unknown): string => {
   return p;
 };
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'allocate', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli('allocate', ...args);
 
 test('hetserve allocate: results and bad input (exit 2 bad input, 3 nothing feasible, no stack traces)', async () => {
   const negPool = file('neg.json', { types: [{ name: 'g4dn.xlarge', priceUsdPerHour: -0.5, base: true }] });

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlanSchema } from '../src/model/plan.ts';
 import { parseAppsCsv, readAppsInput } from '../src/plan/serverless/apps-input.ts';
+import { runCli, type CliRun as Run } from './cli-helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'hetserve.js');
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-plan-'));
 const file = (name: string, text: string) => {
   const p = join(dir, name);
@@ -17,19 +16,7 @@ const file = (name: string, text: string) => {
   return p;
 };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function hetserve(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const hetserve = runCli;
 
 const readme = join(root, 'data', 'examples', 'readme-apps.json');
 

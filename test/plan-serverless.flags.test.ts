@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,9 @@ import { HetserveError } from '../src/model/errors.ts';
 import { PlanSchema, type Plan } from '../src/model/plan.ts';
 import { bundledProfile } from '../src/predict/index.ts';
 import { plan } from '../src/plan/serverless/index.ts';
+import { runCli } from './cli-helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'hetserve.js');
 const readme = join(root, 'data', 'examples', 'readme-apps.json');
 const README_APPS = [
   { name: 'app0', slo: 0.5, rps: 5 },
@@ -21,19 +20,7 @@ const README_APPS = [
   { name: 'app3', slo: 1.0, rps: 15 },
 ];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function hetserve(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const hetserve = runCli;
 
 /** Run `hetserve plan …` in-process; returns the coded error it throws (none: undefined). */
 async function planError(...args: string[]): Promise<HetserveError | undefined> {

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,20 +7,11 @@ import { join } from 'node:path';
 import { ServerlessProfileSchema } from '../src/model/profile.ts';
 import { ClusterProfileSchema } from '../src/model/cluster.ts';
 import { PlanSchema } from '../src/model/plan.ts';
+import { runCli } from './cli-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-profile-cli-'));
-const bin = join(import.meta.dirname, '..', 'bin', 'hetserve.js');
 
-function hetserve(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, HETSERVE_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const hetserve = runCli;
 
 test('synth → profile onnx → plan: files validate, table and plot written, plan accepts the profile', async () => {
   const model = join(dir, 'mlp.onnx');

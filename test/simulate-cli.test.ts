@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCliSync } from './cli-helpers.ts';
 
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/hetserve.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  const r = runCliSync(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 };
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-sim-cli-'));
 const apps = join(dir, 'apps.json');

@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +23,12 @@ import { compactLatencies, sampleLookup } from '../src/profile/samples.ts';
 import { Rng } from '../src/simulate/rng.ts';
 import { simulateServerless, type ServerlessModel } from '../src/simulate/serverless.ts';
 import { poissonArrivals } from '../src/simulate/workload.ts';
+import { runCliSync } from './cli-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-samples-'));
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/hetserve.js', ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  const r = runCliSync(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 };
 
 function thrown(f: () => unknown): HetserveError {
