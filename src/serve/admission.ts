@@ -1,7 +1,7 @@
 /**
  * Admission checks every service (serverless groups, cluster pool) makes before it queues a
- * request: known application, not draining, queue below its bound. One place, so both modes
- * refuse with the same codes and metrics.
+ * request: known application, not draining, queue below its bound; and the waiters of a drain.
+ * One place, so both modes refuse with the same codes and metrics and drain alike.
  */
 import { HetserveError } from '../model/errors.ts';
 
@@ -46,4 +46,27 @@ export function admissionError(s: AdmissionState): HetserveError | undefined {
     );
   }
   return undefined;
+}
+
+/**
+ * Callers of a service's `drain()` waiting for its last in-flight request. The service calls
+ * `wake()` whenever its in-flight count reaches 0.
+ */
+export class DrainWaiters {
+  #waiters: (() => void)[] = [];
+
+  wake(): void {
+    if (this.#waiters.length > 0) for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** True once woken, false when `timeoutS` seconds pass first. */
+  wait(timeoutS: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutS * 1000);
+      this.#waiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
 }

@@ -3,7 +3,7 @@
  * D's Kairos distributor deciding, on every arrival and completion, which waiting query goes to
  * which idle instance (min-cost bipartite matching). Each request is one query of size 1.
  */
-import { admissionError } from './admission.ts';
+import { admissionError, DrainWaiters } from './admission.ts';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createKairosDistributor } from '../dispatch/distributor.ts';
@@ -64,7 +64,7 @@ export class ClusterService {
   private inflight = 0;
   private accepting = true;
   private nextId = 0;
-  private drainWaiters: (() => void)[] = [];
+  private readonly drained = new DrainWaiters();
 
   constructor(opts: ClusterServiceOptions) {
     this.opts = opts;
@@ -155,7 +155,7 @@ export class ClusterService {
     if (miss) m.sloMisses.labels(this.io.name, q.app).inc();
     this.live.request(q.app, a.ok ? lat : undefined, miss);
     q.resolve(a);
-    if (this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.inflight === 0) this.drained.wake();
   }
 
   /** Run the query on one instance; resolves with its answer (never rejects). */
@@ -251,13 +251,7 @@ export class ClusterService {
   async drain(timeoutS: number): Promise<boolean> {
     this.accepting = false;
     if (this.inflight === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutS * 1000);
-      this.drainWaiters.push(() => {
-        clearTimeout(t);
-        resolve(true);
-      });
-    });
+    return this.drained.wait(timeoutS);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
  * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
  */
-import { admissionError } from './admission.ts';
+import { admissionError, DrainWaiters } from './admission.ts';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createBatchManager } from '../dispatch/batch-manager.ts';
@@ -108,7 +108,7 @@ export class ServerlessService {
   private readonly keysByVersion = new Map<number, string[]>();
   private inflight = 0;
   private accepting = true;
-  private drainWaiters: (() => void)[] = [];
+  private readonly drained = new DrainWaiters();
   private nextId = 0;
   private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
   private replanning: Promise<void> | undefined;
@@ -290,7 +290,7 @@ export class ServerlessService {
     if (miss) c.miss.inc();
     this.live.request(p.app, a.ok ? lat : undefined, miss);
     p.resolve(a);
-    if (this.inflight === 0 && this.drainWaiters.length) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.inflight === 0) this.drained.wake();
   }
 
   private readonly groupChildren = new Map<string, ReturnType<ServerlessService['makeGroupMetrics']>>();
@@ -568,13 +568,7 @@ export class ServerlessService {
     this.accepting = false;
     this.manager.flush();
     if (this.inflight === 0) return true;
-    return new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutS * 1000);
-      this.drainWaiters.push(() => {
-        clearTimeout(t);
-        resolve(true);
-      });
-    });
+    return this.drained.wait(timeoutS);
   }
 
   async close(): Promise<void> {
