@@ -119,8 +119,8 @@ test('Kairos data: replay instances draw measured rm2 latencies; the estimator u
     );
     for (const r of rs) {
       assert.equal(r.status, 200);
-      // rm2 at 10 items: g4dn 5.3-5.6 ms, t3 10.8-27.3 ms (libuv timers are ms-granular, so allow 1 ms early)
-      assert.ok(r.json.parameters.backend_ms >= 4.2, `backend ${r.json.parameters.backend_ms} ms`);
+      // rm2 at 10 items: g4dn 5.257-5.592 ms, t3 10.82-27.27 ms; a replayed latency is a floor
+      assert.ok(r.json.parameters.backend_ms >= 5.257, `backend ${r.json.parameters.backend_ms} ms`);
     }
   } finally {
     await gw.close();

@@ -110,14 +110,23 @@ export class ReplayBackend implements Backend {
     if (ms <= 0) return Promise.resolve(out);
     return new Promise((resolve, reject) => {
       if (batch.signal.aborted) return reject(abortError(batch.signal));
+      const start = performance.now();
       const onAbort = (): void => {
         clearTimeout(t);
         reject(abortError(batch.signal));
       };
-      const t = setTimeout(() => {
+      // A replayed latency is a floor. Node timers can fire a millisecond or more early against
+      // performance.now (libuv measures from its cached loop time), so wait out what is left.
+      const fire = (): void => {
+        const left = ms - (performance.now() - start);
+        if (left > 0) {
+          t = setTimeout(fire, left);
+          return;
+        }
         batch.signal.removeEventListener('abort', onAbort);
         resolve(out);
-      }, ms);
+      };
+      let t = setTimeout(fire, ms);
       batch.signal.addEventListener('abort', onAbort, { once: true });
     });
   }
