@@ -43,6 +43,37 @@ function checkBase(o: DistributorBaseOptions): void {
   }
 }
 
+/** `estimator(type, size)`, which must be a finite latency in ms >= 0 (E_DISPATCH_CONFIG naming `field`). */
+function checkedEstimate(estimator: LatencyEstimator, field: string, type: string, size: number): number {
+  const v = estimator(type, size);
+  if (!(Number.isFinite(v) && v >= 0)) {
+    throw badField(
+      'E_DISPATCH_CONFIG',
+      `${field}(${JSON.stringify(type)}, ${size})`,
+      v,
+      'must be a finite latency in ms >= 0',
+    );
+  }
+  return v;
+}
+
+/** An estimator's values for one size on each of `types`, computed once per size. */
+function rowsBySize(
+  types: readonly string[],
+  estimator: LatencyEstimator,
+  field: string,
+): (size: number) => Float64Array {
+  const rows = new Map<number, Float64Array>();
+  return (size) => {
+    let row = rows.get(size);
+    if (row === undefined) {
+      row = Float64Array.from(types, (t) => checkedEstimate(estimator, field, t, size));
+      rows.set(size, row);
+    }
+    return row;
+  };
+}
+
 /**
  * Queue + instance bookkeeping shared by every distributor. Subclasses only choose pairs.
  * Estimates are cached per (type, size): the estimator must be pure.
@@ -75,15 +106,7 @@ abstract class DistributorBase<P> implements QueryDistributor<P> {
     if (m === undefined) this.#cache.set(type, (m = new Map()));
     let v = m.get(size);
     if (v === undefined) {
-      v = this.#estimator(type, size);
-      if (!(Number.isFinite(v) && v >= 0)) {
-        throw badField(
-          'E_DISPATCH_CONFIG',
-          `estimateMs(${JSON.stringify(type)}, ${size})`,
-          v,
-          'must be a finite latency in ms >= 0',
-        );
-      }
+      v = checkedEstimate(this.#estimator, 'estimateMs', type, size);
       m.set(size, v);
     }
     return v;
@@ -345,13 +368,13 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
   readonly #safeguard: number;
   readonly #maxRows: number;
   readonly #maxSkew: number;
-  /** tailEstimateMs (undefined: the penalty test uses the mean) and its rows cached per size. */
-  readonly #tail: LatencyEstimator | undefined;
-  readonly #tailBySize = new Map<number, Float64Array>();
+  /** tailEstimateMs per distinct type for a size (undefined: the penalty test uses the mean). */
+  readonly #tailRow: ((size: number) => Float64Array) | undefined;
   readonly #penalty: { margin: number; violate: number };
   readonly #typeNames: string[];
   readonly #typeIdx: Int32Array;
-  readonly #estBySize = new Map<number, Float64Array>();
+  /** Estimates of a size on every distinct type (rounded in prototype mode). */
+  readonly #estRow: (size: number) => Float64Array;
   readonly #rem: Float64Array;
   readonly #solver: AssignmentSolver;
   readonly #costPool: Float64Array[] = [];
@@ -438,7 +461,8 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       throw badField('E_DISPATCH_CONFIG', 'tailEstimateMs', tail, 'must be a function (type, size) => ms');
     if (tail !== undefined && compat === 'prototype')
       throw badField('E_DISPATCH_CONFIG', 'tailEstimateMs', 'function', "is a 'paper' mode option");
-    this.#tail = tail;
+    this.#tailRow = tail && rowsBySize(this.#typeNames, tail, 'tailEstimateMs');
+    this.#estRow = rowsBySize(this.#typeNames, (t, size) => this.estimate(t, size), 'estimateMs');
   }
 
   protected override estimate(type: string, size: number): number {
@@ -459,7 +483,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
       for (let j = 0; j < n; j++) est[j] = this.estimate(this.types[j]!, q.size);
       const t = (q.deadline - now) * 1000;
       rows[i] = { tQosMs: t > 0 ? t : 0, qosMs: (q.deadline - q.arrival) * 1000, estMs: est };
-      if (this.#tail) {
+      if (this.#tailRow) {
         const tr = this.#tailRow(q.size);
         rows[i]!.tailMs = Float64Array.from(this.types, (_, j) => tr[this.#typeIdx[j]!]!);
       }
@@ -494,40 +518,6 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
     return v;
   }
 
-  /** Estimates of a size on every distinct type (rounded in prototype mode), cached per size. */
-  #estRow(size: number): Float64Array {
-    let row = this.#estBySize.get(size);
-    if (row === undefined) {
-      row = new Float64Array(this.#typeNames.length);
-      for (let t = 0; t < row.length; t++) row[t] = this.estimate(this.#typeNames[t]!, size);
-      this.#estBySize.set(size, row);
-    }
-    return row;
-  }
-
-  /** tailEstimateMs of a size on every distinct type, validated, cached per size. */
-  #tailRow(size: number): Float64Array {
-    let row = this.#tailBySize.get(size);
-    if (row === undefined) {
-      row = new Float64Array(this.#typeNames.length);
-      for (let t = 0; t < row.length; t++) {
-        const type = this.#typeNames[t]!;
-        const v = this.#tail!(type, size);
-        if (!(Number.isFinite(v) && v >= 0)) {
-          throw badField(
-            'E_DISPATCH_CONFIG',
-            `tailEstimateMs(${JSON.stringify(type)}, ${size})`,
-            v,
-            'must be a finite latency in ms >= 0',
-          );
-        }
-        row[t] = v;
-      }
-      this.#tailBySize.set(size, row);
-    }
-    return row;
-  }
-
   /**
    * Hot path: the same costs as kairosCostMatrix(matchingInput(now)) (a property test holds them
    * equal), built without intermediate objects and with one estimate lookup per row.
@@ -544,7 +534,7 @@ export class KairosDistributor<P = unknown> extends DistributorBase<P> {
     for (let i = 0; i < k; i++) {
       const q = this.queue[i]!;
       const est = this.#estRow(q.size);
-      const tail = this.#tail ? this.#tailRow(q.size) : est;
+      const tail = this.#tailRow ? this.#tailRow(q.size) : est;
       const t = (q.deadline - now) * 1000;
       const tQos = t > 0 ? t : 0;
       const qos = (q.deadline - q.arrival) * 1000;
