@@ -171,7 +171,7 @@ for (const planner of listPlanners()) {
   figure('plan', `${planner.name}_readme_cost_paper`, costs[0], 'CNY/request');
   figure('plan', `${planner.name}_readme_cost_prototype`, costs[1], 'CNY/request');
 }
-// ── 5. Exact optimum, MBS and auto: targets (engineer B's rows) ─────────────
+// ── 5. Exact optimum, MBS and auto: targets (the exact and MBS planners' rows) ─────────────
 // optimal over all set partitions with 12 apps (target ≤ 2 s), the contiguous optimum with 200
 // apps (target ≤ 1 s), memory (target < 200 MB), in both modes; MBS beside the paper's Table IV.
 console.log('\nExact optimum and baselines: targets (VGG19, same app sets as the table above)');

@@ -270,6 +270,6 @@ export interface QueryDistributor<P = unknown> {
 export interface DistributorBaseOptions {
   /** Instance types, one entry per instance, in pool order. */
   instances: readonly string[];
-  /** Latency estimator (ms); e.g. engineer C's latency table `(type, size) => ms`. */
+  /** Latency estimator (ms); e.g. the cluster latency table's `(type, size) => ms`. */
   estimateMs: LatencyEstimator;
 }

@@ -1,6 +1,6 @@
 /**
  * Cluster serving of one model (Kairos): a pool of heterogeneous instances, each a backend, and
- * D's Kairos distributor deciding, on every arrival and completion, which waiting query goes to
+ * the dispatch core's Kairos distributor deciding, on every arrival and completion, which waiting query goes to
  * which idle instance (min-cost bipartite matching). Each request is one query of size 1.
  */
 import { admissionError, DrainWaiters } from './admission.ts';

@@ -1,5 +1,5 @@
 /**
- * Serverless serving of one model: the plan's groups, one backend (function) per group behind D's
+ * Serverless serving of one model: the plan's groups, one backend (function) per group behind the dispatch core's
  * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
  * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
  */

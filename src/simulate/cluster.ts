@@ -2,7 +2,7 @@
  * Cluster simulation (Kairos design §3, §6.4, §9): queries with sizes from a size distribution
  * arrive open-loop at a given rate; a query distributor of the dispatch core (run unchanged, in
  * virtual time) assigns them to instances; each instance serves one query at a time, with a
- * latency drawn uniformly from the measured samples of its type at the query's size (engineer C's
+ * latency drawn uniformly from the measured samples of its type at the query's size (the cluster
  * latency table: inference + loading, largest sample dropped).
  *
  * The distributor is asked to decide on every arrival and completion, and — while queries wait

@@ -1,6 +1,6 @@
 /**
  * Adapters from the shared libraries to what the simulators need: the serverless predictor
- * (engineer A) as a `ServerlessModel`.
+ * as a `ServerlessModel`.
  */
 import type { FunctionConfig } from '../model/plan.ts';
 import { invocationCost, type Predictor } from '../predict/index.ts';

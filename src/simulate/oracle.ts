@@ -1,6 +1,6 @@
 /**
- * The exhaustive-search oracle of the cluster planner (kairos design §6.6), implementing engineer
- * C's `ClusterOracle`: every configuration's allowable throughput is measured by simulation
+ * The exhaustive-search oracle of the cluster planner (kairos design §6.6), implementing the
+ * cluster planner's `ClusterOracle`: every configuration's allowable throughput is measured by simulation
  * (`findAllowableThroughput`: bisection on the offered rate, early stops counted as failures),
  * spread over worker threads (default: one per core).
  *

@@ -1,14 +1,14 @@
 /**
  * `hetserve reproduce kairos`: the Kairos comparison (design §6, §9) for the five bundled models,
- * with the cluster planner's `allocate()` (engineer C) choosing the configuration and the simulator
- * measuring allowable throughput with the dispatch core's distributors (engineer D).
+ * with the cluster planner's `allocate()` choosing the configuration and the simulator
+ * measuring allowable throughput with the dispatch core's distributors.
  *
  * Per model, at the $2.5/h budget and the model's QoS (p99):
  * - homogeneous: the best all-g4dn configuration under FCFS, scaled to the budget (paper practice);
  * - Kairos: allocate()'s choice (similarity rule) with the Kairos distributor;
  * - the same configuration with FCFS and with a tuned size threshold (DeepRecSys-like: the
  *   threshold is hill-climbed on a grid, then measured);
- * - Ribbon-like: Bayesian optimisation over configurations (C's `bayesianSearch`) whose objective
+ * - Ribbon-like: Bayesian optimisation over configurations (`bayesianSearch`) whose objective
  *   is the simulated allowable throughput (with the Kairos distributor, "advantaged" as the paper does);
  * - oracle: allocate() hands the top-K configurations by upper bound to the simulation oracle
  *   (all 331 with `oracleTop: Infinity`); the rank of Kairos' choice among them.
@@ -381,7 +381,7 @@ async function writeKairosReport(
     '- Kairos: the configuration `allocate()` picks (upper bound, L1 medoid of the top 5) served by the Kairos matching distributor (paper mode: float estimates, QoS-scaled penalties).',
     '- Homogeneous: 4 × g4dn.xlarge under FCFS, throughput scaled by budget / cost (paper practice).',
     '- Threshold (DeepRecSys-like): size threshold hill-climbed on a grid for the chosen configuration, then measured.',
-    "- Ribbon-like: Bayesian optimisation (GP + EI, engineer C's `bayesianSearch`) over affordable configurations, each trial a simulated allowable-throughput measurement with the Kairos distributor (advantaged, as the paper does; exploration cost not counted).",
+    "- Ribbon-like: Bayesian optimisation (GP + EI, the cluster planner's `bayesianSearch`) over affordable configurations, each trial a simulated allowable-throughput measurement with the Kairos distributor (advantaged, as the paper does; exploration cost not counted).",
     `- Oracle: the simulation oracle (\`SimulationOracle\`, worker threads) evaluates ${meta.oracleTop === Infinity ? 'every feasible configuration (331 per model)' : `the top ${meta.oracleTop} configurations by upper bound`} through \`allocate({ oracle })\`.`,
     '',
     '## Paper vs ours',

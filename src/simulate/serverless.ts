@@ -30,7 +30,7 @@ import { runLoop, VirtualClock, type ArrivalStream } from './engine.ts';
 import { AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
 import { Rng } from './rng.ts';
 
-/** What the simulator needs from the performance/cost model (engineer A's predictor provides it). */
+/** What the simulator needs from the performance/cost model (`Predictor` provides it). */
 export interface ServerlessModel {
   /** Predicted batch latency, seconds: average and maximum (≈ p99). */
   latency(fn: FunctionConfig, batch: number): { avg: number; max: number };
@@ -53,7 +53,7 @@ export interface SampleDraw {
   source: 'samples' | 'scaled-samples';
 }
 
-/** Creates a batch manager (engineer D's `createBatchManager`). */
+/** Creates a batch manager (the dispatch core's `createBatchManager`). */
 export type BatchManagerFactory = (options: BatchManagerOptions<number>) => BatchManager<number>;
 
 export interface ColdStartOptions {

@@ -333,7 +333,7 @@ export function readTraces(path: string, appNames: readonly string[]): number[][
 // ── query sizes ──────────────────────────────────────────────────────────────────────────────
 
 /**
- * A size sampler over a query-size distribution (engineer C's `QuerySizeDistribution`: the
+ * A size sampler over a query-size distribution (the cluster planner's `QuerySizeDistribution`: the
  * DeepRecSys-like mix `deepRecSysSizes()` or a user histogram `sizeDistributionFromHistogram()`),
  * drawn with the simulator's generator by the alias method (O(1) per draw).
  */
