@@ -14,10 +14,10 @@ import { figure, finish, median, percentile } from './lib.ts';
 import { buildIsFresh } from '../bin/fresh-build.js';
 import { compileBound } from '../src/plan/cluster/bound.ts';
 import { rankConfigurations, type EnumerationPool } from '../src/plan/cluster/enumerate.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
 import { createLpEstimator, loadLpSolver, lpData, lpEstimate } from '../src/plan/cluster/lp.ts';
 import { computeProfileQuantities, prototypeProfileQuantities } from '../src/plan/cluster/quantities.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { allocate, ec2Prices } from '../src/plan/cluster/allocate.ts';
 
 const B = 'allocate';

@@ -17,7 +17,7 @@ import { edfPolicy, fixedDelayPolicy, harmonyBatchPolicy } from '../src/dispatch
 import { VirtualTimeSource } from '../src/dispatch/timers.ts';
 import type { BatchPolicy, DispatchRequest, QueryDistributor } from '../src/dispatch/types.ts';
 import type { TimerSource } from '../src/dispatch/clock.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
 import type { Plan } from '../src/model/plan.ts';
 import { figure, finish, percentile } from './lib.ts';
 

@@ -72,7 +72,7 @@ async function serve(role: Role): Promise<void> {
     return;
   }
   const pino = (await import('pino')).default;
-  const { parseServeConfig } = await import('../src/serve/config.ts');
+  const { parseServeConfig } = await import('../src/model/serve-config.ts');
   const { Gateway } = await import('../src/serve/gateway.ts');
   const [kind, b] = role.split('-');
   const batch = Number(b);

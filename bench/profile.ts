@@ -12,7 +12,7 @@
  * Usage: npm run bench -- profile   (env PROFILE_BENCH_RUNS=N, default 50 runs per configuration)
  */
 import { figure, finish, median } from './lib.ts';
-import { buildCnn, buildMlp, type SyntheticModel } from '../src/profile/synthetic-models.ts';
+import { buildCnn, buildMlp, type SyntheticModel } from '../src/onnx/synthetic-models.ts';
 import { profileOnnx } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile, summaryPoints } from '../src/profile/build.ts';
 import { expLatency, fitExponential } from '../src/profile/fit.ts';

@@ -7,7 +7,7 @@ export * from './model/profile.ts';
 export * from './model/prices.ts';
 export * from './model/plan.ts';
 export * from './model/cluster.ts';
-export * from './profile/synthetic-models.ts';
+export * from './onnx/synthetic-models.ts';
 export {
   profileOnnx,
   profileHttp,

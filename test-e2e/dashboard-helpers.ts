@@ -1,7 +1,7 @@
 /** Shared by the browser test and the screenshot script: the default gateway plus demo load, and chromium. */
 import pino from 'pino';
 import { chromium, type Browser } from 'playwright-core';
-import { parseServeConfig } from '../src/serve/config.ts';
+import { parseServeConfig } from '../src/model/serve-config.ts';
 import { defaultServeConfig } from '../src/serve/defaults.ts';
 import { Gateway } from '../src/serve/gateway.ts';
 import { runLoad } from '../src/serve/load.ts';

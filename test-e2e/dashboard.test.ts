@@ -56,7 +56,7 @@ test(
 
 test('dashboard of a cluster-mode model shows the pool and live latency', { timeout: 60_000 }, async () => {
   const pino = (await import('pino')).default;
-  const { parseServeConfig } = await import('../src/serve/config.ts');
+  const { parseServeConfig } = await import('../src/model/serve-config.ts');
   const { Gateway } = await import('../src/serve/gateway.ts');
   const { runLoad } = await import('../src/serve/load.ts');
   const config = parseServeConfig({

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { KairosDistributor } from '../src/dispatch/distributor.ts';
 import { HetserveError } from '../src/model/errors.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { simulateCluster } from '../src/simulate/cluster.ts';
 import { distributorFactory } from '../src/simulate/distributors.ts';
 

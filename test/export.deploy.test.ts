@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { exportDocument, parseExportOptions } from '../src/export/index.ts';
 import { GATEWAY_CONFIG_DIR } from '../src/export/gateway.ts';
-import { parseServeConfig } from '../src/serve/config.ts';
+import { parseServeConfig } from '../src/model/serve-config.ts';
 import { fixture } from './export.helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

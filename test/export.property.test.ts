@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { exportDocument, type ExportResult } from '../src/export/index.ts';
 import { HetserveError } from '../src/model/errors.ts';
 import type { Plan, PlanGroup } from '../src/model/plan.ts';
-import { parseServeConfig } from '../src/serve/config.ts';
+import { parseServeConfig } from '../src/model/serve-config.ts';
 import { arbAllocation, arbPlan, parseFile } from './export.helpers.ts';
 
 const RUNS = 60;

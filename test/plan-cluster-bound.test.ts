@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { compileBound, kairosBound } from '../src/plan/cluster/bound.ts';
 import { rankConfigurations, type EnumerationPool } from '../src/plan/cluster/enumerate.ts';
 import { computeProfileQuantities, prototypeProfileQuantities } from '../src/plan/cluster/quantities.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { selectBySimilarity } from '../src/plan/cluster/select.ts';
 
 const TYPES = ['g4dn.xlarge', 'c5n.2xlarge', 'r5n.large', 't3.xlarge'];

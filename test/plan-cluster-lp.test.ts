@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { compileBound } from '../src/plan/cluster/bound.ts';
 import { computeProfileQuantities } from '../src/plan/cluster/quantities.ts';
-import { LatencyTable, loadBundledClusterProfile } from '../src/plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { LatencyTable, loadBundledClusterProfile } from '../src/predict/latency-table.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import {
   createLpEstimator,
   fluidBoundQps,

@@ -7,8 +7,8 @@ import {
   meanSize,
   roundUpSize,
   sizeDistributionFromHistogram,
-} from '../src/plan/cluster/query-sizes.ts';
-import { LatencyTable, loadBundledClusterProfile } from '../src/plan/cluster/latency-table.ts';
+} from '../src/workload/query-sizes.ts';
+import { LatencyTable, loadBundledClusterProfile } from '../src/predict/latency-table.ts';
 import { HetserveError } from '../src/model/errors.ts';
 
 test('DeepRecSys mix: exact shares of design §6.3', () => {

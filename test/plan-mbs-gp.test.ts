@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bayesOpt } from '../src/plan/serverless/gp.ts';
+import { bayesOpt } from '../src/optimize/gp.ts';
 
 test('same seed, same run; another seed, another run', () => {
   const f = (x: number[]) => -((x[0] - 0.3) ** 2) - (x[1] - 2) ** 2;

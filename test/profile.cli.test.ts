@@ -81,7 +81,7 @@ test('bad input: coded errors with exit codes, never a stack trace', async () =>
   const junk = join(dir, 'junk.onnx');
   writeFileSync(junk, 'not a model');
   const fixed = join(dir, 'fixed.onnx');
-  const { buildMlp } = await import('../src/profile/synthetic-models.ts');
+  const { buildMlp } = await import('../src/onnx/synthetic-models.ts');
   writeFileSync(fixed, buildMlp({ inputs: 4, hidden: 4, layers: 1, classes: 2, fixedBatch: 8 }).bytes);
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {

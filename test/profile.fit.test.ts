@@ -13,7 +13,7 @@ import type { SweepResult } from '../src/profile/measure.ts';
 import { HetserveError } from '../src/model/errors.ts';
 import { ServerlessProfileSchema } from '../src/model/profile.ts';
 import { ClusterProfileSchema } from '../src/model/cluster.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
 

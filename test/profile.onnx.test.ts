@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { buildCnn, buildMlp } from '../src/profile/synthetic-models.ts';
+import { buildCnn, buildMlp } from '../src/onnx/synthetic-models.ts';
 import { profileOnnx, quotaLatency } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile, summaryPoints } from '../src/profile/build.ts';
 import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCnn } from '../src/profile/synthetic-models.ts';
+import { buildCnn } from '../src/onnx/synthetic-models.ts';
 import { profileOnnx } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile } from '../src/profile/build.ts';
 import { summarise } from '../src/profile/stats.ts';

@@ -8,7 +8,7 @@ import {
   buildSynthetic,
   type SyntheticModel,
   type WeightTensor,
-} from '../src/profile/synthetic-models.ts';
+} from '../src/onnx/synthetic-models.ts';
 import { HetserveError } from '../src/model/errors.ts';
 
 // Independent forward passes in plain JS (the oracle for what onnxruntime computes).

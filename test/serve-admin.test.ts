@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { stringify } from 'yaml';
-import { parseServeConfigText } from '../src/serve/config.ts';
+import { parseServeConfigText } from '../src/model/serve-config.ts';
 import { Gateway } from '../src/serve/gateway.ts';
 import { baseConfig, post } from './serve-helpers.ts';
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { Backend } from '../src/serve/backends/types.ts';
 import { ReplayBackend, HttpBackend, OnnxBackend } from '../src/serve/backends/index.ts';
 import { assembleBatch, splitBatch, type ModelIO } from '../src/serve/tensors.ts';
-import type { ModelConfig } from '../src/serve/config.ts';
-import { buildMlp } from '../src/profile/synthetic-models.ts';
+import type { ModelConfig } from '../src/model/serve-config.ts';
+import { buildMlp } from '../src/onnx/synthetic-models.ts';
 
 const ECHO: ModelConfig = {
   name: 'm',

@@ -13,7 +13,7 @@ import { ServerlessProfileSchema, type ServerlessProfileInput } from '../src/mod
 import { parseWith } from '../src/model/validate.ts';
 import { resolveProfile } from '../src/predict/profiles.ts';
 import { planServerless } from '../src/serve/planning.ts';
-import { parseServeConfig } from '../src/serve/config.ts';
+import { parseServeConfig } from '../src/model/serve-config.ts';
 import { DEFAULT_APPS, DEMO_MLP, DEMO_PROFILE_PATH, defaultServeConfig } from '../src/serve/defaults.ts';
 import { demoProfileArgs, demoSynthArgs } from '../src/serve/demo-profile.ts';
 import { Gateway } from '../src/serve/gateway.ts';

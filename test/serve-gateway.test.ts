@@ -50,7 +50,7 @@ test('concurrent requests are batched and each gets its own answer', async () =>
 });
 
 test('config errors name the field', async () => {
-  const { parseServeConfig } = await import('../src/serve/config.ts');
+  const { parseServeConfig } = await import('../src/model/serve-config.ts');
   assert.throws(
     () => parseServeConfig({ ...baseConfig(), applications: [{ name: 'x', slo: -1, rps: 1 }] }),
     (e: any) => e.code === 'E_CONFIG_INVALID' && e.details.field === 'config.applications.0.slo',

@@ -3,7 +3,7 @@
 import pino from 'pino';
 import type { App } from '../src/model/app.ts';
 import type { Plan } from '../src/model/plan.ts';
-import { parseServeConfig, type ServeConfigInput } from '../src/serve/config.ts';
+import { parseServeConfig, type ServeConfigInput } from '../src/model/serve-config.ts';
 import { Gateway, type GatewayOptions } from '../src/serve/gateway.ts';
 
 export const APPS = [

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { HetserveError } from '../src/model/errors.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { Backend, BackendContext } from '../src/serve/backends/types.ts';
-import { parseServeConfig, type BackendConfig } from '../src/serve/config.ts';
+import { parseServeConfig, type BackendConfig } from '../src/model/serve-config.ts';
 import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
 
 const ONE_GROUP = () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 2, timeout: 0.005 }]);

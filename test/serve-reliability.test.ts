@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { HetserveError } from '../src/model/errors.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { Backend, BackendContext } from '../src/serve/backends/types.ts';
-import type { BackendConfig } from '../src/serve/config.ts';
+import type { BackendConfig } from '../src/model/serve-config.ts';
 import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
 
 const FAST_APPS = APPS.map((a) => ({ ...a, slo: a.slo / 5 }));
@@ -296,7 +296,7 @@ test('plan swaps under load: nothing dropped, nothing answered twice or crossed'
 
 test('a killed onnx worker: its batch is retried on the other function, answers are correct', async () => {
   const { OnnxBackend } = await import('../src/serve/backends/onnx.ts');
-  const { buildMlp } = await import('../src/profile/synthetic-models.ts');
+  const { buildMlp } = await import('../src/onnx/synthetic-models.ts');
   const cfg = baseConfig({
     models: [
       {

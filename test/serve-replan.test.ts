@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { parseServeConfig } from '../src/serve/config.ts';
+import { parseServeConfig } from '../src/model/serve-config.ts';
 import { Gateway } from '../src/serve/gateway.ts';
 import { plan as planServerless } from '../src/plan/serverless/index.ts';
 import { bundledProfile } from '../src/predict/profiles.ts';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Datatype, TensorSpec } from '../src/serve/config.ts';
+import type { Datatype, TensorSpec } from '../src/model/serve-config.ts';
 import {
   assembleBatch,
   concatRows,

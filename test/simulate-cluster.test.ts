@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { expandCounts, findAllowableThroughput, simulateCluster } from '../src/simulate/cluster.ts';
 import { distributorFactory } from '../src/simulate/distributors.ts';
 import { HetserveError } from '../src/model/errors.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { VirtualClock, runLoop } from '../src/simulate/engine.ts';
-import { DiscreteSampler, Rng } from '../src/simulate/rng.ts';
+import { DiscreteSampler, Rng } from '../src/workload/rng.ts';
 import { LatencyHistogram } from '../src/simulate/metrics.ts';
 
 function meanVar(xs: number[]): [number, number] {

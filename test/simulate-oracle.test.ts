@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { SimulationOracle } from '../src/simulate/oracle.ts';
 import { expandCounts, findAllowableThroughput } from '../src/simulate/cluster.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
 import { distributorFactory } from '../src/simulate/distributors.ts';
 
 const types = ['g4dn.xlarge', 'c5n.2xlarge', 'r5n.large', 't3.xlarge'];

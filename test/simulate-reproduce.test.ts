@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reproduceHarmonyBatch } from '../src/simulate/reproduce-harmonybatch.ts';
+import { reproduceHarmonyBatch } from '../src/experiments/reproduce-harmonybatch.ts';
 
 test('reproduce harmonybatch (one model, harmony + batch, 10 minutes) writes the report, figures and results', async () => {
   const out = mkdtempSync(join(tmpdir(), 'hetserve-repro-'));
@@ -39,7 +39,7 @@ test('reproduce harmonybatch (one model, harmony + batch, 10 minutes) writes the
 });
 
 test('reproduce kairos (one model, quick) writes the report, figure and results; the oracle ranks the top-1 by upper bound', async () => {
-  const { reproduceKairos } = await import('../src/simulate/reproduce-kairos.ts');
+  const { reproduceKairos } = await import('../src/experiments/reproduce-kairos.ts');
   const out = mkdtempSync(join(tmpdir(), 'hetserve-repro-kairos-'));
   const steps: string[] = [];
   const { reportPath } = await reproduceKairos({

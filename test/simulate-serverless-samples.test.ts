@@ -20,9 +20,9 @@ import { parseProfile } from '../src/predict/index.ts';
 import { buildCpuProfile, buildGpuProfile } from '../src/profile/build.ts';
 import type { Measurement } from '../src/profile/measure.ts';
 import { compactLatencies, sampleLookup } from '../src/profile/samples.ts';
-import { Rng } from '../src/simulate/rng.ts';
+import { Rng } from '../src/workload/rng.ts';
 import { simulateServerless, type ServerlessModel } from '../src/simulate/serverless.ts';
-import { poissonArrivals } from '../src/simulate/workload.ts';
+import { poissonArrivals } from '../src/workload/arrivals.ts';
 import { runCliSync } from './cli-helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-samples-'));

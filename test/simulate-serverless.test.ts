@@ -9,9 +9,9 @@ import {
   expectedCostPerRequest,
   resolvePriceTable,
 } from '../src/predict/index.ts';
-import { Rng } from '../src/simulate/rng.ts';
+import { Rng } from '../src/workload/rng.ts';
 import { simulateServerless, type ServerlessModel } from '../src/simulate/serverless.ts';
-import { poissonArrivals, traceArrivals } from '../src/simulate/workload.ts';
+import { poissonArrivals, traceArrivals } from '../src/workload/arrivals.ts';
 
 const CPU: FunctionConfig = { kind: 'cpu', vcpu: 1, memoryGb: 1 };
 

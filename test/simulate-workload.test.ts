@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../src/simulate/rng.ts';
+import { Rng } from '../src/workload/rng.ts';
 import {
   mmppArrivals,
   parseTraceCsv,
@@ -12,9 +12,9 @@ import {
   sizeSampler,
   traceArrivals,
   type SegmentedPoisson,
-} from '../src/simulate/workload.ts';
+} from '../src/workload/arrivals.ts';
 import { HetserveError } from '../src/model/errors.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 
 function drain(s: SegmentedPoisson): { times: number[]; apps: number[]; sizes: number[] } {
   const times: number[] = [];

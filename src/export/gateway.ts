@@ -16,7 +16,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HetserveError, isHetserveError } from '../model/errors.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import type { Allocation } from '../model/cluster.ts';
-import { parseServeConfig, type ServeConfigInput } from '../serve/config.ts';
+import { parseServeConfig, type ServeConfigInput } from '../model/serve-config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
 import type { ExportOptions } from './options.ts';
 import type { DocumentKind, ExportDocument, Exporter, ExportUnit } from './types.ts';

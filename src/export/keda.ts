@@ -17,7 +17,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import type { Allocation } from '../model/cluster.ts';
-import type { ServeConfigInput } from '../serve/config.ts';
+import type { ServeConfigInput } from '../model/serve-config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
 import {
   GATEWAY_CONFIG_DIR,

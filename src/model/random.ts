@@ -1,7 +1,7 @@
 /**
  * mulberry32: a tiny seeded PRNG, uniform in [0, 1). Used wherever hetserve needs repeatable
  * draws but not statistical quality (query sizes, generated inputs and weights, replay latencies);
- * the simulator's own streams use xoshiro128** (src/simulate/rng.ts).
+ * the simulator's own streams use xoshiro128** (src/workload/rng.ts).
  */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

@@ -12,5 +12,5 @@ export const SCHEMAS: Record<string, () => Promise<z.ZodType>> = {
   pool: async () => (await import('./cluster.ts')).InstancePoolSchema,
   allocation: async () => (await import('./cluster.ts')).AllocationSchema,
   prices: async () => (await import('./prices.ts')).PriceTableSchema,
-  config: async () => (await import('../serve/config.ts')).ServeConfigSchema,
+  config: async () => (await import('./serve-config.ts')).ServeConfigSchema,
 };

@@ -39,4 +39,4 @@ export {
 export type { LatencyMode, SampleSetOptions, AverageLatency } from './samples.ts';
 export type { SampleSummary } from './stats.ts';
 export { plotCpuFit, plotBatchCurve } from './plot.ts';
-export * from './synthetic-models.ts';
+export * from '../onnx/synthetic-models.ts';

@@ -6,7 +6,7 @@
  * with `npm run profile:demo`, see src/serve/demo-profile.ts).
  */
 import { fileURLToPath } from 'node:url';
-import type { ServeConfigInput } from './config.ts';
+import type { ServeConfigInput } from '../model/serve-config.ts';
 
 export const DEFAULT_APPS = [
   { name: 'app0', slo: 0.5, rps: 5 },
@@ -16,7 +16,7 @@ export const DEFAULT_APPS = [
 ];
 
 /**
- * The demo's model: the synthetic MLP (src/profile/synthetic-models.ts) with these sizes and
+ * The demo's model: the synthetic MLP (src/onnx/synthetic-models.ts) with these sizes and
  * weight seed. The bundled profile was measured on exactly this model; change one, regenerate the
  * other (`npm run profile:demo`).
  */

@@ -22,7 +22,13 @@ import type { ServerlessProfile } from '../model/profile.ts';
 import type { sampleLookup } from '../profile/samples.ts';
 import { createBackend } from './backends/index.ts';
 import type { Backend, BackendContext } from './backends/types.ts';
-import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeConfig } from './config.ts';
+import {
+  adminToken,
+  appModel,
+  type BackendConfig,
+  type ModelConfig,
+  type ServeConfig,
+} from '../model/serve-config.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import { ClusterService } from './cluster.ts';
@@ -123,7 +129,7 @@ export class Gateway {
         }
         let latencyMs = serving.latencyMs;
         if (serving.kairos) {
-          const { LatencyTable } = await import('../plan/cluster/latency-table.ts');
+          const { LatencyTable } = await import('../predict/latency-table.ts');
           const table = LatencyTable.bundled(serving.kairos.model);
           const size = serving.kairos.querySize;
           latencyMs = Object.fromEntries(
@@ -544,7 +550,7 @@ export class Gateway {
         value: null,
       });
     const { readFileSync } = await import('node:fs');
-    const { parseServeConfigText } = await import('./config.ts');
+    const { parseServeConfigText } = await import('../model/serve-config.ts');
     const next = parseServeConfigText(readFileSync(this.opts.configPath, 'utf8'), this.opts.configPath);
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     for (const k of ['listen', 'models', 'serving', 'admin'] as const)

@@ -9,7 +9,7 @@ export {
   type BackendConfig,
   type ModelConfig,
   type TensorSpec,
-} from './config.ts';
+} from '../model/serve-config.ts';
 export { defaultServeConfig, DEMO_MLP, DEMO_PROFILE_PATH } from './defaults.ts';
 export { ServerlessService, type Answer, type PlanFn } from './service.ts';
 export { ClusterService } from './cluster.ts';

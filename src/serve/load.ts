@@ -9,8 +9,8 @@
 import { Pool } from 'undici';
 import * as hdr from 'hdr-histogram-js';
 import { HetserveError } from '../model/errors.ts';
-import { Rng } from '../simulate/rng.ts';
-import { poissonArrivals, traceArrivals } from '../simulate/workload.ts';
+import { Rng } from '../workload/rng.ts';
+import { poissonArrivals, traceArrivals } from '../workload/arrivals.ts';
 
 export interface LoadApp {
   name: string;

@@ -5,7 +5,7 @@
  * gateway submits each sample to the batch manager on its own (`splitRows`) and stacks the answers.
  */
 import { HetserveError, badField } from '../model/errors.ts';
-import type { Datatype, TensorSpec } from './config.ts';
+import type { Datatype, TensorSpec } from '../model/serve-config.ts';
 
 /** A tensor with a flat row-major buffer. */
 export interface Tensor {

@@ -17,13 +17,13 @@
  */
 import type { QueryDistributor, LatencyEstimator, PendingQuery } from '../dispatch/types.ts';
 import { DistributorLoop } from '../dispatch/loop.ts';
-import type { LatencyTable } from '../plan/cluster/latency-table.ts';
-import type { QuerySizeDistribution } from '../plan/cluster/query-sizes.ts';
+import type { LatencyTable } from '../predict/latency-table.ts';
+import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import { HetserveError } from '../model/errors.ts';
 import { VirtualClock } from './engine.ts';
 import { LatencyHistogram } from './metrics.ts';
-import { DiscreteSampler, Rng } from './rng.ts';
-import type { GapMode } from './workload.ts';
+import { DiscreteSampler, Rng } from '../workload/rng.ts';
+import type { GapMode } from '../workload/arrivals.ts';
 
 /** Builds a distributor for a pool (one type name per instance) and a latency estimator. */
 export type DistributorFactory = (

@@ -9,7 +9,7 @@ import {
   createSizeThresholdDistributor,
 } from '../dispatch/distributor.ts';
 import { HetserveError } from '../model/errors.ts';
-import type { LatencyTable } from '../plan/cluster/latency-table.ts';
+import type { LatencyTable } from '../predict/latency-table.ts';
 import type { DistributorFactory } from './cluster.ts';
 
 export const DISTRIBUTOR_NAMES = ['kairos', 'fcfs', 'least-finish', 'threshold'] as const;

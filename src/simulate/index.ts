@@ -1,5 +1,5 @@
 /** Public API of the simulator (virtual-time replay of the real planners and dispatch policies). */
-export { Rng, DiscreteSampler } from './rng.ts';
+export { Rng, DiscreteSampler } from '../workload/rng.ts';
 export { VirtualClock, runLoop, type ArrivalStream } from './engine.ts';
 export {
   SegmentedPoisson,
@@ -15,7 +15,7 @@ export {
   type RateSegment,
   type SizeSampler,
   type StreamOptions,
-} from './workload.ts';
+} from '../workload/arrivals.ts';
 export { LatencyHistogram, AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
 export {
   simulateServerless,
@@ -59,5 +59,5 @@ export {
   type DistributorName,
 } from './distributors.ts';
 export { SimulationOracle, createSimulationOracle, type SimulationOracleOptions } from './oracle.ts';
-export { reproduceHarmonyBatch, type HbOptions } from './reproduce-harmonybatch.ts';
-export { reproduceKairos, type KairosReproOptions } from './reproduce-kairos.ts';
+export { reproduceHarmonyBatch, type HbOptions } from '../experiments/reproduce-harmonybatch.ts';
+export { reproduceKairos, type KairosReproOptions } from '../experiments/reproduce-kairos.ts';

@@ -1,5 +1,5 @@
 /** The oracle's unit of work, shared by the worker threads and the in-thread fallback. */
-import { LatencyTable } from '../plan/cluster/latency-table.ts';
+import { LatencyTable } from '../predict/latency-table.ts';
 import { expandCounts, findAllowableThroughput, type DistributorFactory } from './cluster.ts';
 import { distributorFactory } from './distributors.ts';
 import type { OracleTask, OracleWorkerInit } from './oracle.ts';

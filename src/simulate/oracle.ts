@@ -12,9 +12,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ClusterProfile } from '../model/cluster.ts';
 import type { ClusterOracle, OracleRequest, OracleResult } from '../plan/cluster/oracle.ts';
-import type { QuerySizeDistribution } from '../plan/cluster/query-sizes.ts';
+import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import type { DistributorChoice } from './distributors.ts';
-import type { GapMode } from './workload.ts';
+import type { GapMode } from '../workload/arrivals.ts';
 
 export interface SimulationOracleOptions {
   /** Bundled Kairos model name, or a validated cluster profile (sent to the workers). */

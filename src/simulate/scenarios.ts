@@ -10,14 +10,14 @@ import { createBatchManager } from '../dispatch/batch-manager.ts';
 import type { BatchPolicy } from '../dispatch/types.ts';
 import type { Predictor } from '../predict/index.ts';
 import { predictorModel } from './models.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../workload/rng.ts';
 import {
   simulateServerless,
   type ColdStartOptions,
   type ServerlessModel,
   type ServerlessSimResult,
 } from './serverless.ts';
-import { mmppArrivals, poissonArrivals, traceArrivals } from './workload.ts';
+import { mmppArrivals, poissonArrivals, traceArrivals } from '../workload/arrivals.ts';
 
 /** Plans the given apps (rates of the current minute); apps with rate 0 are the planner's to exclude. */
 export type PlanFor = (apps: App[]) => Plan;

@@ -28,7 +28,7 @@ import type {
 import type { TimerSource } from '../dispatch/clock.ts';
 import { runLoop, VirtualClock, type ArrivalStream } from './engine.ts';
 import { AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../workload/rng.ts';
 
 /** What the simulator needs from the performance/cost model (`Predictor` provides it). */
 export interface ServerlessModel {

@@ -113,8 +113,8 @@ export function register(program: Command): void {
         (await import('../../plan/cluster/lp.ts')).loadLpSolver().catch(() => undefined);
       }
       const { allocate } = await import('../../plan/cluster/allocate.ts');
-      const { KAIROS_MODELS, parseClusterProfile } = await import('../../plan/cluster/latency-table.ts');
-      const { sizeDistributionFromHistogram } = await import('../../plan/cluster/query-sizes.ts');
+      const { KAIROS_MODELS, parseClusterProfile } = await import('../../predict/latency-table.ts');
+      const { sizeDistributionFromHistogram } = await import('../../workload/query-sizes.ts');
       const bundled = (KAIROS_MODELS as readonly string[]).includes(o.model);
       const looksLikeFile = /[/\\.]/.test(o.model);
       if (!bundled && !looksLikeFile) {
@@ -149,7 +149,7 @@ export function register(program: Command): void {
             const sim = new SimulationOracle({
               model: bundled ? o.model : parseClusterProfile(readJsonFile(o.model, '--model'), '--model'),
               distributor: { name, baseType: base },
-              sizes: sizes ?? (await import('../../plan/cluster/query-sizes.ts')).deepRecSysSizes(),
+              sizes: sizes ?? (await import('../../workload/query-sizes.ts')).deepRecSysSizes(),
               typeOrder: types,
               queries: parseNumber('--oracle-queries', o.oracleQueries, { integer: true, min: 100 }),
             });

@@ -101,7 +101,7 @@ export function register(program: Command): void {
         );
       let traces: number[][] | undefined;
       if (o.trace) {
-        const { readTraces } = await import('../../simulate/workload.ts');
+        const { readTraces } = await import('../../workload/arrivals.ts');
         traces = readTraces(
           o.trace,
           apps.map((a) => a.name),

@@ -420,7 +420,7 @@ export function register(program: Command): void {
     .option('--layers <n>', 'hidden (mlp) or conv (cnn) layers', '2')
     .option('--classes <n>', 'output width', '10')
     .action(async (kind: string, o: Record<string, string>) => {
-      const { buildSynthetic } = await import('../../profile/synthetic-models.ts');
+      const { buildSynthetic } = await import('../../onnx/synthetic-models.ts');
       const { writeFileSync } = await import('node:fs');
       const int = (k: string): number => parseNumber(`--${k}`, o[k]!, { integer: true, min: 1 });
       const m = buildSynthetic(kind, {

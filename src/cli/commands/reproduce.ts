@@ -31,8 +31,8 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(async (opts: ReproduceCliOptions) => {
       const { parseNumber } = await import('../io.ts');
-      const { progressBar } = await import('../../simulate/cli-common.ts');
-      const { reproduceHarmonyBatch, hbSteps } = await import('../../simulate/reproduce-harmonybatch.ts');
+      const { progressBar } = await import('./simulate/common.ts');
+      const { reproduceHarmonyBatch, hbSteps } = await import('../../experiments/reproduce-harmonybatch.ts');
       const seed = parseNumber('--seed', opts.seed, { integer: true, min: 0 });
       const o = {
         out: opts.out ?? 'reports/harmonybatch',
@@ -65,9 +65,9 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(async (opts: ReproduceCliOptions) => {
       const { parseNumber } = await import('../io.ts');
-      const { progressBar, parseList } = await import('../../simulate/cli-common.ts');
-      const { reproduceKairos } = await import('../../simulate/reproduce-kairos.ts');
-      const { KAIROS_MODELS } = await import('../../plan/cluster/latency-table.ts');
+      const { progressBar, parseList } = await import('./simulate/common.ts');
+      const { reproduceKairos } = await import('../../experiments/reproduce-kairos.ts');
+      const { KAIROS_MODELS } = await import('../../predict/latency-table.ts');
       const { HetserveError } = await import('../../model/errors.ts');
       const models = opts.models ? parseList('models', opts.models) : [...KAIROS_MODELS];
       for (const m of models)

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'pino log level (overrides the config)')
     .action(async (o: ServeOpts) => {
       const { readTextFile } = await import('../io.ts');
-      const { parseServeConfig, parseServeConfigText } = await import('../../serve/config.ts');
+      const { parseServeConfig, parseServeConfigText } = await import('../../model/serve-config.ts');
       const { defaultServeConfig } = await import('../../serve/defaults.ts');
       const { Gateway } = await import('../../serve/gateway.ts');
       const { resolve } = await import('node:path');

@@ -3,8 +3,8 @@
  * planners and dispatch policies. Heavy modules load inside the actions.
  */
 import type { Command } from 'commander';
-import type { SimulateServerlessCliOptions } from '../../simulate/cli-serverless.ts';
-import type { SimulateClusterCliOptions } from '../../simulate/cli-cluster.ts';
+import type { SimulateServerlessCliOptions } from './simulate/serverless.ts';
+import type { SimulateClusterCliOptions } from './simulate/cluster.ts';
 
 export function register(program: Command): void {
   const sim = program
@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
     .option('--quiet', 'no progress bar')
     .action(async (opts: SimulateServerlessCliOptions) => {
-      const { runSimulateServerless } = await import('../../simulate/cli-serverless.ts');
+      const { runSimulateServerless } = await import('./simulate/serverless.ts');
       await runSimulateServerless(opts);
     });
 
@@ -122,7 +122,7 @@ export function register(program: Command): void {
     .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
     .option('--quiet', 'no progress bar')
     .action(async (opts: SimulateClusterCliOptions) => {
-      const { runSimulateCluster } = await import('../../simulate/cli-cluster.ts');
+      const { runSimulateCluster } = await import('./simulate/cluster.ts');
       await runSimulateCluster(opts);
     });
 }

@@ -18,7 +18,7 @@ import { compileBound, type Aggregation } from './bound.ts';
 import { homogeneousBaseline, oracleBaseline } from './baselines.ts';
 import type { BayesianSearchResult } from './bayesian.ts';
 import { rankConfigurations, type EnumerationPool, type RankedConfig } from './enumerate.ts';
-import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable } from './latency-table.ts';
+import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable } from '../../predict/latency-table.ts';
 import {
   createLpEstimator,
   fluidBoundQps,
@@ -35,7 +35,7 @@ import {
   type ProfileQuantities,
   type QuantityOptions,
 } from './quantities.ts';
-import { deepRecSysSizes, type QuerySizeDistribution } from './query-sizes.ts';
+import { deepRecSysSizes, type QuerySizeDistribution } from '../../workload/query-sizes.ts';
 import { selectBySimilarity } from './select.ts';
 
 const DATA_DIR = new URL('../../../data/kairos/', import.meta.url);

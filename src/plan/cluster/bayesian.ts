@@ -1,10 +1,10 @@
 /**
  * Ribbon-like baseline of the cluster planner (kairos design §6.6): Bayesian optimisation over
  * count vectors, counting how many configurations it had to try online (reuses the serverless
- * planner's seeded GP/EI optimiser, src/plan/serverless/gp.ts). A module of its own: `allocate`
+ * planner's seeded GP/EI optimiser, src/optimize/gp.ts). A module of its own: `allocate`
  * imports it only when asked for it (`bayesian`), which keeps ml-matrix out of a cold start.
  */
-import { bayesOpt } from '../serverless/gp.ts';
+import { bayesOpt } from '../../optimize/gp.ts';
 import type { EnumerationPool } from './enumerate.ts';
 
 export interface BayesianSearchOptions {

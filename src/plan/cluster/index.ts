@@ -16,7 +16,7 @@ export {
   parseClusterProfile,
   type KairosModel,
   type LatencyTableOptions,
-} from './latency-table.ts';
+} from '../../predict/latency-table.ts';
 export {
   createSizeSampler,
   deepRecSysSizes,
@@ -24,7 +24,7 @@ export {
   roundUpSize,
   sizeDistributionFromHistogram,
   type QuerySizeDistribution,
-} from './query-sizes.ts';
+} from '../../workload/query-sizes.ts';
 export type { ClusterOracle, InstanceCounts, OracleRequest, OracleResult } from './oracle.ts';
 export {
   computeProfileQuantities,

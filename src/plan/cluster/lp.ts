@@ -14,8 +14,8 @@
  */
 import type highsModule from 'highs';
 import { HetserveError } from '../../model/errors.ts';
-import type { LatencyTable } from './latency-table.ts';
-import type { QuerySizeDistribution } from './query-sizes.ts';
+import type { LatencyTable } from '../../predict/latency-table.ts';
+import type { QuerySizeDistribution } from '../../workload/query-sizes.ts';
 
 // The package's typings are CommonJS-flavoured (the loader is `.default`), while its ESM build
 // default-exports the loader itself: accept both.

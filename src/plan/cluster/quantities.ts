@@ -15,8 +15,8 @@
 import { readFileSync } from 'node:fs';
 import { quantileSorted } from 'simple-statistics';
 import { HetserveError, badField } from '../../model/errors.ts';
-import type { LatencyTable } from './latency-table.ts';
-import type { QuerySizeDistribution } from './query-sizes.ts';
+import type { LatencyTable } from '../../predict/latency-table.ts';
+import type { QuerySizeDistribution } from '../../workload/query-sizes.ts';
 
 export interface AuxQuantities {
   readonly type: string;

@@ -65,7 +65,12 @@ export {
   type AutoCandidate,
 } from './auto.ts';
 export { planWarnings, outsideRange } from './warnings.ts';
-export { bayesOpt, type BayesOptOptions, type BayesOptResult, type BayesOptSample } from './gp.ts';
+export {
+  bayesOpt,
+  type BayesOptOptions,
+  type BayesOptResult,
+  type BayesOptSample,
+} from '../../optimize/gp.ts';
 
 /** The algorithm `plan()` runs when none is named: 'auto' once registered, else 'harmony'. */
 export function defaultAlgorithm(): string {

@@ -20,7 +20,7 @@ import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
 import { cpuMaxBatch, type FunctionChoice, type GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
-import { bayesOpt, type BayesOptOptions } from './gp.ts';
+import { bayesOpt, type BayesOptOptions } from '../../optimize/gp.ts';
 import { registerPlanner } from './registry.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
 

@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'undici';
 import { HetserveError } from '../../model/errors.ts';
-import type { BackendConfig } from '../config.ts';
+import type { BackendConfig } from '../../model/serve-config.ts';
 import type { ModelIO, Tensor } from '../tensors.ts';
 import { echoSpecs } from '../tensors.ts';
 import type { Backend, BackendBatch, BackendContext } from './types.ts';

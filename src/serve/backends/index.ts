@@ -1,5 +1,5 @@
 /** Backend factory: config -> Backend. */
-import type { BackendConfig } from '../config.ts';
+import type { BackendConfig } from '../../model/serve-config.ts';
 import type { Backend, BackendContext } from './types.ts';
 import { ReplayBackend } from './replay.ts';
 import { HttpBackend } from './http.ts';

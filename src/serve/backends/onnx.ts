@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { HetserveError } from '../../model/errors.ts';
-import type { BackendConfig, Datatype, ModelSource, TensorSpec } from '../config.ts';
+import type { BackendConfig, Datatype, ModelSource, TensorSpec } from '../../model/serve-config.ts';
 import type { ModelIO, Tensor } from '../tensors.ts';
 import type { Backend, BackendBatch, BackendContext } from './types.ts';
 
@@ -58,7 +58,7 @@ export async function loadModelBytes(
       value: undefined,
     });
   if ('synthetic' in source) {
-    const { buildSynthetic } = await import('../../profile/synthetic-models.ts');
+    const { buildSynthetic } = await import('../../onnx/synthetic-models.ts');
     return buildSynthetic(source.synthetic, { ...source.options, seed: source.seed }).bytes;
   }
   const path = resolvePath(baseDir, source.onnx);

@@ -10,7 +10,7 @@ import type { ModelIO, Tensor } from '../tensors.ts';
 import { echoSpecs } from '../tensors.ts';
 import type { Backend, BackendBatch, BackendContext } from './types.ts';
 import { abortError } from './types.ts';
-import type { BackendConfig } from '../config.ts';
+import type { BackendConfig } from '../../model/serve-config.ts';
 
 type ReplayConfig = Extract<BackendConfig, { type: 'replay' }>;
 
@@ -54,7 +54,7 @@ export class ReplayBackend implements Backend {
   async start(): Promise<ModelIO> {
     const l = this.cfg.latency;
     if (typeof l === 'object' && 'kairos' in l) {
-      const { LatencyTable } = await import('../../plan/cluster/latency-table.ts');
+      const { LatencyTable } = await import('../../predict/latency-table.ts');
       const table = LatencyTable.bundled(l.kairos.model);
       if (!table.has(l.kairos.type))
         throw new HetserveError(

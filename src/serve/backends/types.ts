@@ -5,7 +5,7 @@
  * in test/serve-backends.test.ts.
  */
 import type { FunctionConfig } from '../../model/plan.ts';
-import type { ModelConfig } from '../config.ts';
+import type { ModelConfig } from '../../model/serve-config.ts';
 import type { ModelIO, Tensor } from '../tensors.ts';
 
 export interface BackendBatch {

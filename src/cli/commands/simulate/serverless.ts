@@ -5,17 +5,23 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { App } from '../model/app.ts';
-import type { BatchPolicy } from '../dispatch/types.ts';
-import { edfPolicy, fixedDelayPolicy, harmonyBatchPolicy } from '../dispatch/policies.ts';
-import { createPredictor, resolveProfile } from '../predict/index.ts';
-import { defaultAlgorithm, getPlanner, plan as planApps } from '../plan/serverless/index.ts';
-import { HetserveError } from '../model/errors.ts';
-import { parseNumber, printJson } from '../cli/io.ts';
-import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from './cli-common.ts';
-import { barChartSvg, lineChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
-import { runConstantScenario, runTraceScenario, type ScenarioResult } from './scenarios.ts';
-import { readTraces } from './workload.ts';
+import type { App } from '../../../model/app.ts';
+import type { BatchPolicy } from '../../../dispatch/types.ts';
+import { edfPolicy, fixedDelayPolicy, harmonyBatchPolicy } from '../../../dispatch/policies.ts';
+import { createPredictor, resolveProfile } from '../../../predict/index.ts';
+import { defaultAlgorithm, getPlanner, plan as planApps } from '../../../plan/serverless/index.ts';
+import { HetserveError } from '../../../model/errors.ts';
+import { parseNumber, printJson } from '../../io.ts';
+import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from './common.ts';
+import {
+  barChartSvg,
+  lineChartSvg,
+  markdownTable,
+  textTable,
+  writeFigure,
+} from '../../../experiments/report.ts';
+import { runConstantScenario, runTraceScenario, type ScenarioResult } from '../../../simulate/scenarios.ts';
+import { readTraces } from '../../../workload/arrivals.ts';
 
 export interface SimulateServerlessCliOptions {
   /** Bundled model name or profile file; `profile` is the same for a file (give one of them). */
@@ -82,7 +88,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       },
     );
   const profile = resolveProfile(modelArg);
-  const { parseLatencyMode, sampleLookup } = await import('../profile/samples.ts');
+  const { parseLatencyMode, sampleLookup } = await import('../../../profile/samples.ts');
   const latencyMode = parseLatencyMode(o.latency ?? 'auto');
   const apps = readAppsFile(o.apps);
   const compat: 'paper' | 'prototype' | undefined =

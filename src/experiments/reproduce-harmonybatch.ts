@@ -20,8 +20,8 @@ import type { App } from '../model/app.ts';
 import { createPredictor, resolveProfile } from '../predict/index.ts';
 import { hasPlanner, plan as planApps, preparePlanning, runHarmony } from '../plan/serverless/index.ts';
 import { barChartSvg, lineChartSvg, markdownTable, writeFigure, sig } from './report.ts';
-import { runTraceScenario, type ScenarioResult } from './scenarios.ts';
-import { readTraces } from './workload.ts';
+import { runTraceScenario, type ScenarioResult } from '../simulate/scenarios.ts';
+import { readTraces } from '../workload/arrivals.ts';
 
 export const HB_MODELS = ['VGG19', 'Bert', 'GPT-2', 'VideoMAE'] as const;
 

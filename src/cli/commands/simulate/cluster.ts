@@ -4,32 +4,36 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HetserveError } from '../model/errors.ts';
-import type { InstancePool } from '../model/cluster.ts';
-import { parseNumber, parseNumberList, printJson, readJsonFile } from '../cli/io.ts';
-import { defaultPool, parsePool } from '../plan/cluster/allocate.ts';
+import { HetserveError } from '../../../model/errors.ts';
+import type { InstancePool } from '../../../model/cluster.ts';
+import { parseNumber, parseNumberList, printJson, readJsonFile } from '../../io.ts';
+import { defaultPool, parsePool } from '../../../plan/cluster/allocate.ts';
 import {
   DEFAULT_QOS_MS,
   KAIROS_MODELS,
   LatencyTable,
   parseClusterProfile,
-} from '../plan/cluster/latency-table.ts';
+} from '../../../predict/latency-table.ts';
 import {
   deepRecSysSizes,
   sizeDistributionFromHistogram,
   type QuerySizeDistribution,
-} from '../plan/cluster/query-sizes.ts';
-import { parseList, progressBar } from './cli-common.ts';
+} from '../../../workload/query-sizes.ts';
+import { parseList, progressBar } from './common.ts';
 import {
   expandCounts,
   findAllowableThroughput,
   simulateCluster,
   type AllowableResult,
   type ClusterSimResult,
-} from './cluster.ts';
-import { distributorFactory, parseDistributorName, type DistributorName } from './distributors.ts';
-import { barChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
-import type { GapMode } from './workload.ts';
+} from '../../../simulate/cluster.ts';
+import {
+  distributorFactory,
+  parseDistributorName,
+  type DistributorName,
+} from '../../../simulate/distributors.ts';
+import { barChartSvg, markdownTable, textTable, writeFigure } from '../../../experiments/report.ts';
+import type { GapMode } from '../../../workload/arrivals.ts';
 
 export interface SimulateClusterCliOptions {
   model: string;

@@ -20,16 +20,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocate, defaultPool } from '../plan/cluster/allocate.ts';
 import { bayesianSearch } from '../plan/cluster/bayesian.ts';
-import {
-  DEFAULT_QOS_MS,
-  KAIROS_MODELS,
-  LatencyTable,
-  type KairosModel,
-} from '../plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../plan/cluster/query-sizes.ts';
-import { expandCounts, findAllowableThroughput, type AllowableResult } from './cluster.ts';
-import { distributorFactory, type DistributorChoice } from './distributors.ts';
-import { SimulationOracle } from './oracle.ts';
+import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable, type KairosModel } from '../predict/latency-table.ts';
+import { deepRecSysSizes } from '../workload/query-sizes.ts';
+import { expandCounts, findAllowableThroughput, type AllowableResult } from '../simulate/cluster.ts';
+import { distributorFactory, type DistributorChoice } from '../simulate/distributors.ts';
+import { SimulationOracle } from '../simulate/oracle.ts';
 import { barChartSvg, markdownTable, sig, writeFigure } from './report.ts';
 
 /** The design's research-simulation figures (§6.7, integer-ms gaps, 6000 queries) and the paper's claims. */

@@ -5,10 +5,10 @@
  * so every planner quantity is an exact expectation rather than a sampled estimate. The simulator
  * draws sizes from the same object with a seeded sampler.
  */
-import { seededRandom } from '../../model/random.ts';
+import { seededRandom } from '../model/random.ts';
 export { seededRandom };
 import { errorFunction } from 'simple-statistics';
-import { badField } from '../../model/errors.ts';
+import { badField } from '../model/errors.ts';
 
 export interface QuerySizeDistribution {
   /** Sizes in ascending order, each a positive integer (multiples of `step` after `roundUpSize`). */

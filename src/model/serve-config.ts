@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { HetserveError } from '../model/errors.ts';
-import { parseWith } from '../model/validate.ts';
+import { HetserveError } from './errors.ts';
+import { parseWith } from './validate.ts';
 
 /** KServe v2 tensor datatypes the gateway accepts in JSON (BYTES/FP16/BF16 are not batched here). */
 export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] as const;
@@ -27,12 +27,12 @@ export type TensorSpec = z.infer<typeof TensorSpecSchema>;
 export const ModelSourceSchema = z.union([
   z
     .object({
-      /** Synthetic model built by src/profile/synthetic-models.ts. */
+      /** Synthetic model built by src/onnx/synthetic-models.ts. */
       synthetic: z.enum(['mlp', 'cnn']),
       /** Weight seed (default 1). */
       seed: z.number().int().nonnegative().default(1),
       /**
-       * Size options of the builder (src/profile/synthetic-models.ts): mlp {inputs 256, hidden 512,
+       * Size options of the builder (src/onnx/synthetic-models.ts): mlp {inputs 256, hidden 512,
        * layers 2, classes 10}; cnn {channels 3, size 32, filters 16, layers 2, classes 10}.
        */
       options: z

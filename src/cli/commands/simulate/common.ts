@@ -1,8 +1,8 @@
 /** CLI plumbing shared by `hetserve simulate` and `hetserve reproduce`: apps files, progress bars. */
-import { AppListSchema, type App } from '../model/app.ts';
-import { HetserveError } from '../model/errors.ts';
-import { parseWith } from '../model/validate.ts';
-import { readAppsInput } from '../plan/serverless/apps-input.ts';
+import { AppListSchema, type App } from '../../../model/app.ts';
+import { HetserveError } from '../../../model/errors.ts';
+import { parseWith } from '../../../model/validate.ts';
+import { readAppsInput } from '../../../plan/serverless/apps-input.ts';
 
 /**
  * Read apps from JSON (`[{"name","slo","rps"}]`) or CSV (header `name,slo,rps`; SLO in s, rate in

@@ -15,8 +15,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HetserveError } from '../model/errors.ts';
-import type { QuerySizeDistribution } from '../plan/cluster/query-sizes.ts';
-import type { ArrivalStream } from './engine.ts';
+import type { QuerySizeDistribution } from './query-sizes.ts';
+import type { ArrivalStream } from '../simulate/engine.ts';
 import { DiscreteSampler, Rng } from './rng.ts';
 
 export type GapMode = 'exponential' | 'integer-ms';

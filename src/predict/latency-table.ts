@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { quantileSorted } from 'simple-statistics';
-import { ClusterProfileSchema, type ClusterProfile } from '../../model/cluster.ts';
-import { badField } from '../../model/errors.ts';
-import { parseWith } from '../../model/validate.ts';
+import { ClusterProfileSchema, type ClusterProfile } from '../model/cluster.ts';
+import { badField } from '../model/errors.ts';
+import { parseWith } from '../model/validate.ts';
 
 /** Models whose profiled latencies ship in data/kairos. */
 export const KAIROS_MODELS = ['rm2', 'dien', 'wnd', 'mtwnd', 'ncf'] as const;
@@ -27,7 +27,7 @@ export const DEFAULT_QOS_MS: Readonly<Record<KairosModel, number>> = {
   ncf: 5,
 };
 
-const DATA_DIR = new URL('../../../data/kairos/', import.meta.url);
+const DATA_DIR = new URL('../../data/kairos/', import.meta.url);
 
 /** Read the bundled latency profile of a Kairos model (gzip JSON). Unknown name: E_UNKNOWN_MODEL. */
 export function loadBundledClusterProfile(model: string): ClusterProfile {
