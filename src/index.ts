@@ -57,3 +57,4 @@ export {
 export * from './dispatch/index.ts';
 export * from './serve/index.ts';
 export * from './simulate/index.ts';
+export * from './experiments/index.ts';

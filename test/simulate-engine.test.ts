@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { VirtualClock, runLoop } from '../src/simulate/engine.ts';
+import { VirtualTimeSource } from '../src/dispatch/timers.ts';
+import { runLoop } from '../src/simulate/engine.ts';
 import { DiscreteSampler, Rng } from '../src/workload/rng.ts';
 import { LatencyHistogram } from '../src/simulate/metrics.ts';
 
@@ -64,12 +65,12 @@ test('DiscreteSampler (alias method) reproduces the weights', () => {
   assert.ok(Math.abs(s.mean() - (10 * 0.1 + 30 * 0.3 + 40 * 0.6)) < 1e-9);
 });
 
-test('VirtualClock fires live timers in (time, creation) order and never cancelled ones', () => {
+test('VirtualTimeSource fires live timers in (time, creation) order and never cancelled ones', () => {
   fc.assert(
     fc.property(
       fc.array(fc.record({ at: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 60 }),
       (specs) => {
-        const clock = new VirtualClock();
+        const clock = new VirtualTimeSource();
         const fired: number[] = [];
         const ids = specs.map((s, i) => clock.setTimer(s.at / 10, () => fired.push(i)));
         specs.forEach((s, i) => s.cancel && clock.clearTimer(ids[i]));
@@ -90,21 +91,21 @@ test('VirtualClock fires live timers in (time, creation) order and never cancell
   );
 });
 
-test('VirtualClock: timers set from callbacks and in the past fire at the current time', () => {
-  const clock = new VirtualClock();
+test('VirtualTimeSource: timers set from callbacks and in the past fire at the current time', () => {
+  const clock = new VirtualTimeSource();
   const log: string[] = [];
   clock.setTimer(2, () => {
     log.push(`a@${clock.now()}`);
     clock.setTimer(1, () => log.push(`past@${clock.now()}`));
     clock.setTimer(2.5, () => log.push(`b@${clock.now()}`));
   });
-  clock.runUntil(10);
+  clock.advanceTo(10);
   assert.deepEqual(log, ['a@2', 'past@2', 'b@2.5']);
   assert.equal(clock.now(), 10);
 });
 
 test('runLoop interleaves arrivals with timers, timers first on ties', () => {
-  const clock = new VirtualClock();
+  const clock = new VirtualTimeSource();
   const times = [0.5, 1, 1, 3];
   let k = 0;
   const stream = {

@@ -56,22 +56,24 @@ export class RealTimeSource implements TimerSource {
   }
 }
 
-interface VirtualTimer {
-  at: number;
-  id: TimerId;
-  fn: (() => void) | undefined; // undefined once cleared (lazy deletion from the heap)
-}
-
 /**
- * Virtual time: nothing happens until `advanceTo`/`runNext`/`runAll` is called. Timers fire in
- * (time, creation) order and `now()` equals the firing timer's time while its callback runs.
- * A timer set in the past fires at the next advance, at the current time.
+ * Virtual time, the one virtual clock of the project (tests, the simulator's event loop): nothing
+ * happens until `advanceTo`/`runNext`/`runAll` is called. Timers fire in (time, creation) order and
+ * `now()` equals the firing timer's time while its callback runs. A timer set in the past fires at
+ * the next advance, at the current time; the clock never runs backwards.
+ *
+ * The heap is parallel arrays (time, id): no object per timer, since the simulator sets millions.
+ * Ids grow with creation, so they double as the FIFO tie-break. Cleared timers leave the heap
+ * lazily (`clearTimer` is O(1)).
  */
 export class VirtualTimeSource implements TimerSource {
   #now: number;
   #nextId = 1;
-  readonly #heap: VirtualTimer[] = [];
-  readonly #live = new Map<TimerId, VirtualTimer>();
+  readonly #times: number[] = [];
+  readonly #ids: number[] = [];
+  readonly #fns = new Map<TimerId, () => void>();
+  /** Number of timer callbacks run so far. */
+  fired = 0;
 
   /** @param start initial time, seconds (default 0). */
   constructor(start = 0) {
@@ -86,48 +88,48 @@ export class VirtualTimeSource implements TimerSource {
 
   setTimer(at: number, fn: () => void): TimerId {
     if (Number.isNaN(at)) throw badField('E_DISPATCH_CONFIG', 'timer.at', at, 'must be a time in seconds');
-    const t: VirtualTimer = { at: at < this.#now ? this.#now : at, id: this.#nextId++, fn };
-    this.#live.set(t.id, t);
-    this.#push(t);
-    return t.id;
+    const id = this.#nextId++;
+    this.#fns.set(id, fn);
+    this.#push(at < this.#now ? this.#now : at, id);
+    return id;
   }
 
   clearTimer(id: TimerId): void {
-    const t = this.#live.get(id);
-    if (t !== undefined) {
-      t.fn = undefined;
-      this.#live.delete(id);
-      // Cleared timers leave the heap lazily; rebuild when they dominate it, so memory stays
-      // proportional to live timers even if time never advances.
-      const h = this.#heap;
-      if (h.length > 1024 && h.length > 4 * this.#live.size) {
-        const keep = h.filter((x) => x.fn !== undefined);
-        h.length = 0;
-        for (const x of keep) this.#push(x);
-      }
+    if (!this.#fns.delete(id)) return;
+    // Rebuild when cleared entries dominate the heap, so memory stays proportional to live
+    // timers even if time never advances.
+    const n = this.#ids.length;
+    if (n > 1024 && n > 4 * this.#fns.size) {
+      const times = this.#times.slice();
+      const ids = this.#ids.slice();
+      this.#times.length = 0;
+      this.#ids.length = 0;
+      for (let i = 0; i < n; i++) if (this.#fns.has(ids[i]!)) this.#push(times[i]!, ids[i]!);
     }
   }
 
   /** Time of the next live timer, or undefined. */
   nextAt(): number | undefined {
-    this.#dropCleared();
-    return this.#heap.length > 0 ? this.#heap[0]!.at : undefined;
+    const t = this.nextTime();
+    return t === Infinity ? undefined : t;
+  }
+
+  /** Time of the next live timer, or +Infinity (the simulator's loop compares it with arrivals). */
+  nextTime(): number {
+    while (this.#ids.length > 0 && !this.#fns.has(this.#ids[0]!)) this.#pop();
+    return this.#ids.length > 0 ? this.#times[0]! : Infinity;
   }
 
   /** Number of live timers. */
   get pending(): number {
-    return this.#live.size;
+    return this.#fns.size;
   }
 
   /** Fire every timer due at or before `t` (including ones they set), then set now = t. */
   advanceTo(t: number): void {
     if (Number.isNaN(t) || t < this.#now)
       throw badField('E_DISPATCH_CONFIG', 'time', t, `must be >= now (${this.#now})`);
-    for (;;) {
-      const next = this.nextAt();
-      if (next === undefined || next > t) break;
-      this.runNext();
-    }
+    while (this.nextTime() <= t) this.runNext();
     this.#now = t;
   }
 
@@ -138,15 +140,19 @@ export class VirtualTimeSource implements TimerSource {
 
   /** Fire the next live timer (advancing now to its time). Returns false when none is pending. */
   runNext(): boolean {
-    this.#dropCleared();
-    const t = this.#pop();
-    if (t === undefined) return false;
-    this.#live.delete(t.id);
-    if (t.at > this.#now) this.#now = t.at;
-    const fn = t.fn!;
-    t.fn = undefined;
-    fn();
-    return true;
+    while (this.#ids.length > 0) {
+      const at = this.#times[0]!;
+      const id = this.#ids[0]!;
+      this.#pop();
+      const fn = this.#fns.get(id);
+      if (fn === undefined) continue;
+      this.#fns.delete(id);
+      if (at > this.#now) this.#now = at;
+      this.fired++;
+      fn();
+      return true;
+    }
+    return false;
   }
 
   /** Fire timers until none is left (or `limit` fired, default 1e7, against runaway re-arming). */
@@ -156,45 +162,43 @@ export class VirtualTimeSource implements TimerSource {
     return n;
   }
 
-  #dropCleared(): void {
-    while (this.#heap.length > 0 && this.#heap[0]!.fn === undefined) this.#pop();
-  }
-
-  #less(a: VirtualTimer, b: VirtualTimer): boolean {
-    return a.at < b.at || (a.at === b.at && a.id < b.id);
-  }
-
-  #push(t: VirtualTimer): void {
-    const h = this.#heap;
-    h.push(t);
-    let i = h.length - 1;
+  #push(at: number, id: number): void {
+    const times = this.#times;
+    const ids = this.#ids;
+    let i = times.length;
+    times.push(at);
+    ids.push(id);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.#less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      if (times[p]! < at || (times[p] === at && ids[p]! < id)) break;
+      times[i] = times[p]!;
+      ids[i] = ids[p]!;
       i = p;
     }
+    times[i] = at;
+    ids[i] = id;
   }
 
-  #pop(): VirtualTimer | undefined {
-    const h = this.#heap;
-    if (h.length === 0) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.#less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.#less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
+  #pop(): void {
+    const times = this.#times;
+    const ids = this.#ids;
+    const lastT = times.pop()!;
+    const lastI = ids.pop()!;
+    const n = times.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && (times[r]! < times[l]! || (times[r] === times[l] && ids[r]! < ids[l]!))) c = r;
+      if (lastT < times[c]! || (lastT === times[c] && lastI < ids[c]!)) break;
+      times[i] = times[c]!;
+      ids[i] = ids[c]!;
+      i = c;
     }
-    return top;
+    times[i] = lastT;
+    ids[i] = lastI;
   }
 }

@@ -111,3 +111,13 @@ export const ServerlessProfileSchema = z
   });
 export type ServerlessProfile = z.output<typeof ServerlessProfileSchema>;
 export type ServerlessProfileInput = z.input<typeof ServerlessProfileSchema>;
+
+/**
+ * Measured latencies of one (function, batch size), from which the simulator picks a batch's
+ * latency (built by src/profile/samples.ts#sampleLookup).
+ */
+export interface SampleDraw {
+  /** Latencies, seconds, > 0, at least one. */
+  latencies: readonly number[];
+  source: 'samples' | 'scaled-samples';
+}

@@ -5,8 +5,12 @@
  */
 import { HetserveError } from '../model/errors.ts';
 import type { FunctionConfig } from '../model/plan.ts';
-import { sampleSetKey, type LatencySampleSet, type ServerlessProfile } from '../model/profile.ts';
-import type { SampleDraw } from '../simulate/serverless.ts';
+import {
+  sampleSetKey,
+  type LatencySampleSet,
+  type SampleDraw,
+  type ServerlessProfile,
+} from '../model/profile.ts';
 import type { Measurement } from './measure.ts';
 import { dropLargest } from './stats.ts';
 

@@ -20,7 +20,7 @@ import { DistributorLoop } from '../dispatch/loop.ts';
 import type { LatencyTable } from '../predict/latency-table.ts';
 import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import { HetserveError } from '../model/errors.ts';
-import { VirtualClock } from './engine.ts';
+import { VirtualTimeSource } from '../dispatch/timers.ts';
 import { LatencyHistogram } from './metrics.ts';
 import { DiscreteSampler, Rng } from '../workload/rng.ts';
 import type { GapMode } from '../workload/arrivals.ts';
@@ -96,7 +96,7 @@ export function simulateCluster(o: ClusterSimOptions): ClusterSimResult {
   const qos = o.qosMs / 1000;
   const rng = new Rng(o.seed ?? 1);
   const table = o.table;
-  const clock = new VirtualClock();
+  const clock = new VirtualTimeSource();
   const earlyStop = o.earlyStop ?? true;
   const rematch = (o.rematchEveryMs ?? 1) / 1000;
 

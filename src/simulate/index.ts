@@ -1,6 +1,6 @@
 /** Public API of the simulator (virtual-time replay of the real planners and dispatch policies). */
 export { Rng, DiscreteSampler } from '../workload/rng.ts';
-export { VirtualClock, runLoop, type ArrivalStream } from './engine.ts';
+export { runLoop, type ArrivalStream } from './engine.ts';
 export {
   SegmentedPoisson,
   poissonArrivals,
@@ -59,5 +59,3 @@ export {
   type DistributorName,
 } from './distributors.ts';
 export { SimulationOracle, createSimulationOracle, type SimulationOracleOptions } from './oracle.ts';
-export { reproduceHarmonyBatch, type HbOptions } from '../experiments/reproduce-harmonybatch.ts';
-export { reproduceKairos, type KairosReproOptions } from '../experiments/reproduce-kairos.ts';

@@ -18,6 +18,7 @@
 import type { App } from '../model/app.ts';
 import { HetserveError } from '../model/errors.ts';
 import type { FunctionConfig, Plan } from '../model/plan.ts';
+import type { SampleDraw } from '../model/profile.ts';
 import type {
   Batch,
   BatchManager,
@@ -26,7 +27,8 @@ import type {
   DispatchRequest,
 } from '../dispatch/types.ts';
 import type { TimerSource } from '../dispatch/clock.ts';
-import { runLoop, VirtualClock, type ArrivalStream } from './engine.ts';
+import { VirtualTimeSource } from '../dispatch/timers.ts';
+import { runLoop, type ArrivalStream } from './engine.ts';
 import { AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
 import { Rng } from '../workload/rng.ts';
 
@@ -47,11 +49,7 @@ export interface ServerlessModel {
 /** Where a batch's latency came from: measured samples (as measured, or rescaled) or the avg/max model. */
 export type LatencySource = 'samples' | 'scaled-samples' | 'model';
 
-export interface SampleDraw {
-  /** Latencies, seconds, > 0, at least one. */
-  latencies: readonly number[];
-  source: 'samples' | 'scaled-samples';
-}
+export type { SampleDraw };
 
 /** Creates a batch manager (the dispatch core's `createBatchManager`). */
 export type BatchManagerFactory = (options: BatchManagerOptions<number>) => BatchManager<number>;
@@ -142,7 +140,7 @@ export interface ServerlessSimResult {
 
 export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult {
   const wall0 = performance.now();
-  const clock = new VirtualClock();
+  const clock = new VirtualTimeSource();
   const rng = new Rng(o.seed ?? 1);
   const compatProto = o.compat === 'prototype';
   const cold = o.coldStart && o.coldStart.probability > 0 ? o.coldStart : undefined;

@@ -16,8 +16,19 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HetserveError } from '../model/errors.ts';
 import type { QuerySizeDistribution } from './query-sizes.ts';
-import type { ArrivalStream } from '../simulate/engine.ts';
 import { DiscreteSampler, Rng } from './rng.ts';
+
+/**
+ * A stream of arrivals read one at a time (cursor style, no object per arrival): `time` is the
+ * pending arrival's time (+Infinity once exhausted), `app` its application index, `size` its query
+ * size (1 where sizes do not matter); `advance()` moves to the next arrival.
+ */
+export interface ArrivalStream {
+  readonly time: number;
+  readonly app: number;
+  readonly size: number;
+  advance(): void;
+}
 
 export type GapMode = 'exponential' | 'integer-ms';
 
