@@ -1,6 +1,43 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, lowest first (the table in DEVELOPERS.md). A folder may import its own files
+ * and any folder on a lower layer; never a folder on its own layer or a higher one. Static imports,
+ * `export … from` and dynamic `import()` are all checked.
+ */
+const LAYERS = [
+  ['model'],
+  ['predict', 'optimize', 'onnx', 'workload'],
+  ['plan', 'dispatch', 'profile'],
+  ['simulate'],
+  ['experiments', 'serve', 'export'],
+  ['cli'],
+];
+
+function layerRules() {
+  return LAYERS.flatMap((layer, rank) =>
+    layer.map((folder) => {
+      const banned = LAYERS.slice(rank)
+        .flat()
+        .filter((f) => f !== folder);
+      if (banned.length === 0) return { files: [`src/${folder}/**`], rules: {} };
+      const re = `^(\\.\\./)+(${banned.join('|')})/`; // '../serve/x.ts', '../../cli/io.ts', …
+      const message = `src/${folder} (layer ${rank}) may only import lower layers: see "Layers" in DEVELOPERS.md`;
+      return {
+        files: [`src/${folder}/**`],
+        rules: {
+          'no-restricted-imports': ['error', { patterns: [{ regex: re, message }] }],
+          'no-restricted-syntax': [
+            'error',
+            { selector: `ImportExpression[source.value=/${re.replaceAll('/', '\\/')}/]`, message },
+          ],
+        },
+      };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'reports/', 'web/vendor/', 'coverage/'] },
   js.configs.recommended,
@@ -33,4 +70,5 @@ export default tseslint.config(
       ],
     },
   },
+  ...layerRules(),
 );
