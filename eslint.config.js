@@ -62,11 +62,24 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // A test must be able to fail: nothing focused, skipped or left to do.
       'no-restricted-properties': [
         'error',
-        { object: 'it', property: 'only' },
-        { object: 'test', property: 'only' },
-        { object: 'describe', property: 'only' },
+        ...['it', 'test', 'describe', 'suite'].flatMap((object) =>
+          ['only', 'skip', 'todo'].map((property) => ({ object, property })),
+        ),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.name=/^(it|test|describe|suite)$/] > ObjectExpression > Property[key.name=/^(only|skip|todo)$/]',
+          message: 'A test must be able to fail: no { only }, { skip } or { todo } options.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='t'][callee.property.name=/^(skip|todo)$/]",
+          message: 'A test must be able to fail: no t.skip() or t.todo().',
+        },
       ],
     },
   },

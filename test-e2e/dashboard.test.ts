@@ -4,15 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, startDemo } from './dashboard-helpers.ts';
+import { Cleanup, launchChromium, startDemo } from './dashboard-helpers.ts';
 
 test(
   'dashboard shows the plan and live latency, rate, batch and cost data',
   { timeout: 60_000 },
   async () => {
-    const demo = await startDemo(2);
-    const browser = await launchChromium();
+    const cleanup = new Cleanup();
     try {
+      const demo = await startDemo(2);
+      cleanup.add(demo.stop);
+      const browser = await launchChromium();
+      cleanup.add(() => browser.close());
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -48,8 +51,7 @@ test(
         );
       assert.deepEqual(errors, []);
     } finally {
-      await browser.close();
-      await demo.stop();
+      await cleanup.run();
     }
   },
 );
@@ -76,18 +78,25 @@ test('dashboard of a cluster-mode model shows the pool and live latency', { time
     replan: { intervalS: 0 },
     logLevel: 'silent',
   });
-  const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
-  const { url } = await gw.start();
-  const ctrl = new AbortController();
-  const load = runLoad({
-    url,
-    model: 'echo',
-    apps: [{ name: 'a0', rps: 40, slo: 0.5 }],
-    durationS: Infinity,
-    signal: ctrl.signal,
-  });
-  const browser = await launchChromium();
+  const cleanup = new Cleanup();
   try {
+    const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
+    cleanup.add(() => gw.close());
+    const { url } = await gw.start();
+    const ctrl = new AbortController();
+    const load = runLoad({
+      url,
+      model: 'echo',
+      apps: [{ name: 'a0', rps: 40, slo: 0.5 }],
+      durationS: Infinity,
+      signal: ctrl.signal,
+    });
+    cleanup.add(() => {
+      ctrl.abort();
+      return load.catch(() => undefined);
+    });
+    const browser = await launchChromium();
+    cleanup.add(() => browser.close());
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -110,9 +119,6 @@ test('dashboard of a cluster-mode model shows the pool and live latency', { time
     );
     assert.deepEqual(errors, []);
   } finally {
-    await browser.close();
-    ctrl.abort();
-    await load.catch(() => undefined);
-    await gw.close();
+    await cleanup.run();
   }
 });

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { Coverage } from './plan-optimal-check.ts';
 import { exportDocument, type ExportResult } from '../src/export/index.ts';
 import { HetserveError } from '../src/model/errors.ts';
 import type { Plan, PlanGroup } from '../src/model/plan.ts';
@@ -122,8 +123,10 @@ test('kserve: batcher = batch size, containerConcurrency >= it, wait never above
 });
 
 test('lambda: memory in 128..10240 MB gives the planned vCPU (or is capped with a warning); GPU groups refused', () => {
+  const coverage = new Coverage();
   fc.assert(
     fc.property(arbPlan, (plan) => {
+      coverage.generate();
       const allGpu = plan.groups.every((g) => g.function.kind === 'gpu');
       const r = exportOrUnsupported(plan, 'lambda', {}, allGpu);
       if (!r) return;
@@ -151,15 +154,19 @@ test('lambda: memory in 128..10240 MB gives the planned vCPU (or is capped with 
       }
       const routes = allDocs(r, 'routes.json')[0];
       assert.equal(routes.routes.length, fns.length);
+      coverage.reach();
     }),
     { numRuns: RUNS },
   );
+  coverage.assertReached(0.9);
 });
 
 for (const batching of ['gateway', 'function'] as const) {
   test(`fc (${batching} batching): cpu/memory steps, 1..4 GB per vCPU, GPU memory in 1024 MB units`, () => {
+    const coverage = new Coverage();
     fc.assert(
       fc.property(arbPlan, (plan) => {
+        coverage.generate();
         const tooBig = (g: PlanGroup) =>
           (g.function.kind === 'gpu' && g.function.gpuMemoryGb > 24) ||
           (batching === 'function' && g.batchSize > 200);
@@ -189,9 +196,11 @@ for (const batching of ['gateway', 'function'] as const) {
           } else assert.equal(p.gpuConfig, undefined);
           assert.ok(p.instanceConcurrency >= (batching === 'function' ? g.batchSize : 1));
         }
+        coverage.reach();
       }),
       { numRuns: RUNS },
     );
+    coverage.assertReached(0.9);
   });
 }
 

@@ -179,9 +179,16 @@ export interface Scenario {
 
 /**
  * Random scenarios: one bundled model, a compat mode, n apps whose SLOs lie between the model's
- * fastest latency and 2.5 s above it (so some are tight, some loose) and rates 0.1..40 req/s.
+ * fastest latency plus `minSlackS` (default 1 ms) and 2.5 s above that (so some are tight, some
+ * loose) and rates 0.1..40 req/s. A larger `minSlackS` keeps a property in the region where the
+ * planner under test finds a plan (fast-check favours the edge u = 0, the tightest SLO).
  */
-export function scenarioArb(minApps: number, maxApps: number, compat?: Compat): fc.Arbitrary<Scenario> {
+export function scenarioArb(
+  minApps: number,
+  maxApps: number,
+  compat?: Compat,
+  minSlackS = 1e-3,
+): fc.Arbitrary<Scenario> {
   return fc
     .record({
       model: fc.constantFrom(...MODELS),
@@ -198,9 +205,40 @@ export function scenarioArb(minApps: number, maxApps: number, compat?: Compat): 
       const lowest = lowestLatency(new Predictor(bundledProfile(model), { compat }), defaultGrid());
       const apps = raw.map((r, i) => ({
         name: `app${i}`,
-        slo: Math.round((lowest + 1e-3 + r.u * 2.5) * 1000) / 1000,
+        slo: Math.round((lowest + minSlackS + r.u * 2.5) * 1000) / 1000,
         rps: Math.round(r.rps * 100) / 100,
       }));
       return { model, compat, apps };
     });
+}
+
+/**
+ * How many generated cases of a property reached its assertions. A property whose cases mostly
+ * return early checks nothing; `assertReached` fails the test when fewer than `share` did.
+ */
+export class Coverage {
+  generated = 0;
+  readonly #reached = new Map<string, number>();
+
+  /** Call first thing in the property (cases fast-check discards with fc.pre count too). */
+  generate(): void {
+    this.generated++;
+  }
+
+  /** Call once the case's assertions under `what` have run. */
+  reach(what = 'assertions'): void {
+    this.#reached.set(what, (this.#reached.get(what) ?? 0) + 1);
+  }
+
+  reached(what = 'assertions'): number {
+    return this.#reached.get(what) ?? 0;
+  }
+
+  assertReached(share = 0.9, what = 'assertions'): void {
+    const n = this.reached(what);
+    assert.ok(
+      this.generated > 0 && n >= share * this.generated,
+      `${what} reached in ${n} of ${this.generated} generated cases (want >= ${share * 100} %)`,
+    );
+  }
 }

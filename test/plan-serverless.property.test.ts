@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { Coverage } from './plan-optimal-check.ts';
 import { Predictor, bundledProfile, type FunctionChoice } from '../src/predict/index.ts';
 import {
   defaultGrid,
@@ -28,8 +29,10 @@ const appsArb = fc
 
 for (const compat of ['paper', 'prototype'] as const) {
   test(`harmony plans meet design §3 (memory, batch fill, SLO) under the model (${compat})`, () => {
+    const coverage = new Coverage();
     fc.assert(
       fc.property(appsArb, fc.constantFrom(...MODELS), (apps, model) => {
+        coverage.generate();
         const profile = bundledProfile(model);
         let plan;
         try {
@@ -59,21 +62,25 @@ for (const compat of ['paper', 'prototype'] as const) {
           0,
         );
         assert.ok(plan.totalCostPerRequest <= alone * (1 + 1e-12));
+        coverage.reach();
       }),
       { numRuns: compat === 'paper' ? 60 : 15 },
     );
+    coverage.assertReached(0.9);
   });
 }
 
 test('paper-mode provisioning is the exact minimum over the full grid (brute-force oracle)', () => {
   // A coarser grid keeps the brute force fast; the table search must match it exactly.
   const grid = defaultGrid({ cpuVcpus: Array.from({ length: 64 }, (_, i) => (i + 1) / 4) });
+  const coverage = new Coverage();
   fc.assert(
     fc.property(
       appsArb,
       fc.constantFrom(...MODELS),
       fc.constantFrom('prototype-cny', 'paper-usd', 'alibaba-cu-2024'),
       (apps, model, prices) => {
+        coverage.generate();
         const profile = bundledProfile(model);
         const pred = new Predictor(profile, { prices });
         const sorted = [...apps].sort((a, b) => a.slo - b.slo);
@@ -95,10 +102,12 @@ test('paper-mode provisioning is the exact minimum over the full grid (brute-for
           assert.ok(got && got.feasible);
           assert.ok(Math.abs(got.costPerRequest - best) <= 1e-12 * best, `${got.costPerRequest} vs ${best}`);
         }
+        coverage.reach();
       },
     ),
     { numRuns: 40 },
   );
+  coverage.assertReached(0.9);
 });
 
 function preparePlanningSafe(apps: App[], model: string, prices: string) {

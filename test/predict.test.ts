@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { naiveGroupCost } from './plan-optimal-check.ts';
 import {
   Predictor,
   batchSizeDistribution,
@@ -304,8 +305,18 @@ test('evaluate: timeouts follow t = s − L_max and every feasible config meets 
           const fn = cpu
             ? ({ kind: 'cpu', vcpu: m / 2 } as const)
             : ({ kind: 'gpu', gpuMemoryGb: m } as const);
-          const ev = pred.evaluate(g, fn, cpu ? ((b - 1) % 4) + 1 : b);
+          const batch = cpu ? ((b - 1) % 4) + 1 : b;
+          const ev = pred.evaluate(g, fn, batch);
+          // Infeasible cases are checked too: the naive evaluator must find a constraint failing.
+          const naive = naiveGroupCost(
+            pred,
+            apps.map((a, i) => ({ name: `a${i}`, ...a })),
+            fn,
+            batch,
+          );
+          assert.equal(ev.feasible, naive !== null, `feasible ${ev.feasible}, naive ${naive}`);
           if (!ev.feasible) return;
+          assert.ok(Math.abs(ev.costPerRequest - naive!) <= 1e-9 * naive!);
           const f = ev.function!;
           if (f.kind === 'gpu') assert.ok(f.gpuMemoryGb >= gpuMinMemoryGb(profile, ev.batchSize));
           if (f.kind === 'cpu') assert.ok(f.memoryGb >= f.vcpu && f.memoryGb <= 4 * f.vcpu + 1 / 16);

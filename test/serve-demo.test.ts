@@ -177,34 +177,55 @@ function flatProfile(sampleMs: number | undefined): string {
   return f;
 }
 
-async function backendMs(profile: string): Promise<number[]> {
+/**
+ * Four requests through the gateway: the latency the replay backend drew for each batch (a spy on
+ * its `latencyMs`) and the backend time the gateway reported.
+ */
+async function backendMs(profile: string): Promise<{ drawn: number[]; reported: number[] }> {
   const cfg = baseConfig({
     serving: { mode: 'serverless', backend: { type: 'replay', latency: { profile: true } } },
   });
   cfg.models[0]!.profile = profile;
+  const drawn: number[] = [];
   // Batch size 1 at 1 vCPU: not a measured vCPU (0.5), so the lookup rescales by the fitted
   // averages, which are flat: the sample as measured.
   const { gw, url } = await startGateway(cfg, {
     planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 1, timeout: 0.001 }]),
+    backendFactory: (c, ctx) => {
+      const b = new ReplayBackend(c as ConstructorParameters<typeof ReplayBackend>[0], ctx);
+      const draw = b.latencyMs.bind(b);
+      if (!ctx.id.endsWith('probe'))
+        b.latencyMs = (size) => {
+          const ms = draw(size);
+          drawn.push(ms);
+          return ms;
+        };
+      return b;
+    },
   });
   try {
-    const out: number[] = [];
+    const reported: number[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await post(`${url}/v2/models/echo/infer`, inferBody([1, 2, 3, 4], 'a0'));
       assert.equal(r.status, 200, JSON.stringify(r.json));
-      out.push(r.json.parameters.backend_ms as number);
+      reported.push(r.json.parameters.backend_ms as number);
     }
-    return out;
+    return { drawn, reported };
   } finally {
     await gw.close();
   }
 }
 
-test('gateway + replay {profile: true}: every batch takes the single sample value (± timer slack)', async () => {
-  for (const v of await backendMs(flatProfile(40))) assert.ok(v >= 39 && v < 40 + 150, String(v));
+test('gateway + replay {profile: true}: every batch takes the single sample value', async () => {
+  const { drawn, reported } = await backendMs(flatProfile(40));
+  assert.deepEqual(drawn, [40, 40, 40, 40]);
+  // A replayed latency is a floor: the gateway never reports less (0.1 ms for its rounding).
+  for (const v of reported) assert.ok(v >= 39.9, String(v));
 });
 
 test('gateway + replay {profile: true}: a profile without samples keeps the model draw', async () => {
-  // avg 0.5 ms, max 1 ms: far below the 40 ms a sample would give.
-  for (const v of await backendMs(flatProfile(undefined))) assert.ok(v < 30, String(v));
+  // avg 0.5 ms, max 1 ms: draws in [0, 1] ms, far below the 40 ms a sample would give.
+  const { drawn } = await backendMs(flatProfile(undefined));
+  assert.equal(drawn.length, 4);
+  for (const v of drawn) assert.ok(v >= 0 && v <= 1, String(v));
 });

@@ -107,3 +107,24 @@ export async function post(
   }
   return { status: r.status, json, headers: r.headers };
 }
+
+/**
+ * Wait until `cond()` holds: synchronisation on observable state instead of a fixed sleep. The
+ * bound only keeps a broken gateway from hanging the run; it is not a speed target.
+ */
+export async function waitFor(cond: () => boolean, what: string, boundMs = 30_000): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > boundMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** A promise with its settled state visible (for "not answered yet" checks). */
+export function tracked<T>(p: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
+  let done = false;
+  const promise = p.finally(() => {
+    done = true;
+  });
+  return { promise, settled: () => done };
+}

@@ -9,13 +9,21 @@ import { HetserveError } from '../src/model/errors.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { Backend, BackendContext } from '../src/serve/backends/types.ts';
 import { parseServeConfig, type BackendConfig } from '../src/model/serve-config.ts';
-import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
+import type { TimerSource } from '../src/dispatch/clock.ts';
+import { VirtualTimeSource } from '../src/dispatch/timers.ts';
+import { APPS, baseConfig, handPlan, inferBody, post, startGateway, waitFor } from './serve-helpers.ts';
 
 const ONE_GROUP = () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 2, timeout: 0.005 }]);
 
-/** Wraps a backend and records how many batches were inside it at once (the probe is ignored). */
-function counted(inner: Backend, concurrency?: number) {
+/**
+ * Wraps a backend and records how many batches were inside it at once (the probe is ignored).
+ * With `overlap`, the first batches wait inside until that many are in at once: whether the
+ * service lets them overlap is then a fact of its logic, not of how fast the requests arrived.
+ */
+function counted(inner: Backend, concurrency?: number, overlap = 1) {
   const stats = { running: 0, max: 0, batches: 0, requests: 0 };
+  let reached!: () => void;
+  const together = new Promise<void>((r) => (reached = r));
   const b: Backend = {
     kind: inner.kind,
     id: inner.id,
@@ -26,7 +34,9 @@ function counted(inner: Backend, concurrency?: number) {
       stats.max = Math.max(stats.max, stats.running);
       stats.batches++;
       stats.requests += batch.size;
+      if (stats.running >= overlap) reached();
       try {
+        await together;
         return await inner.infer(batch);
       } finally {
         stats.running--;
@@ -57,6 +67,7 @@ async function runBurst(
     cfg: BackendConfig,
   ) => { b: Backend; stats: ReturnType<typeof counted>['stats'] },
   n = 12,
+  timers?: TimerSource,
 ) {
   const cfg = baseConfig({
     models: [
@@ -77,6 +88,7 @@ async function runBurst(
       if (!ctx.id.endsWith('probe')) all.push(w.stats);
       return w.b;
     },
+    ...(timers ? { timers } : {}),
   });
   try {
     const rs = await burst(url, n);
@@ -110,7 +122,7 @@ test(
   "default 'auto' leaves replay (a function) unlimited: batches overlap inside it",
   { timeout: 15_000 },
   async () => {
-    const { rs, stats } = await runBurst(undefined, (ctx, c) => counted(replay(ctx, c)));
+    const { rs, stats } = await runBurst(undefined, (ctx, c) => counted(replay(ctx, c), undefined, 2));
     for (const r of rs) assert.equal(r.status, 200);
     assert.ok(stats[0]!.max > 1, `at most ${stats[0]!.max} batch at once`);
   },
@@ -120,11 +132,11 @@ test(
   "'auto' follows the backend's concurrency (as onnx declares its workers); a number overrides it",
   { timeout: 15_000 },
   async () => {
-    const auto = await runBurst('auto', (ctx, c) => counted(replay(ctx, c), 2));
+    const auto = await runBurst('auto', (ctx, c) => counted(replay(ctx, c), 2, 2));
     for (const r of auto.rs) assert.equal(r.status, 200);
     assert.equal(auto.stats[0]!.max, 2);
     assert.equal(auto.stats[0]!.requests, 12);
-    const unlimited = await runBurst('unlimited', (ctx, c) => counted(replay(ctx, c), 1));
+    const unlimited = await runBurst('unlimited', (ctx, c) => counted(replay(ctx, c), 1, 2));
     for (const r of unlimited.rs) assert.equal(r.status, 200);
     assert.ok(unlimited.stats[0]!.max > 1, "'unlimited' ignores the backend's concurrency");
   },
@@ -134,18 +146,24 @@ test(
   'a failing backend gives its slot back: every held batch is tried and answered, none hangs',
   { timeout: 15_000 },
   async () => {
-    const t0 = performance.now();
-    const { rs, stats, queued } = await runBurst(1, (ctx) =>
-      counted({
-        kind: 'failing',
-        id: ctx.id,
-        start: async () => io(ctx),
-        infer: async () => {
-          await new Promise((r) => setTimeout(r, 5));
-          throw new HetserveError('E_BACKEND_FAILED', 'boom');
-        },
-        close: async () => undefined,
-      }),
+    // Virtual time that never advances: every answer comes before any hard deadline could pass,
+    // so none of the held batches waited for one.
+    const timers = new VirtualTimeSource(0);
+    const { rs, stats, queued } = await runBurst(
+      1,
+      (ctx) =>
+        counted({
+          kind: 'failing',
+          id: ctx.id,
+          start: async () => io(ctx),
+          infer: async () => {
+            await new Promise((r) => setTimeout(r, 5));
+            throw new HetserveError('E_BACKEND_FAILED', 'boom');
+          },
+          close: async () => undefined,
+        }),
+      12,
+      timers,
     );
     for (const r of rs) {
       assert.equal(r.status, 502);
@@ -154,8 +172,7 @@ test(
     assert.equal(stats[0]!.max, 1);
     assert.equal(stats[0]!.requests, 12);
     assert.equal(queued, 0);
-    // Far below the hard deadline (2 × 0.5 s): the held batches did not wait for it.
-    assert.ok(performance.now() - t0 < 900, `took ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.equal(timers.now(), 0);
   },
 );
 
@@ -174,8 +191,10 @@ test(
         },
       ],
     });
+    const timers = new VirtualTimeSource(0);
     const { gw, url } = await startGateway(cfg, {
       planFn: ONE_GROUP,
+      timers,
       backendFactory: (_c, ctx) => ({
         kind: 'hang-once',
         id: ctx.id,
@@ -185,13 +204,18 @@ test(
         close: async () => undefined,
       }),
     });
+    const svc = gw.serverless('echo');
     try {
       // a0 (SLO 0.5 s, hard deadline 1 s) fills the first batch; a3 (SLO 1 s, hard 2 s) waits behind it.
       const first = [0, 1].map((i) => post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], 'a0')));
-      await new Promise((r) => setTimeout(r, 30));
+      await waitFor(() => calls === 1, 'the first batch inside the backend');
       const later = [2, 3, 4, 5].map((i) =>
         post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], 'a3')),
       );
+      await waitFor(() => svc.queued === 6, 'the later requests held behind it');
+      assert.equal(calls, 1, 'held while the hung batch has the only slot');
+      // a0's hard deadline passes; a3's (2 s) is never reached.
+      timers.advanceTo(1);
       for (const r of await Promise.all(first)) {
         assert.equal(r.status, 504);
         assert.equal(r.json.code, 'E_BACKEND_TIMEOUT');
@@ -201,7 +225,7 @@ test(
         assert.equal(r.json.outputs[0].data[0], k + 2);
       });
       assert.equal(calls, 3, 'the hung batch, then the two held ones');
-      assert.equal(gw.serverless('echo').queued, 0);
+      assert.equal(svc.queued, 0);
     } finally {
       await gw.close();
     }

@@ -9,7 +9,17 @@ import { HetserveError } from '../src/model/errors.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { Backend, BackendContext } from '../src/serve/backends/types.ts';
 import type { BackendConfig } from '../src/model/serve-config.ts';
-import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from './serve-helpers.ts';
+import { VirtualTimeSource } from '../src/dispatch/timers.ts';
+import {
+  APPS,
+  baseConfig,
+  handPlan,
+  inferBody,
+  post,
+  startGateway,
+  tracked,
+  waitFor,
+} from './serve-helpers.ts';
 
 const FAST_APPS = APPS.map((a) => ({ ...a, slo: a.slo / 5 }));
 const TWO_GROUPS = () =>
@@ -55,6 +65,29 @@ function hanging(ctx: BackendContext): Backend {
 
 const replay = (cfg: BackendConfig, ctx: BackendContext) =>
   new ReplayBackend(cfg as Extract<BackendConfig, { type: 'replay' }>, ctx);
+
+/**
+ * A gateway whose replay backends hold every batch until `open()`: in-flight state the test
+ * controls. SLOs of 10-20 s keep the hard deadlines (2 x SLO) out of reach however slow the machine.
+ */
+const SLOW_APPS = APPS.map((a) => ({ ...a, slo: a.slo * 20 }));
+async function gatedGateway(over: Parameters<typeof baseConfig>[0] = {}) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const started = await startGateway(baseConfig({ applications: SLOW_APPS, ...over }), {
+    planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.005 }], SLOW_APPS),
+    backendFactory: (c, ctx) => {
+      const b = replay(c, ctx);
+      const infer = b.infer.bind(b);
+      b.infer = async (batch) => {
+        await gate;
+        return infer(batch);
+      };
+      return b;
+    },
+  });
+  return { ...started, open };
+}
 
 test('a failing function: its batches are retried on another backend, every request answered 200', async () => {
   const { gw, url } = await startGateway(baseConfig(), {
@@ -103,25 +136,41 @@ test('every backend failing: a 502 problem body, nothing left in flight', async 
   }
 });
 
-test('a hanging backend: 504 within the hard deadline (2 x SLO), nothing left hanging', async () => {
+test("a hanging backend: 504 at each request's hard deadline (2 x SLO), not before, nothing left hanging", async () => {
+  // Virtual time: the deadlines are checked as logic, whatever the machine's load.
+  const timers = new VirtualTimeSource(100);
   const { gw, url } = await startGateway(baseConfig({ applications: FAST_APPS }), {
     planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 2, timeout: 0.005 }], FAST_APPS),
     backendFactory: (_c, ctx) => hanging(ctx),
+    timers,
   });
   try {
-    const t0 = performance.now();
-    const rs = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`)),
-      ),
+    const t0 = timers.now();
+    const reqs = Array.from({ length: 8 }, (_, i) =>
+      tracked(post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`))),
     );
-    const dt = (performance.now() - t0) / 1000;
+    const svc = gw.serverless('echo');
+    await waitFor(() => svc.queued === 8, 'all 8 requests accepted');
+    // a0's hard deadline is 2 x 0.1 s; just before it nobody is answered.
+    timers.advanceTo(t0 + 0.199);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(svc.queued, 8);
+    assert.ok(reqs.every((r) => !r.settled()));
+    // At a0's deadline only a0's two requests are answered; the others wait for theirs.
+    timers.advanceTo(t0 + 0.2);
+    await Promise.all([reqs[0].promise, reqs[4].promise]);
+    assert.equal(svc.queued, 6);
+    timers.advanceTo(t0 + 2 * FAST_APPS[3].slo);
+    const rs = await Promise.all(reqs.map((r) => r.promise));
     for (const r of rs) {
       assert.equal(r.status, 504);
       assert.equal(r.json.code, 'E_BACKEND_TIMEOUT');
     }
-    assert.ok(dt < 2 * 0.2 + 0.3, `answered after ${dt.toFixed(3)} s`);
-    assert.equal(gw.serverless('echo').queued, 0);
+    assert.deepEqual(
+      rs.slice(0, 4).map((r) => r.json.value),
+      FAST_APPS.map((a) => +(2 * a.slo).toFixed(3)),
+    );
+    assert.equal(svc.queued, 0);
     // the gateway keeps serving
     assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
   } finally {
@@ -130,49 +179,65 @@ test('a hanging backend: 504 within the hard deadline (2 x SLO), nothing left ha
 });
 
 test('bounded queue: beyond limits.maxQueue a 429 with Retry-After, the rest served', async () => {
-  const cfg = baseConfig({
-    limits: { maxQueue: 8, retryAfterS: 2 },
-    serving: { mode: 'serverless', backend: { type: 'replay', latency: 400 } },
-  });
-  const { gw, url } = await startGateway(cfg);
+  const { gw, url, open } = await gatedGateway({ limits: { maxQueue: 8, retryAfterS: 2 } });
+  const svc = gw.serverless('echo');
   try {
-    const rs = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
+    const first = Array.from({ length: 8 }, (_, i) =>
+      post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], `a${i % 4}`)),
+    );
+    await waitFor(() => svc.queued === 8, 'the queue full');
+    const limited = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
         post(`${url}/v2/models/echo/infer`, inferBody(undefined, `a${i % 4}`)),
       ),
     );
-    const codes = rs.map((r) => r.status);
-    assert.ok(
-      codes.every((c) => c === 200 || c === 429),
-      `codes ${codes}`,
-    );
-    const limited = rs.filter((r) => r.status === 429);
-    assert.ok(limited.length >= 10, `${limited.length} refused`);
-    assert.ok(codes.filter((c) => c === 200).length >= 8);
     for (const r of limited) {
+      assert.equal(r.status, 429);
       assert.equal(r.headers.get('retry-after'), '2');
       assert.equal(r.json.code, 'E_QUEUE_FULL');
+      assert.equal(r.json.field, 'limits.maxQueue');
     }
+    open();
+    (await Promise.all(first)).forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(r.json.outputs[0].data[0], i);
+    });
+    // room again once the queue drained
+    assert.equal((await post(`${url}/v2/models/echo/infer`, inferBody(undefined, 'a0'))).status, 200);
   } finally {
+    open();
     await gw.close();
   }
 });
 
 test('graceful drain: every accepted request answered, new ones refused', async () => {
-  const cfg = baseConfig({ serving: { mode: 'serverless', backend: { type: 'replay', latency: 150 } } });
-  const { gw, url } = await startGateway(cfg);
+  // The backend answers only once the test opens the gate, so all 12 requests are provably
+  // accepted and in flight when the drain starts, however slow the machine.
+  const { gw, url, open } = await gatedGateway();
+  const svc = gw.serverless('echo');
   const pending = Array.from({ length: 12 }, (_, i) =>
     post(`${url}/v2/models/echo/infer`, inferBody([i, 1, 2, 3], `a${i % 4}`)),
   );
-  await new Promise((r) => setTimeout(r, 50));
-  const drained = gw.drain();
-  const rs = await Promise.all(pending);
-  assert.equal(await drained, true);
-  rs.forEach((r, i) => {
-    assert.equal(r.status, 200);
-    assert.equal(r.json.outputs[0].data[0], i);
-  });
-  await assert.rejects(fetch(`${url}/v2/health/live`));
+  try {
+    await waitFor(() => svc.queued === 12, 'all 12 requests accepted');
+    const drained = gw.drain();
+    const refused = await post(`${url}/v2/models/echo/infer`, inferBody([99, 1, 2, 3], 'a0')).then(
+      (r) => r.status,
+      () => 'connection refused',
+    );
+    assert.notEqual(refused, 200, 'a request after the drain began is not served');
+    open();
+    const rs = await Promise.all(pending);
+    assert.equal(await drained, true);
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(r.json.outputs[0].data[0], i);
+    });
+    await assert.rejects(fetch(`${url}/v2/health/live`));
+  } finally {
+    open();
+    await gw.close();
+  }
 });
 
 test('bad input: 4xx problem bodies naming the field', async () => {
