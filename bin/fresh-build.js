@@ -19,6 +19,9 @@ export function buildIsFresh(root) {
     return false;
   }
   if (typeof asOf !== 'number') return false;
+  // An installed package (npm unpacks it under node_modules/, directories dated at unpacking) is
+  // never edited in place: its dist/ is the build it was published with.
+  if (fileURLToPath(root).split(/[\\/]/).includes('node_modules')) return true;
   const newer = (path) => {
     if (statSync(path).mtimeMs > asOf) return true;
     for (const e of readdirSync(path, { withFileTypes: true })) {

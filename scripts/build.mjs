@@ -1,10 +1,11 @@
 // Compiles src/ to dist/ for a fast CLI start (bin/hetserve.js runs dist/ when it is up to date).
 // Runs on `npm ci` / `npm install` through the `prepare` script, and as `npm run build`.
 // Emit only (`noCheck`): type checking is `npm run typecheck`'s job, so the build takes seconds.
+// It emits declarations too (the package's `exports` point at dist/ with types).
 // Without the `typescript` package (an install without dev dependencies) it skips: bin/ then
 // runs the sources through tsx.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +34,15 @@ if (r.status !== 0) {
   process.exit(r.status ?? 1);
 }
 mkdirSync(staging, { recursive: true });
+// tsc rewrites './x.ts' to './x.js' in the JS it emits but not in declarations; a consumer without
+// allowImportingTsExtensions needs the .js form there too.
+for (const f of readdirSync(staging, { recursive: true }).map(String)) {
+  if (!/\.d\.m?ts$/.test(f)) continue;
+  const p = `${staging}/${f}`;
+  const text = readFileSync(p, 'utf8');
+  const fixed = text.replace(/((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.(m?)ts(['"])/g, '$1.$2js$3');
+  if (fixed !== text) writeFileSync(p, fixed);
+}
 writeFileSync(`${staging}/build-stamp.json`, `${JSON.stringify({ sourcesAsOf })}\n`);
 // A CLI started meanwhile sees the old dist/ or none (then it runs the sources), never half of one.
 // Renames only (atomic), retried: a concurrent build (two `npm install`s) may put its dist/ in
