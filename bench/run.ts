@@ -1,6 +1,7 @@
 /**
  * `npm run bench` runs every benchmark file in bench/ (each in its own process, one after the
  * other, so they do not disturb each other); `npm run bench -- plan` runs bench/plan.ts only.
+ * Each runs with --expose-gc, so memory figures can force a collection before sampling the heap.
  */
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +22,9 @@ if (unknown.length) {
 let failed = 0;
 for (const name of wanted.length ? wanted : all) {
   console.log(`\n=== bench/${name}.ts ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(dir, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

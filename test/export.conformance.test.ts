@@ -19,6 +19,81 @@ function expectedRefs(doc: unknown): string[] {
     .map((t) => `type:${t}`);
 }
 
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML
+
+const num = (v: unknown, what: string, lo: number, hi: number, step?: number) => {
+  assert.equal(typeof v, 'number', `${what} is a number`);
+  const x = v as number;
+  assert.ok(x >= lo && x <= hi, `${what} ${x} in [${lo}, ${hi}]`);
+  if (step !== undefined)
+    assert.ok(Math.abs(x / step - Math.round(x / step)) < 1e-6, `${what} ${x} in steps of ${step}`);
+};
+
+/**
+ * What each non-Kubernetes target requires of the files (from the platforms' documented limits),
+ * checked on the parsed files; `emitted` are the names of the units the exporter emitted.
+ */
+const TARGET_RULES: Record<string, (files: Map<string, Obj>, emitted: string[]) => void> = {
+  lambda(files, emitted) {
+    const tpl = files.get('template.yaml');
+    assert.ok(tpl, 'a SAM template.yaml');
+    assert.equal(tpl['AWSTemplateFormatVersion'], '2010-09-09');
+    assert.equal(tpl['Transform'], 'AWS::Serverless-2016-10-31');
+    const fns = Object.values(tpl['Resources'] as Obj).filter((x) => x.Type === 'AWS::Serverless::Function');
+    assert.deepEqual(fns.map((f) => f.Properties.FunctionName).sort(), [...emitted].sort());
+    for (const { Properties: p } of fns) {
+      assert.match(p.FunctionName, /^[A-Za-z0-9_-]{1,64}$/);
+      assert.ok(Number.isInteger(p.MemorySize), 'MemorySize is whole MB');
+      num(p.MemorySize, 'MemorySize', 128, 10240);
+      assert.ok(Number.isInteger(p.Timeout), 'Timeout is whole seconds');
+      num(p.Timeout, 'Timeout', 1, 900);
+      if (p.PackageType === 'Image') assert.equal(typeof p.ImageUri, 'string');
+      else assert.ok(p.Runtime && p.Handler, 'a zip function names its runtime and handler');
+    }
+    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
+  },
+  fc(files, emitted) {
+    const project = files.get('s.yaml');
+    assert.ok(project, 'a Serverless Devs s.yaml');
+    assert.equal(project['edition'], '3.0.0');
+    const resources = Object.values(project['resources'] as Obj);
+    assert.deepEqual(resources.map((x) => x.props.functionName).sort(), [...emitted].sort());
+    for (const { component, props: p } of resources) {
+      assert.equal(component, 'fc3');
+      assert.match(p.functionName, /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/);
+      num(p.cpu, 'cpu', 0.05, 16, 0.05);
+      num(p.memorySize, 'memorySize', 128, 32768, 64);
+      num(p.memorySize / 1024 / p.cpu, 'GB per vCPU', 1 - 1e-9, 4 + 1e-9);
+      num(p.timeout, 'timeout', 1, 86400);
+      if (p.runtime === 'custom-container') assert.equal(typeof p.customContainerConfig?.image, 'string');
+      if (p.gpuConfig) num(p.gpuConfig.gpuMemorySize, 'gpuMemorySize', 1024, 49152, 1024);
+    }
+    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
+  },
+  ray(files, emitted) {
+    const cfg = files.get('serve.yaml');
+    assert.ok(cfg, 'a Ray Serve config serve.yaml');
+    const apps = cfg['applications'] as Obj[];
+    assert.deepEqual(apps.map((a) => a.name).sort(), [...emitted].sort());
+    const prefixes = apps.map((a) => a.route_prefix);
+    assert.equal(new Set(prefixes).size, prefixes.length, 'route prefixes are unique');
+    for (const a of apps) {
+      assert.match(a.route_prefix, /^\/[^\s]*$/);
+      assert.match(a.import_path, /^[\w.]+:[\w.]+$/, 'import_path is module:attribute');
+      assert.ok(a.deployments.length > 0);
+      for (const d of a.deployments as Obj[]) {
+        assert.equal(typeof d.name, 'string');
+        assert.ok(d.max_ongoing_requests >= (d.user_config?.max_batch_size ?? 1));
+        num(d.ray_actor_options.num_cpus, 'num_cpus', 1e-9, 1024);
+        if (d.ray_actor_options.num_gpus !== undefined)
+          num(d.ray_actor_options.num_gpus, 'num_gpus', 1e-9, 1);
+        const as = d.autoscaling_config;
+        if (as) assert.ok(as.min_replicas >= 0 && as.max_replicas >= Math.max(1, as.min_replicas));
+      }
+    }
+  },
+};
+
 function throwsCode(fn: () => unknown, code: string, field?: RegExp) {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof HetserveError, `expected HetserveError, got ${String(e)}`);
@@ -80,22 +155,42 @@ for (const exporter of Object.values(EXPORTERS)) {
         assert.deepEqual(input, doc);
       });
 
-      test(`${name}: Kubernetes objects carry the namespace and instance label`, () => {
-        if (!exporter.kubernetes) return;
-        const r = exportDocument(structuredClone(doc), exporter.target, {
-          namespace: 'ml-prod',
-          name: 'custom',
-        });
-        for (const f of r.files) {
-          assert.ok(f.objects && f.objects.length > 0, `${f.path} lists its objects`);
-          for (const o of f.objects) {
-            const md = o['metadata'] as Record<string, unknown>;
-            assert.equal(md['namespace'], 'ml-prod');
-            assert.match(String(md['name']), /^custom(-|$)/);
-            assert.equal((md['labels'] as Record<string, string>)['app.kubernetes.io/instance'], 'custom');
+      if (exporter.kubernetes) {
+        test(`${name}: Kubernetes objects carry the namespace and instance label`, () => {
+          const r = exportDocument(structuredClone(doc), exporter.target, {
+            namespace: 'ml-prod',
+            name: 'custom',
+          });
+          for (const f of r.files) {
+            assert.ok(f.objects && f.objects.length > 0, `${f.path} lists its objects`);
+            for (const o of f.objects) {
+              assert.equal(typeof o['apiVersion'], 'string', `${f.path}: apiVersion`);
+              assert.equal(typeof o['kind'], 'string', `${f.path}: kind`);
+              const md = o['metadata'] as Record<string, unknown>;
+              assert.equal(md['namespace'], 'ml-prod');
+              assert.match(String(md['name']), /^custom(-|$)/);
+              assert.equal((md['labels'] as Record<string, string>)['app.kubernetes.io/instance'], 'custom');
+            }
           }
-        }
-      });
+        });
+      } else {
+        test(`${name}: the files carry what ${exporter.target} requires of them`, (t) => {
+          const rules = TARGET_RULES[exporter.target];
+          assert.ok(rules, `no target rules for the non-Kubernetes exporter ${exporter.target}`);
+          let r;
+          try {
+            r = exportDocument(structuredClone(doc), exporter.target);
+          } catch (e) {
+            assert.ok(e instanceof HetserveError && e.code === 'E_TARGET_UNSUPPORTED', String(e));
+            assert.ok(e.message.startsWith(`${exporter.target}:`), e.message);
+            t.diagnostic(`${exporter.target} cannot express ${name}: ${e.message}`);
+            return;
+          }
+          const byPath = new Map(r.files.map((f) => [f.path, parseFile(f)[0] as Obj]));
+          const emitted = r.units.filter((u) => u.name).map((u) => u.name!);
+          rules(byPath, emitted);
+        });
+      }
     }
 
     for (const [name, doc] of rejected) {

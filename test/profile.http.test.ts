@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { endpointName, profileHttp, requestBody } from '../src/profile/http-runner.ts';
 import { buildClusterProfile, buildGpuProfile } from '../src/profile/build.ts';
 import { HetserveError } from '../src/model/errors.ts';
+import { medianOf, withoutOutlierSamples } from './robust.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-http-'));
@@ -91,22 +92,17 @@ test('sweep over batch sizes recovers the server latency line and a valid cluste
     ],
   );
   assert.equal(maxInFlight, 2, 'concurrency 2 keeps two requests in flight');
-  // Timers only ever fire late and the client adds overhead; on a loaded machine a whole sweep can
-  // be disturbed, so a second, independent sweep gets a chance (a wrong fit fails both).
-  const lineProblems = (sw: typeof sweep): string[] => {
-    const g = buildGpuProfile(sw).profile.gpu!;
-    const bad: string[] = [];
-    if (Math.abs(g.xi1 / XI1 - 1) >= 0.3) bad.push(`slope ${g.xi1}, server ${XI1}`);
-    if (!(g.xi2 >= XI2 * 0.8 && g.xi2 < XI2 + 0.05)) bad.push(`intercept ${g.xi2}, server ${XI2}`);
-    return bad;
-  };
-  let problems = lineProblems(sweep);
-  if (problems.length > 0) {
-    problems = lineProblems(
-      await profileHttp({ url: `${base}/v2/models/toy/infer`, batches: [1, 4, 8, 16], runs: 8 }),
-    );
-  }
-  assert.deepEqual(problems, []);
+  // Timers only ever fire late and the client adds overhead, more so on a loaded machine. So the
+  // line is fitted to three independent sweeps with outlying samples dropped, and judged by the
+  // median slope and intercept: one disturbed sweep does not decide, a wrong fit misses in all.
+  const line = (sw: typeof sweep) => buildGpuProfile(withoutOutlierSamples(sw)).profile.gpu!;
+  const more = async () =>
+    line(await profileHttp({ url: `${base}/v2/models/toy/infer`, batches: [1, 4, 8, 16], runs: 8 }));
+  const lines = [line(sweep), await more(), await more()];
+  const xi1 = medianOf(lines.map((g) => g.xi1));
+  const xi2 = medianOf(lines.map((g) => g.xi2));
+  assert.ok(Math.abs(xi1 / XI1 - 1) < 0.3, `median slope ${xi1}, server ${XI1}`);
+  assert.ok(xi2 >= XI2 * 0.8 && xi2 < XI2 + 0.05, `median intercept ${xi2}, server ${XI2}`);
   // The whole-GPU profile keeps the measured latencies: 7 per batch size (largest dropped), none
   // faster than the server's own sleep at that batch size (timers fire late, never early).
   const samples = buildGpuProfile(sweep).profile.samples!;

@@ -10,6 +10,7 @@ import { profileOnnx, quotaLatency } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile, summaryPoints } from '../src/profile/build.ts';
 import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';
 import { HetserveError } from '../src/model/errors.ts';
+import { medianOf, withoutOutlierSamples } from './robust.ts';
 
 const isCode = (code: string) => (e: unknown) => e instanceof HetserveError && e.code === code;
 const dir = mkdtempSync(join(tmpdir(), 'hetserve-profile-'));
@@ -22,20 +23,24 @@ const dir = mkdtempSync(join(tmpdir(), 'hetserve-profile-'));
  *   the model (bench/profile.ts reports the 0.5–2 vCPU range);
  * - 0.5–1 vCPU: under a CPU quota latency is ∝ 1/c, which α·exp(−c/β)+γ follows to ~1% over a 2×
  *   range but only to ~5% over a 4× range (model bias, measured in bench/profile.ts);
- * - maximum at p90: with 60 runs, p99 is the largest sample left, which one scheduler hiccup decides.
- * Returns the held-out points that miss (empty = pass).
+ * - maximum at p90: with few runs, p99 is the largest sample left, which one scheduler hiccup decides.
+ * Robust on a loaded machine: outlying samples (beyond 3.5 robust SDs) are dropped before the
+ * fit, and each held-out point's error is the median over three independent sweeps.
+ * Returns, per held-out point, the relative errors of avg and max.
  */
-async function heldOutProblems(): Promise<string[]> {
+async function heldOutErrors(): Promise<Map<string, { ea: number; em: number; text: string }>> {
   const model = buildCnn({ size: 64, filters: 32, layers: 3, seed: 5 });
   const trainVcpu = [0.5, 0.7, 1];
   const heldVcpu = [0.6, 0.85];
   const trainBatch = [1, 3];
-  const sweep = await profileOnnx(model.bytes, {
-    vcpus: [...trainVcpu, ...heldVcpu].sort((a, b) => a - b),
-    batches: [1, 2, 3],
-    runs: 60,
-    warmup: 3,
-  });
+  const sweep = withoutOutlierSamples(
+    await profileOnnx(model.bytes, {
+      vcpus: [...trainVcpu, ...heldVcpu].sort((a, b) => a - b),
+      batches: [1, 2, 3],
+      runs: 20,
+      warmup: 3,
+    }),
+  );
   const isTrain = (m: { vcpu?: number; batch: number }): boolean =>
     trainVcpu.includes(m.vcpu!) && trainBatch.includes(m.batch);
   const train = { ...sweep, measurements: sweep.measurements.filter(isTrain) };
@@ -49,28 +54,35 @@ async function heldOutProblems(): Promise<string[]> {
     90,
   );
   assert.equal(held.length, 15 - 6);
-  const bad: string[] = [];
+  const out = new Map<string, { ea: number; em: number; text: string }>();
   for (const p of held) {
     // Read the profile the way the planners do (the predictor's latency functions).
     const avg = cpuLatencyAvg(profile, p.vcpu!, p.batch);
     const max = cpuLatencyMax(profile, p.vcpu!, p.batch);
-    const ea = Math.abs(avg / p.avg - 1);
-    const em = Math.abs(max / p.max - 1);
-    if (ea > 0.1 || em > 0.1) {
-      bad.push(
-        `vCPU ${p.vcpu} b=${p.batch}: avg ${p.avg} fit ${avg} (${(ea * 100).toFixed(1)}%), max ${p.max} fit ${max} (${(em * 100).toFixed(1)}%)`,
-      );
-    }
+    out.set(`vCPU ${p.vcpu} b=${p.batch}`, {
+      ea: Math.abs(avg / p.avg - 1),
+      em: Math.abs(max / p.max - 1),
+      text: `avg ${p.avg} fit ${avg}, max ${p.max} fit ${max}`,
+    });
   }
-  return bad;
+  return out;
 }
 
 test('fitted avg and max latency are within 10% on held-out vCPU values and batch sizes', async () => {
-  // Other processes on a shared machine occasionally disturb a whole sweep; then a second,
-  // independent sweep must pass. A wrong fit or a biased runner fails both.
-  let problems = await heldOutProblems();
-  if (problems.length > 0) problems = await heldOutProblems();
-  assert.deepEqual(problems, []);
+  // Three sweeps of 20 runs (the cost of one of 60): a point fails only when most of them miss,
+  // so one sweep disturbed by the neighbours does not decide; a wrong fit or a biased runner
+  // misses in all three.
+  const runs = [await heldOutErrors(), await heldOutErrors(), await heldOutErrors()];
+  const bad: string[] = [];
+  for (const key of runs[0]!.keys()) {
+    const ea = medianOf(runs.map((r) => r.get(key)!.ea));
+    const em = medianOf(runs.map((r) => r.get(key)!.em));
+    if (ea > 0.1 || em > 0.1)
+      bad.push(
+        `${key}: median error avg ${(ea * 100).toFixed(1)}%, max ${(em * 100).toFixed(1)}% (${runs.map((r) => r.get(key)!.text).join('; ')})`,
+      );
+  }
+  assert.deepEqual(bad, []);
 });
 
 test('quota emulation: one thread stretches CPU time by 1/c; more threads cannot beat the wall clock', () => {

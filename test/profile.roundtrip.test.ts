@@ -6,6 +6,7 @@ import { buildCpuProfile } from '../src/profile/build.ts';
 import { summarise } from '../src/profile/stats.ts';
 import { plan, vcpuGrid } from '../src/plan/serverless/index.ts';
 import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';
+import { medianOf, withoutOutliers, withoutOutlierSamples } from './robust.ts';
 
 /**
  * Issue 8 round trip: profile a model, plan on the profile, then measure the planned configuration
@@ -16,7 +17,10 @@ import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';
 async function roundTripProblems(): Promise<string[]> {
   const bad: string[] = [];
   const model = buildCnn({ size: 64, filters: 32, layers: 3, seed: 11 });
-  const sweep = await profileOnnx(model.bytes, { vcpus: [0.5, 0.7, 1], batches: [1, 2, 3], runs: 40 });
+  // Outlying samples (a neighbour's burst of load) are dropped before the fit and the comparison.
+  const sweep = withoutOutlierSamples(
+    await profileOnnx(model.bytes, { vcpus: [0.5, 0.7, 1], batches: [1, 2, 3], runs: 40 }),
+  );
   const { profile } = buildCpuProfile(sweep, { percentile: 90, name: 'synthetic-cnn' });
   const [lo, hi] = profile.cpu!.fitRange!;
   // Our model runs in milliseconds: SLOs of a few tens of ms and high rates make batching pay.
@@ -38,22 +42,27 @@ async function roundTripProblems(): Promise<string[]> {
     assert.ok(vcpu >= lo - 1e-9 && vcpu <= hi + 1e-9, `vCPU ${vcpu} inside the fitted range`);
     // The plan's numbers are the predictor's, i.e. the fitted curves at (vCPU, batch).
     assert.ok(Math.abs(g.latency.avg - cpuLatencyAvg(profile, vcpu, g.batchSize)) < 1e-12);
-    const fresh = await profileOnnx(model.bytes, { vcpus: [vcpu], batches: [g.batchSize], runs: 40 });
-    const s = summarise(fresh.measurements[0]!.samples, 90);
-    const ea = Math.abs(g.latency.avg / s.avg - 1);
-    const em = Math.abs(cpuLatencyMax(profile, vcpu, g.batchSize) / s.max - 1);
-    if (ea >= 0.15)
-      bad.push(`vCPU ${vcpu} b=${g.batchSize}: predicted avg ${g.latency.avg}, measured ${s.avg}`);
-    if (em >= 0.15)
-      bad.push(`vCPU ${vcpu} b=${g.batchSize}: predicted max ${g.latency.max}, measured ${s.max}`);
+    // Three fresh measurements of 15 runs; the error is the median over them, so one disturbed
+    // measurement does not decide.
+    const errs = { avg: [] as number[], max: [] as number[] };
+    const seen: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const fresh = await profileOnnx(model.bytes, { vcpus: [vcpu], batches: [g.batchSize], runs: 15 });
+      const s = summarise(withoutOutliers(fresh.measurements[0]!.samples), 90);
+      errs.avg.push(Math.abs(g.latency.avg / s.avg - 1));
+      errs.max.push(Math.abs(cpuLatencyMax(profile, vcpu, g.batchSize) / s.max - 1));
+      seen.push(`avg ${s.avg.toFixed(5)} max ${s.max.toFixed(5)}`);
+    }
+    const ea = medianOf(errs.avg);
+    const em = medianOf(errs.max);
+    if (ea >= 0.15 || em >= 0.15)
+      bad.push(
+        `vCPU ${vcpu} b=${g.batchSize}: predicted avg ${g.latency.avg} max ${g.latency.max}; measured ${seen.join(', ')}`,
+      );
   }
   return bad;
 }
 
 test('plan on a profiled model predicts latencies a fresh measurement matches within 15%', async () => {
-  // As in profile.onnx.test.ts: one retry on fresh data absorbs a disturbed sweep on a shared
-  // machine; a wrong profile, planner or runner fails both.
-  let problems = await roundTripProblems();
-  if (problems.length > 0) problems = await roundTripProblems();
-  assert.deepEqual(problems, []);
+  assert.deepEqual(await roundTripProblems(), []);
 });

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HetserveError } from '../src/model/errors.ts';
+import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { BackendConfig } from '../src/model/serve-config.ts';
 import { baseConfig, inferBody, post, startGateway } from './serve-helpers.ts';
@@ -89,6 +90,48 @@ test('a failing instance: its queries are retried on another instance', async ()
   }
 });
 
+/** Two-sample Kolmogorov–Smirnov statistic: the largest gap between the empirical CDFs. */
+function ksStatistic(a: readonly number[], b: readonly number[]): number {
+  const x = [...a].sort((p, q) => p - q);
+  const y = [...b].sort((p, q) => p - q);
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while (i < x.length && j < y.length) {
+    const v = Math.min(x[i]!, y[j]!);
+    while (i < x.length && x[i] === v) i++;
+    while (j < y.length && y[j] === v) j++;
+    d = Math.max(d, Math.abs(i / x.length - j / y.length));
+  }
+  return d;
+}
+
+test('replay {kairos}: the drawn latencies follow the rm2 table (two-sample Kolmogorov–Smirnov)', async () => {
+  const table = LatencyTable.bundled('rm2');
+  const model = { name: 'echo', inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [4] }] };
+  for (const type of ['g4dn.xlarge', 't3.xlarge']) {
+    const b = new ReplayBackend(
+      { type: 'replay', latency: { kairos: { model: 'rm2', type, querySize: 10 } } } as Extract<
+        BackendConfig,
+        { type: 'replay' }
+      >,
+      { id: type, model: model as never, baseDir: '.' },
+    );
+    await b.start();
+    const n = 2000;
+    const draws = Array.from({ length: n }, () => b.latencyMs(1));
+    const ref = Array.from(table.samplesMs(type, 10));
+    const d = ksStatistic(draws, ref);
+    // Critical value at alpha = 0.001: 1.95 * sqrt((n + m) / (n m)).
+    const crit = 1.95 * Math.sqrt((n + ref.length) / (n * ref.length));
+    assert.ok(d < crit, `${type}: D = ${d.toFixed(4)} >= ${crit.toFixed(4)}`);
+    // The test can tell: the other type's table is far from these draws.
+    const other = Array.from(table.samplesMs(type === 't3.xlarge' ? 'g4dn.xlarge' : 't3.xlarge', 10));
+    assert.ok(ksStatistic(draws, other) > crit, `${type}: draws also pass against the other type`);
+    await b.close();
+  }
+});
+
 test('Kairos data: replay instances draw measured rm2 latencies; the estimator uses the rm2 table', async () => {
   const cfg = baseConfig({
     serving: {
@@ -110,18 +153,39 @@ test('Kairos data: replay instances draw measured rm2 latencies; the estimator u
       ],
     },
   });
-  const { gw, url } = await startGateway(cfg);
+  // A spy on each instance's draws (ms), by instance type.
+  const drawn = new Map<string, number[]>();
+  const { gw, url } = await startGateway(cfg, {
+    backendFactory: (c, ctx) => {
+      const b = new ReplayBackend(c as Extract<BackendConfig, { type: 'replay' }>, ctx);
+      const draw = b.latencyMs.bind(b);
+      const type = ctx.id.endsWith('gpu0') ? 'g4dn.xlarge' : 't3.xlarge';
+      b.latencyMs = (size) => {
+        const ms = draw(size);
+        drawn.set(type, [...(drawn.get(type) ?? []), ms]);
+        return ms;
+      };
+      return b;
+    },
+  });
+  const table = LatencyTable.bundled('rm2');
   try {
     const rs = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
         post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], 'a3')),
       ),
     );
-    for (const r of rs) {
-      assert.equal(r.status, 200);
-      // rm2 at 10 items: g4dn 5.257-5.592 ms, t3 10.82-27.27 ms; a replayed latency is a floor
-      assert.ok(r.json.parameters.backend_ms >= 5.257, `backend ${r.json.parameters.backend_ms} ms`);
+    for (const r of rs) assert.equal(r.status, 200);
+    const all = [...drawn.values()].flat();
+    assert.equal(all.length, 16, 'one draw per request');
+    // Every draw is a measured rm2 latency of its instance's type at 10 items...
+    for (const [type, xs] of drawn) {
+      const known = new Set(table.samplesMs(type, 10));
+      for (const x of xs) assert.ok(known.has(x), `${type}: ${x} ms is not an rm2 sample`);
     }
+    // ...and a replayed latency is a floor: no answer reports less than the smallest draw.
+    const fastest = Math.min(...rs.map((r) => r.json.parameters.backend_ms as number));
+    assert.ok(fastest >= Math.min(...all) - 1e-3, `backend ${fastest} ms`);
   } finally {
     await gw.close();
   }
