@@ -72,9 +72,10 @@ test('constructor errors name the option and quote the bad value', () => {
     { apps: ['a'], batchSize: 2, timeouts: [0.1] },
     { apps: ['a'], batchSize: 2, timeouts: [0.1] },
   ]);
+  // An app in two groups is a split app: each group must give its share of the app's traffic.
   assert.throws(
     () => createBatchManager({ ...ok, plan: dup }),
-    isCoded('E_DISPATCH_CONFIG', /already in another group/),
+    isCoded('E_DISPATCH_CONFIG', /plan\.groups\.0\.appRps\.a.*share/),
   );
   const badBatch = makePlan([{ apps: ['a'], batchSize: 2, timeouts: [0.1] }]);
   badBatch.groups[0]!.batchSize = 0;
@@ -492,4 +493,43 @@ test('virtual time source keeps order after compacting many cleared timers', () 
     const b = fired[k]!;
     assert.ok(at(a) < at(b) || (at(a) === at(b) && a < b), `${a} before ${b}`);
   }
+});
+
+test('a split app is routed across its groups in proportion to appRps (smooth weighted round-robin)', () => {
+  const plan = makePlan([
+    { apps: ['a', 'b'], batchSize: 100, timeouts: [10, 10] },
+    { apps: ['a'], batchSize: 100, timeouts: [10] },
+    { apps: ['a'], batchSize: 100, timeouts: [10] },
+  ]);
+  plan.groups[0]!.appRps = { a: 3 };
+  plan.groups[1]!.appRps = { a: 1 };
+  plan.groups[2]!.appRps = { a: 2 };
+  const sequence = (): number[] => {
+    const timers = new VirtualTimeSource();
+    const out: Batch<null>[] = [];
+    const m = createBatchManager<null>({ plan, timers, onBatch: (b) => out.push(b) });
+    const seen: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      m.submit(req(i, 'a', 0, 100));
+      m.submit(req(1000 + i, 'b', 0, 100));
+    }
+    m.flush();
+    for (const b of out) for (const r of b.requests) if (r.app === 'a') seen[r.id as number] = b.group.index;
+    // Group keys stay unique although groups 1 and 2 hold the same apps.
+    assert.equal(new Set(m.groups().map((g) => g.key)).size, 3);
+    return seen;
+  };
+  const seen = sequence();
+  const count = [0, 0, 0];
+  for (const g of seen) count[g]!++;
+  assert.deepEqual(count, [30, 10, 20], 'shares 3:1:2 of 60 requests');
+  // Never more than one request off the exact proportion at any prefix.
+  const run = [0, 0, 0];
+  seen.forEach((g, i) => {
+    run[g]!++;
+    [3, 1, 2].forEach((w, k) =>
+      assert.ok(Math.abs(run[k]! - ((i + 1) * w) / 6) < 1 + 1e-9, `prefix ${i + 1}`),
+    );
+  });
+  assert.deepEqual(sequence(), seen, 'deterministic');
 });

@@ -52,7 +52,7 @@ function planOf(model: string, groups: PlanGroup[]): Plan {
     kind: 'serverless-plan',
     algorithm: 'harmony',
     model,
-    priceTable: 'alibaba-2023',
+    priceTable: 'paper-usd',
     currency: 'USD',
     compat: 'paper',
     totalCostPerRequest: groups.reduce((s, g) => s + g.weightedCost, 0),
@@ -154,6 +154,7 @@ export const arbAllocation: fc.Arbitrary<Allocation> = fc
 /** Every top-level document of an emitted file, parsed (YAML 1.1 like the engines, or JSON). */
 export function parseFile(f: ExportFile): unknown[] {
   if (f.path.endsWith('.json')) return [JSON.parse(f.content)];
+  if (f.path.endsWith('.py')) return [f.content]; // source shipped with the config (Ray's application)
   return parseAllDocuments(f.content, { version: '1.1' }).map((d) => {
     if (d.errors.length) throw new Error(`${f.path}: ${d.errors[0].message}`);
     return d.toJS();

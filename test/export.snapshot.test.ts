@@ -18,7 +18,13 @@ const SNAP_DIR = FIXTURE_DIR + 'snapshots/';
 function render(input: unknown, target: string): string {
   try {
     const r = exportDocument(input, target);
-    const parts = r.files.map((f) => `=== ${f.path} ===\n${f.content}`);
+    // Shipped sources are compared with the repository's copy, not repeated in every snapshot.
+    const parts = r.files.map((f) =>
+      f.path.endsWith('.py') &&
+      f.content === readFileSync(new URL(`../deploy/ray/${f.path}`, import.meta.url), 'utf8')
+        ? `=== ${f.path} ===\n(deploy/ray/${f.path})\n`
+        : `=== ${f.path} ===\n${f.content}`,
+    );
     parts.push(
       `=== units ===\n${r.units.map((u) => `${u.ref} -> ${u.name ?? `UNSUPPORTED: ${u.unsupported}`}`).join('\n')}\n`,
     );

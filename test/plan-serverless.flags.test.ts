@@ -43,7 +43,7 @@ test('hetserve plan planner flags: passed to the planner, reported, bad values e
   writeFileSync(narrow, JSON.stringify({ ...vgg, name: 'narrow', cpu: { ...vgg.cpu, fitRange: [0.5, 1] } }));
   const base = ['plan', '--model', 'VGG19', '--apps', readme];
   // Few spawns (each is a cold start); the remaining bad values are checked in-process below.
-  const [optimal, contiguous, mbs, autoAll, badPartitions, warned, warnedJson] = await Promise.all([
+  const [optimal, contiguous, mbs, autoAll, badPartitions, warned, warnedJson, inside] = await Promise.all([
     hetserve(...base, '--algorithm', 'optimal', '--json'),
     hetserve(...base, '--algorithm', 'optimal', '--partitions', 'contiguous', '--json'),
     hetserve(
@@ -53,8 +53,19 @@ test('hetserve plan planner flags: passed to the planner, reported, bad values e
     ),
     hetserve(...base, '--partitions', 'all-partitions', '--time-budget', '600000', '--json'),
     hetserve(...base, '--algorithm', 'optimal', '--partitions', 'every'),
-    hetserve('plan', '--model', narrow, '--apps', readme, '--algorithm', 'harmony', '--no-baseline'),
-    hetserve('plan', '--model', narrow, '--apps', readme, '--algorithm', 'batch', '--json'),
+    hetserve(
+      'plan',
+      '--model',
+      narrow,
+      '--apps',
+      readme,
+      '--algorithm',
+      'harmony',
+      '--no-baseline',
+      '--extrapolate',
+    ),
+    hetserve('plan', '--model', narrow, '--apps', readme, '--algorithm', 'batch', '--json', '--extrapolate'),
+    hetserve('plan', '--model', narrow, '--apps', readme, '--algorithm', 'harmony', '--json'),
   ]);
 
   assert.equal(optimal.code, 0, optimal.stderr);
@@ -95,6 +106,13 @@ test('hetserve plan planner flags: passed to the planner, reported, bad values e
     batchPlan.groups.map((_, i) => ['W_EXTRAPOLATED', i]),
     'every BATCH group is a CPU function above 1 vCPU here',
   );
+  // Without --extrapolate the planner stays inside the measured range: no caveat to report.
+  assert.equal(inside.code, 0, inside.stderr);
+  const insidePlan = PlanSchema.parse(JSON.parse(inside.stdout));
+  assert.equal(insidePlan.warnings, undefined);
+  for (const g of insidePlan.groups)
+    if (g.function.kind === 'cpu')
+      assert.ok(g.function.vcpu >= 0.5 && g.function.vcpu <= 1, `${g.function.vcpu}`);
 });
 
 test('hetserve plan planner flags: each bad value or misplaced flag is E_INVALID_OPTION naming the flag', async () => {

@@ -36,11 +36,11 @@ const ALGORITHMS: Record<string, MbsPlanOptions & AutoPlanOptions> = {
   mbs: { algorithm: 'mbs', maxGroups: 2, iterations: 3 },
 };
 
-test('W_EXTRAPOLATED names each CPU group whose vCPU is outside cpu.fitRange, in JSON and in the report', () => {
+test('W_EXTRAPOLATED names each CPU group whose vCPU is outside cpu.fitRange (extrapolate), in JSON and in the report', () => {
   const vgg = bundledProfile('VGG19');
   const narrow = withFitRange(vgg, [0.5, 1]);
   const base = plan(README_APPS, vgg, { algorithm: 'harmony' });
-  const p = plan(README_APPS, narrow, { algorithm: 'harmony' });
+  const p = plan(README_APPS, narrow, { algorithm: 'harmony', extrapolate: true });
   PlanSchema.parse(p);
   // What is planned does not change; only the caveat is added.
   assert.deepEqual(planned(p), planned(base));
@@ -62,12 +62,13 @@ test('W_EXTRAPOLATED names each CPU group whose vCPU is outside cpu.fitRange, in
   const vcpus = cpuGroups.map((i) => (p.groups[i].function as { vcpu: number }).vcpu);
   const covering = plan(README_APPS, withFitRange(vgg, [Math.min(...vcpus), Math.max(...vcpus)]), {
     algorithm: 'harmony',
+    extrapolate: true,
   });
   assert.equal(covering.warnings, undefined);
   assert.doesNotMatch(formatPlanReport(covering, README_APPS, new Predictor(vgg)), /warning:/);
 });
 
-test('property: a plan has a warning iff some CPU group is outside fitRange, for every algorithm', () => {
+test('property: with extrapolate, a plan has a warning iff some CPU group is outside fitRange, for every algorithm; without, every CPU group is inside', () => {
   const appsArb = fc
     .array(
       fc.record({
@@ -103,7 +104,27 @@ test('property: a plan has a warning iff some CPU group is outside fitRange, for
           assert.equal((e as { code?: string }).code, 'E_SLO_UNREACHABLE');
           return;
         }
-        const p = plan(apps, withFitRange(profile, range), options);
+        let inside: Plan | undefined;
+        try {
+          inside = plan(apps, withFitRange(profile, range), { ...options });
+        } catch (e) {
+          // A range with no usable vCPU leaves nothing to plan on (batch: no CPU function at all).
+          assert.ok(
+            ['E_SLO_UNREACHABLE', 'E_INVALID_OPTION'].includes((e as { code?: string }).code!),
+            String(e),
+          );
+        }
+        if (inside) {
+          PlanSchema.parse(inside);
+          assert.equal(inside.warnings, undefined, 'the default plan stays inside the fit range');
+          for (const g of inside.groups)
+            if (g.function.kind === 'cpu')
+              assert.ok(
+                g.function.vcpu >= range[0] * (1 - 1e-9) && g.function.vcpu <= range[1] * (1 + 1e-9),
+                `${g.function.vcpu} vCPU inside ${String(range)}`,
+              );
+        }
+        const p = plan(apps, withFitRange(profile, range), { ...options, extrapolate: true });
         PlanSchema.parse(p);
         assert.deepEqual(planned(p), planned(base), 'the fit range never changes the plan');
         const outside = p.groups.flatMap((g, i) =>

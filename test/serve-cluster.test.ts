@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HetserveError } from '../src/model/errors.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
 import { ReplayBackend } from '../src/serve/backends/replay.ts';
 import type { BackendConfig } from '../src/model/serve-config.ts';
 import { baseConfig, inferBody, post, startGateway } from './serve-helpers.ts';

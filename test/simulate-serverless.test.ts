@@ -219,28 +219,33 @@ test('cold starts add their duration to the batches they hit', () => {
   assert.ok(Math.abs(r.perApp[0].latencyP50 - 1.1) < 0.002);
 });
 
-test('a plan naming an unknown app or an app twice is E_PLAN_APPS_MISMATCH', () => {
+test('a plan naming an unknown app is E_PLAN_APPS_MISMATCH; an app twice without appRps is E_PLAN_INVALID', () => {
   const apps = [{ name: 'a', slo: 0.5, rps: 10 }];
-  for (const groups of [
-    [{ apps: ['zz'], batch: 1, timeouts: [0] }],
-    [
+  const run = (groups: Parameters<typeof makePlan>[1]) => () =>
+    simulateServerless({
+      apps,
+      arrivals: poissonArrivals([10], new Rng(1), { end: 1 }),
+      plan: makePlan(apps, groups),
+      model: fixedModel(0.1),
+      createBatchManager,
+      durationS: 1,
+    });
+  assert.throws(
+    run([{ apps: ['zz'], batch: 1, timeouts: [0] }]),
+    (e: unknown) =>
+      e instanceof HetserveError &&
+      e.code === 'E_PLAN_APPS_MISMATCH' &&
+      e.details['field'] === 'plan.groups.apps',
+  );
+  // The plan rule every reader applies (src/model/plan.ts): a split app needs its appRps shares.
+  assert.throws(
+    run([
       { apps: ['a'], batch: 1, timeouts: [0] },
       { apps: ['a'], batch: 1, timeouts: [0] },
-    ],
-  ])
-    assert.throws(
-      () =>
-        simulateServerless({
-          apps,
-          arrivals: poissonArrivals([10], new Rng(1), { end: 1 }),
-          plan: makePlan(apps, groups),
-          model: fixedModel(0.1),
-          createBatchManager,
-          durationS: 1,
-        }),
-      (e: unknown) =>
-        e instanceof HetserveError &&
-        e.code === 'E_PLAN_APPS_MISMATCH' &&
-        e.details['field'] === 'plan.groups.apps',
-    );
+    ]),
+    (e: unknown) =>
+      e instanceof HetserveError &&
+      e.code === 'E_PLAN_INVALID' &&
+      e.details['field'] === 'plan.groups.1.apps',
+  );
 });

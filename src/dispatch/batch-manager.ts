@@ -32,6 +32,8 @@ const DispatchPlanSchema = z.object({
         batchSize: z.number().int().positive(),
         timeouts: z.record(z.string(), z.number().finite().nonnegative()),
         latency: z.object({ max: z.number().finite().nonnegative() }),
+        /** A split app's share of its traffic in this group, req/s (see `Route`). */
+        appRps: z.record(z.string(), z.number().finite().nonnegative()).optional(),
       }),
     )
     .min(1),
@@ -63,6 +65,32 @@ interface Buffer<P> {
   readonly fire: () => void;
 }
 
+/**
+ * Where an app's requests go. An app split over several groups (a plan's `appRps`) is spread over
+ * them in proportion to its shares by smooth weighted round-robin: deterministic, so the simulator
+ * and the gateway route the same sequence the same way, and never more than one request off the
+ * exact proportion. One group: `bufs` has one entry and no state.
+ */
+interface Route<P> {
+  readonly bufs: Buffer<P>[];
+  readonly weights: number[];
+  readonly current: number[];
+  readonly total: number;
+}
+
+function pickBuffer<P>(r: Route<P>): Buffer<P> {
+  const bufs = r.bufs;
+  if (bufs.length === 1) return bufs[0]!;
+  const cur = r.current;
+  let best = 0;
+  for (let i = 0; i < bufs.length; i++) {
+    cur[i]! += r.weights[i]!;
+    if (cur[i]! > cur[best]!) best = i;
+  }
+  cur[best]! -= r.total;
+  return bufs[best]!;
+}
+
 interface Pending<P> {
   batch: Batch<P>;
 }
@@ -86,8 +114,10 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   /** Batch -> whether it is still out (for complete()). */
   readonly #out = new WeakMap<DispatchRequest<P>[], Buffer<P>>();
 
-  #byApp = new Map<string, Buffer<P>>();
+  #byApp = new Map<string, Route<P>>();
   #buffers: Buffer<P>[] = [];
+  /** Buffers of the plan in force (a completed batch of an older plan's group is not re-released). */
+  #current = new WeakSet<Buffer<P>>();
   #version = 0;
   #closed = false;
   /** Batches produced while state is inconsistent (reconfigure), emitted afterwards. */
@@ -181,6 +211,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const { buffers, byApp } = this.#build(options.plan);
     this.#buffers = buffers;
     this.#byApp = byApp;
+    for (const b of buffers) this.#current.add(b);
   }
 
   // ── public API ────────────────────────────────────────────────────────────
@@ -188,8 +219,9 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   submit(req: DispatchRequest<P>): SubmitResult {
     this.#submitted++;
     if (this.#closed) return this.#reject('closed', req);
-    const buf = this.#byApp.get(req.app);
-    if (buf === undefined) return this.#reject('unknown-app', req);
+    const route = this.#byApp.get(req.app);
+    if (route === undefined) return this.#reject('unknown-app', req);
+    const buf = pickBuffer(route);
     // NaN times would poison the buffer's release time; refuse them loudly (a caller bug).
     if (!(req.arrival <= req.deadline)) {
       throw badField(
@@ -226,15 +258,16 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const now = this.#timers.now();
     this.#buffers = buffers;
     this.#byApp = byApp;
+    this.#current = new WeakSet(buffers);
     this.#version++;
     this.#reconfigurations++;
     for (const b of old) {
       this.#disarm(b);
       let orphans: DispatchRequest<P>[] | undefined;
       for (const r of b.reqs) {
-        const nb = byApp.get(r.app);
-        if (nb === undefined) (orphans ??= []).push(r);
-        else nb.reqs.push(r);
+        const nr = byApp.get(r.app);
+        if (nr === undefined) (orphans ??= []).push(r);
+        else pickBuffer(nr).reqs.push(r);
       }
       b.reqs = [];
       if (orphans) {
@@ -274,7 +307,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     }
     this.#out.delete(batch.requests);
     buf.inFlight--;
-    if (this.#byApp.get(buf.group.apps[0]!) !== buf) return; // an old plan's group
+    if (!this.#current.has(buf)) return; // an old plan's group
     while (buf.reqs.length >= buf.group.batchSize) if (!this.#release(buf, 'full')) return;
     if (buf.reqs.length > 0 && buf.due <= this.#timers.now()) this.#release(buf, 'timeout');
   }
@@ -316,10 +349,11 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
 
   // ── internals ─────────────────────────────────────────────────────────────
 
-  #build(plan: Plan): { buffers: Buffer<P>[]; byApp: Map<string, Buffer<P>> } {
+  #build(plan: Plan): { buffers: Buffer<P>[]; byApp: Map<string, Route<P>> } {
     const p = parseWith(DispatchPlanSchema, plan, 'E_DISPATCH_CONFIG', 'plan');
     const buffers: Buffer<P>[] = [];
-    const byApp = new Map<string, Buffer<P>>();
+    const homes = new Map<string, number[]>();
+    const keys = new Set<string>();
     p.groups.forEach((g, index) => {
       for (const app of g.apps) {
         if (!(app in g.timeouts)) {
@@ -330,18 +364,17 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
             'every app of a group needs a timeout (seconds)',
           );
         }
-        if (byApp.has(app)) {
-          throw badField(
-            'E_DISPATCH_CONFIG',
-            `plan.groups.${index}.apps`,
-            g.apps,
-            `app ${JSON.stringify(app)} is already in another group`,
-          );
-        }
+        const h = homes.get(app) ?? [];
+        h.push(index);
+        homes.set(app, h);
       }
+      // Two groups of one split app may hold the same apps: the key stays unique per plan.
+      let key = g.apps.join(',');
+      if (keys.has(key)) key = `${key}#${index}`;
+      keys.add(key);
       const base = {
         index,
-        key: g.apps.join(','),
+        key,
         apps: Object.freeze([...g.apps]),
         batchSize: g.batchSize,
         timeouts: Object.freeze({ ...g.timeouts }),
@@ -362,8 +395,27 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         fire: () => this.#onTimer(buf),
       };
       buffers.push(buf);
-      for (const app of g.apps) byApp.set(app, buf);
     });
+    const byApp = new Map<string, Route<P>>();
+    for (const [app, gs] of homes) {
+      // Split apps (the plan model's rule, src/model/plan.ts): every group gives a share > 0.
+      const weights = gs.map((gi) => (gs.length === 1 ? 1 : (p.groups[gi]!.appRps?.[app] ?? 0)));
+      const bad = weights.findIndex((w) => !(w > 0));
+      if (bad >= 0) {
+        throw badField(
+          'E_DISPATCH_CONFIG',
+          `plan.groups.${gs[bad]}.appRps.${app}`,
+          p.groups[gs[bad]!]!.appRps?.[app],
+          `app ${JSON.stringify(app)} is in groups ${gs.join(', ')}: each needs its share of the app's traffic (> 0 req/s)`,
+        );
+      }
+      byApp.set(app, {
+        bufs: gs.map((gi) => buffers[gi]!),
+        weights,
+        current: weights.map(() => 0),
+        total: weights.reduce((a, b) => a + b, 0),
+      });
+    }
     return { buffers, byApp };
   }
 

@@ -17,7 +17,8 @@ import {
   roundUp,
   toYaml,
 } from './common.ts';
-import { routesFile, type GatewayRoute } from './routes.ts';
+import { HetserveError } from '../model/errors.ts';
+import { routeShares, routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
@@ -42,6 +43,9 @@ export const FC_GPU_MEMORY_MB: Record<string, number> = {
   'fc.gpu.ampere.1': 24576,
   'fc.gpu.ada.1': 49152,
 };
+
+/** GPU types FC offers that the fc3 component's schema (devsapp/fc3 src/schema.json) does not list. */
+export const FC3_UNLISTED_GPU_TYPES: readonly string[] = ['fc.gpu.ada.1'];
 
 /**
  * cpu and memorySize obeying FC's steps and 1:1..1:4 ratio that give at least the planned vCPU
@@ -91,6 +95,8 @@ const FunctionPropsSchema = z
     instanceConcurrency: z.number().int().min(1).max(FC.maxInstanceConcurrency),
     customContainerConfig: z.object({ image: z.string().min(1), port: z.number().int() }).strict(),
     environmentVariables: z.record(z.string(), z.string()),
+    /** Instances FC keeps warm (--min-replicas). */
+    scalingConfig: z.object({ minInstances: z.number().int().positive() }).strict().optional(),
     gpuConfig: z
       .object({ gpuMemorySize: z.number().int().positive().multipleOf(FC.gpuStepMb), gpuType: z.string() })
       .strict()
@@ -142,6 +148,7 @@ function fcFunction(plan: Plan, g: PlanGroup, i: number, o: ExportOptions, warni
         ...groupEnv(plan, g, i),
         HETSERVE_BATCHER: o.batching === 'function' ? 'in-function' : 'gateway',
       },
+      ...(o.minReplicas > 0 ? { scalingConfig: { minInstances: o.minReplicas } } : {}),
       ...(f.kind === 'gpu'
         ? { gpuConfig: { gpuMemorySize: f.gpuMemoryGb * 1024, gpuType: o.fcGpuType } }
         : {}),
@@ -161,6 +168,22 @@ export const fcExporter: Exporter = {
     const resources: Record<string, unknown> = {};
     const backends: GatewayRoute[] = [];
     const gpuMb = FC_GPU_MEMORY_MB[o.fcGpuType];
+    const split = plan.groups.findIndex((_, i) => routeShares(plan, i) !== undefined);
+    if (split >= 0 && o.batching === 'function') {
+      throw new HetserveError(
+        'E_TARGET_UNSUPPORTED',
+        `fc --batching function: group ${split} shares an app with another group (a split app, appRps); without the gateway in front nothing routes that app's requests across its functions in proportion`,
+        {
+          field: 'options.batching',
+          value: o.batching,
+          hint: 'use --batching gateway (routes.json carries the weights)',
+        },
+      );
+    }
+    if (FC3_UNLISTED_GPU_TYPES.includes(o.fcGpuType) && plan.groups.some((g) => g.function.kind === 'gpu'))
+      warnings.push(
+        `fc: gpuType ${o.fcGpuType} is not in fc3's published schema (it lists fc.gpu.ampere.1 and fc.gpu.tesla.1, gpuMemorySize up to 24576 MB); \`s deploy\` may refuse it`,
+      );
     plan.groups.forEach((g, i) => {
       const ref = groupRef(i);
       const f = g.function;
@@ -187,6 +210,7 @@ export const fcExporter: Exporter = {
         engine: 'fc',
         function: groupName(o, i),
         region: o.region,
+        ...(routeShares(plan, i) ? { appRps: routeShares(plan, i) } : {}),
       });
     });
     const project = checkedDoc('fc', FcProjectSchema, {

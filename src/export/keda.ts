@@ -16,7 +16,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
-import type { Allocation } from '../model/cluster.ts';
+import { instanceGpus, type Allocation } from '../model/cluster.ts';
 import type { ServeConfigInput } from '../model/serve-config.ts';
 import { baseLabels, checkedK8s, toYaml } from './common.ts';
 import {
@@ -67,6 +67,7 @@ export function workerServeConfig(alloc: Allocation, o: ExportOptions): ServeCon
 function typeObjects(
   model: string,
   type: string,
+  gpus: number,
   count: number,
   total: number,
   name: string,
@@ -106,6 +107,9 @@ function typeObjects(
               args: ['serve', '--config', `${GATEWAY_CONFIG_DIR}/worker.json`],
               ports: [{ name: 'http', containerPort: o.port }],
               env: [{ name: 'HETSERVE_INSTANCE_TYPE', value: type }],
+              // The allocation counted this type's accelerator: without a request the pod lands on
+              // the node but the device plugin gives it no GPU.
+              ...(gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': String(gpus) } } } : {}),
               readinessProbe: { httpGet: { path: '/v2/health/ready', port: 'http' } },
               volumeMounts: [{ name: 'config', mountPath: GATEWAY_CONFIG_DIR, readOnly: true }],
             },
@@ -175,7 +179,10 @@ export const kedaExporter: Exporter = {
           url: `http://${name}-${k}.${name}.${o.namespace}.svc:${o.port}`,
         });
       }
-      workers.push(...typeObjects(alloc.model, t, count, total, name, workerCmName, o));
+      const poolType = alloc.pool.find((p) => p.name === t) ?? { name: t };
+      workers.push(
+        ...typeObjects(alloc.model, t, instanceGpus(poolType), count, total, name, workerCmName, o),
+      );
     }
     const gateway = gatewayObjects(checkedServeConfig('keda', allocationServeConfig(alloc, instances, o)), o);
     const warnings = [

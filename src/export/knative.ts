@@ -95,6 +95,8 @@ export const knativeExporter: Exporter = {
   target: 'knative',
   description: 'Knative Serving: one Service per plan group (containerConcurrency = batch size)',
   accepts: 'plan',
+  splitApps:
+    "Knative splits traffic between revisions of one Service, not across the per-group Services, and each group's pod batches only its own apps",
   kubernetes: true,
   export(doc, _kind, o) {
     const plan = doc as Plan;

@@ -60,6 +60,8 @@ export const InferenceServiceSchema = z
             model: z
               .object({
                 modelFormat: z.object({ name: z.string().min(1) }).strict(),
+                /** Open Inference Protocol: the only one Triton (KServe's ONNX runtime) serves. */
+                protocolVersion: z.literal('v2'),
                 storageUri: z
                   .string()
                   .regex(/^[a-z0-9+.-]+:\/\/\S+$/, 'must be a URI such as pvc://claim/path'),
@@ -87,6 +89,8 @@ export const kserveExporter: Exporter = {
   target: 'kserve',
   description: "KServe: one InferenceService per plan group, batched by KServe's batcher",
   accepts: 'plan',
+  splitApps:
+    'each InferenceService has its own URL and KServe has no weighted route across InferenceServices, so a client cannot send one app to two of them in proportion',
   kubernetes: true,
   export(doc, _kind, o) {
     const plan = doc as Plan;
@@ -117,6 +121,8 @@ export const kserveExporter: Exporter = {
       );
       const model = {
         modelFormat: { name: 'onnx' },
+        // KServe defaults to v1, which Triton (the ONNX runtime of a default install) does not serve.
+        protocolVersion: 'v2',
         storageUri: o.storageUri ?? `pvc://hetserve-models/${encodeURIComponent(plan.model)}.onnx`,
         resources,
         env: envList(groupEnv(plan, g, i)),

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { HetserveError, badField } from '../model/errors.ts';
 import type { Plan, PlanGroup } from '../model/plan.ts';
 import { checkedDoc, fmt, groupEnv, groupName, groupRef, requestTimeoutS, toYaml } from './common.ts';
-import { routesFile, type GatewayRoute } from './routes.ts';
+import { routeShares, routesFile, type GatewayRoute } from './routes.ts';
 import type { ExportOptions } from './options.ts';
 import type { Exporter, ExportUnit } from './types.ts';
 
@@ -17,6 +17,8 @@ export const LAMBDA_MB_PER_VCPU = 1769;
 export const LAMBDA_MIN_MB = 128;
 export const LAMBDA_MAX_MB = 10240;
 export const LAMBDA_MAX_TIMEOUT_S = 900;
+/** Alias SAM publishes when provisioned concurrency (--min-replicas) is set; the gateway invokes it. */
+export const LAMBDA_ALIAS = 'live';
 
 /**
  * Memory (MB) that gives a group its planned vCPU and RAM. `capped` is true when that exceeds
@@ -43,8 +45,17 @@ const FunctionSchema = z
         Timeout: z.number().int().min(1).max(LAMBDA_MAX_TIMEOUT_S),
         Architectures: z.tuple([z.enum(['x86_64', 'arm64'])]),
         Environment: z.object({ Variables: z.record(z.string(), z.string()) }).strict(),
+        AutoPublishAlias: z.literal(LAMBDA_ALIAS).optional(),
+        ProvisionedConcurrencyConfig: z
+          .object({ ProvisionedConcurrentExecutions: z.number().int().positive() })
+          .strict()
+          .optional(),
       })
-      .strict(),
+      .strict()
+      .refine(
+        (p) => (p.AutoPublishAlias === undefined) === (p.ProvisionedConcurrencyConfig === undefined),
+        'provisioned concurrency needs an alias (AutoPublishAlias)',
+      ),
   })
   .strict();
 const PolicySchema = z
@@ -109,6 +120,14 @@ function lambdaFunction(plan: Plan, g: PlanGroup, i: number, o: ExportOptions, w
       Timeout: Math.min(LAMBDA_MAX_TIMEOUT_S, requestTimeoutS(plan, g)),
       Architectures: [o.architecture],
       Environment: { Variables: { ...groupEnv(plan, g, i), HETSERVE_BATCHER: 'gateway' } },
+      // Warm environments kept for the group (--min-replicas): Lambda attaches provisioned
+      // concurrency to a published version or alias, so SAM publishes one.
+      ...(o.minReplicas > 0
+        ? {
+            AutoPublishAlias: LAMBDA_ALIAS,
+            ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: o.minReplicas },
+          }
+        : {}),
     },
   };
 }
@@ -156,6 +175,8 @@ export const lambdaExporter: Exporter = {
         batchSize: g.batchSize,
         engine: 'lambda',
         function: groupName(o, i),
+        ...(o.minReplicas > 0 ? { qualifier: LAMBDA_ALIAS } : {}),
+        ...(routeShares(plan, i) ? { appRps: routeShares(plan, i) } : {}),
       });
     });
     if (backends.length === 0) {
@@ -179,7 +200,11 @@ export const lambdaExporter: Exporter = {
             {
               Effect: 'Allow',
               Action: ['lambda:InvokeFunction'],
-              Resource: Object.keys(resources).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+              // The unqualified ARN and its versions/aliases (`<arn>:live` when provisioned).
+              Resource: Object.keys(resources).flatMap((id) => [
+                { 'Fn::GetAtt': [id, 'Arn'] },
+                { 'Fn::Sub': ['${Arn}:*', { Arn: { 'Fn::GetAtt': [id, 'Arn'] } }] },
+              ]),
             },
           ],
         },
@@ -189,6 +214,10 @@ export const lambdaExporter: Exporter = {
       Description: 'Attach to the role the gateway runs under',
       Value: { Ref: 'GatewayInvokePolicy' },
     };
+    if (o.minReplicas > 0)
+      warnings.push(
+        `lambda: --min-replicas ${o.minReplicas} keeps ${o.minReplicas} provisioned environment(s) per function (alias '${LAMBDA_ALIAS}'), billed while idle; --min-replicas 0 for on-demand only`,
+      );
     const template = checkedDoc('lambda', SamTemplateSchema, {
       AWSTemplateFormatVersion: '2010-09-09',
       Transform: 'AWS::Serverless-2016-10-31',

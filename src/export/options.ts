@@ -61,7 +61,10 @@ export const ExportOptionsSchema = z
       .optional(),
     /** Ray: memory of one physical GPU in GB; num_gpus = gpuMemoryGb / this. Default 24 (A10). */
     gpuTotalMemoryGb: z.number().positive().default(24),
-    /** Ray: import path of the Serve application. Default 'hetserve_ray:app'. */
+    /**
+     * Ray: import path of the Serve application. Default 'hetserve_ray:app', the application
+     * shipped in deploy/ray/hetserve_ray.py (the export writes a copy next to serve.yaml).
+     */
     rayImportPath: z
       .string()
       .regex(/^[\w.]+:[\w.]+$/, 'must be module:attribute')

@@ -5,6 +5,7 @@
  * carries the batch settings for the deployment's @serve.batch (max_batch_size and
  * batch_wait_timeout_s) plus the per-app timeouts and SLOs.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Plan } from '../model/plan.ts';
 import {
@@ -21,6 +22,14 @@ import type { Exporter, ExportUnit } from './types.ts';
 
 /** Name of the deployment class in the Ray application the import path builds. */
 export const RAY_DEPLOYMENT = 'HetserveModel';
+/** The import path of the Serve application hetserve ships (deploy/ray/hetserve_ray.py). */
+export const RAY_DEFAULT_IMPORT_PATH = 'hetserve_ray:app';
+export const RAY_MODULE_FILE = 'hetserve_ray.py';
+
+/** Source of the shipped Ray Serve application. */
+export function rayModuleSource(): string {
+  return readFileSync(new URL(`../../deploy/ray/${RAY_MODULE_FILE}`, import.meta.url), 'utf8');
+}
 
 const DeploymentSchema = z
   .object({
@@ -77,6 +86,8 @@ export const rayExporter: Exporter = {
   target: 'ray',
   description: 'Ray Serve config YAML: one application per plan group, autoscaled, @serve.batch settings',
   accepts: 'plan',
+  splitApps:
+    'each group is its own Ray Serve application under its own route prefix, and Ray Serve has no weighted route across applications',
   kubernetes: false,
   export(doc, _kind, o) {
     const plan = doc as Plan;
@@ -111,7 +122,15 @@ export const rayExporter: Exporter = {
         name,
         route_prefix: `/${name}`,
         import_path: o.rayImportPath,
-        runtime_env: { env_vars: { HETSERVE_MODEL: plan.model, HETSERVE_GROUP: String(i) } },
+        runtime_env: {
+          env_vars: {
+            HETSERVE_MODEL: plan.model,
+            HETSERVE_GROUP: String(i),
+            // @serve.batch's settings before the first reconfigure (user_config repeats them).
+            HETSERVE_BATCH_SIZE: String(g.batchSize),
+            HETSERVE_BATCH_WAIT_S: String(tMin),
+          },
+        },
         deployments: [
           {
             name: RAY_DEPLOYMENT,
@@ -143,6 +162,15 @@ export const rayExporter: Exporter = {
       http_options: { host: '0.0.0.0', port: o.port },
       applications,
     });
-    return { target: 'ray', files: [{ path: 'serve.yaml', content: toYaml([config]) }], units, warnings };
+    const files = [{ path: 'serve.yaml', content: toYaml([config]) }];
+    // The application the default import path names travels with the config (`serve run
+    // serve.yaml` from the output directory imports it from there).
+    if (o.rayImportPath === RAY_DEFAULT_IMPORT_PATH)
+      files.push({ path: RAY_MODULE_FILE, content: rayModuleSource() });
+    else
+      warnings.push(
+        `ray: import path ${o.rayImportPath} must name a Serve application on the workers' PYTHONPATH (deploy/ray/${RAY_MODULE_FILE} is one)`,
+      );
+    return { target: 'ray', files, units, warnings };
   },
 };

@@ -1,7 +1,8 @@
 /** The registry of exporters and the one entry point that validates input and runs a target. */
 import { HetserveError, badField } from '../model/errors.ts';
 import { parseWith } from '../model/validate.ts';
-import { PlanSchema, type Plan } from '../model/plan.ts';
+import { appRoutes, parsePlan as parseModelPlan, type Plan } from '../model/plan.ts';
+import { PRICE_TABLE_NAMES } from '../predict/prices.ts';
 import { AllocationSchema, type Allocation } from '../model/cluster.ts';
 import { parseExportOptions, type ExportOptionsInput } from './options.ts';
 import type { DocumentKind, ExportDocument, Exporter, ExportResult } from './types.ts';
@@ -40,32 +41,38 @@ export function getExporter(target: string): Exporter {
   return e;
 }
 
-/** Validate a serverless plan beyond its schema: groups present, apps known, a timeout per app. */
+/** A serverless plan by the model's rules (src/model/plan.ts), with something to export. */
 export function parsePlan(input: unknown): Plan {
-  const plan = parseWith(PlanSchema, input, 'E_PLAN_INVALID', 'plan');
+  const plan = parseModelPlan(input);
   if (plan.groups.length === 0)
     throw badField('E_PLAN_INVALID', 'plan.groups', plan.groups, 'has no groups to export');
-  const known = new Set(plan.apps.map((a) => a.name));
-  const seen = new Set<string>();
-  plan.groups.forEach((g, i) => {
-    for (const app of g.apps) {
-      if (!known.has(app)) {
-        throw badField('E_PLAN_INVALID', `plan.groups.${i}.apps`, app, 'names an app missing from plan.apps');
-      }
-      if (seen.has(app))
-        throw badField('E_PLAN_INVALID', `plan.groups.${i}.apps`, app, 'app is in two groups');
-      seen.add(app);
-      if (g.timeouts[app] === undefined) {
-        throw badField(
-          'E_PLAN_INVALID',
-          `plan.groups.${i}.timeouts`,
-          g.timeouts,
-          `has no timeout for app "${app}"`,
-        );
-      }
-    }
-  });
+  // The exported gateway config names this table; `serve` would refuse an unknown one at start.
+  if (
+    !/\.json$/i.test(plan.priceTable) &&
+    !(PRICE_TABLE_NAMES as readonly string[]).includes(plan.priceTable)
+  )
+    throw badField(
+      'E_UNKNOWN_PRICE_TABLE',
+      'plan.priceTable',
+      plan.priceTable,
+      `unknown price table; bundled: ${PRICE_TABLE_NAMES.join(', ')}`,
+      {
+        hint: 'plan with a bundled table, or set priceTable to the path of the JSON table the gateway will read',
+      },
+    );
   return plan;
+}
+
+/** Apps a plan splits over several groups, with the groups of each. */
+export function splitApps(plan: Plan): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [app, routes] of appRoutes(plan))
+    if (routes.length > 1)
+      out.set(
+        app,
+        routes.map((r) => r.group),
+      );
+  return out;
 }
 
 /** Validate a cluster allocation beyond its schema: counted types are in the pool, something is counted. */
@@ -122,6 +129,21 @@ export function exportDocument(input: unknown, target: string, options?: ExportO
           .join(', ')}`,
       },
     );
+  }
+  if (kind === 'plan' && exporter.splitApps !== undefined) {
+    const split = splitApps(doc as Plan);
+    const [app, groups] = split.entries().next().value ?? [];
+    if (app !== undefined)
+      throw new HetserveError(
+        'E_TARGET_UNSUPPORTED',
+        `${target} cannot serve app ${JSON.stringify(app)}, which the plan splits over groups ${groups!.join(', ')} (appRps): ${exporter.splitApps}`,
+        {
+          field: `plan.groups.${groups![0]}.appRps.${app}`,
+          value: app,
+          target,
+          hint: 'export with --target gateway, lambda or fc (weighted routes), or plan with an algorithm that does not split apps (harmony, optimal)',
+        },
+      );
   }
   const result = exporter.export(doc, kind, parseExportOptions(options, doc.model));
   if (result.units.length > 0 && result.units.every((u) => u.unsupported)) {

@@ -15,6 +15,14 @@ export interface GatewayRoute {
   /** Function name on the engine. */
   readonly function: string;
   readonly region?: string;
+  /** Alias or version to invoke (Lambda: 'live' when provisioned concurrency is set). */
+  readonly qualifier?: string;
+  /**
+   * Apps this group serves only part of (split apps), with the share of each app's traffic it
+   * takes, req/s: the gateway routes such an app across its groups in proportion. Absent: the
+   * group serves all traffic of its apps.
+   */
+  readonly appRps?: Readonly<Record<string, number>>;
 }
 
 export interface GatewayRoutes {
@@ -22,6 +30,13 @@ export interface GatewayRoutes {
   readonly model: string;
   readonly plan: Plan;
   readonly routes: readonly GatewayRoute[];
+}
+
+/** The split-app shares of a group, for its route (undefined when it splits none). */
+export function routeShares(plan: Plan, groupIndex: number): Record<string, number> | undefined {
+  const g = plan.groups[groupIndex]!;
+  const split = g.apps.filter((a) => plan.groups.some((o, j) => j !== groupIndex && o.apps.includes(a)));
+  return split.length > 0 ? Object.fromEntries(split.map((a) => [a, g.appRps![a]!])) : undefined;
 }
 
 export function routesFile(plan: Plan, routes: readonly GatewayRoute[]): { path: string; content: string } {

@@ -48,6 +48,11 @@ export interface Exporter {
   readonly description: string;
   /** Which input documents it accepts. */
   readonly accepts: 'plan' | 'allocation' | 'both';
+  /**
+   * Why the target cannot serve an app the plan splits over several groups (`appRps`); absent when
+   * it can (weighted routes). A plan with a split app is then refused with E_TARGET_UNSUPPORTED.
+   */
+  readonly splitApps?: string;
   /** Whether the files are Kubernetes manifests (the only ones `--apply` could apply). */
   readonly kubernetes: boolean;
   /** Build the files. `doc` is already validated; `options` has every default filled in. */

@@ -9,4 +9,16 @@ export const AppSchema = z
   })
   .strict();
 export type App = z.infer<typeof AppSchema>;
-export const AppListSchema = z.array(AppSchema);
+/** An app list: names are unique (a second app of the same name would shadow the first). */
+export const AppListSchema = z.array(AppSchema).superRefine((apps, ctx) => {
+  const seen = new Set<string>();
+  apps.forEach((a, i) => {
+    if (seen.has(a.name))
+      ctx.addIssue({
+        code: 'custom',
+        message: `duplicate application name ${JSON.stringify(a.name)}`,
+        path: [i, 'name'],
+      });
+    seen.add(a.name);
+  });
+});

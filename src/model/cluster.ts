@@ -36,6 +36,11 @@ export const InstanceTypeSchema = z
     maxCount: z.number().int().nonnegative().optional(),
     /** The accelerated type that meets QoS for every size on its own. */
     base: z.boolean().default(false),
+    /**
+     * GPUs per instance. Default: 1 for the base type and for AWS GPU families (p*, g* such as
+     * g4dn.xlarge), 0 otherwise (see `instanceGpus`).
+     */
+    gpus: z.number().int().nonnegative().optional(),
   })
   .strict();
 export const InstancePoolSchema = z
@@ -87,3 +92,9 @@ export const AllocationSchema = z
   })
   .passthrough();
 export type Allocation = z.infer<typeof AllocationSchema>;
+
+/** GPUs per instance of a pool type: its `gpus`, else 1 for the base type or an AWS GPU family. */
+export function instanceGpus(t: { name: string; base?: boolean; gpus?: number }): number {
+  if (t.gpus !== undefined) return t.gpus;
+  return t.base || /^(p\d|g\d|gr\d)/i.test(t.name) ? 1 : 0;
+}

@@ -193,6 +193,8 @@ export const ServerlessModeSchema = z
     prices: z.string().optional(),
     /** 'paper' (default) or 'prototype' behaviour of the planner. */
     compat: z.enum(['paper', 'prototype']).default('paper'),
+    /** Let the planner leave a measured profile's cpu.fitRange (plans then carry W_EXTRAPOLATED). Default false. */
+    extrapolate: z.boolean().default(false),
     /** Function backend, instantiated once per plan group with that group's function config. */
     backend: BackendSchema,
   })

@@ -21,6 +21,7 @@ import {
 } from './latency.ts';
 import { cpuFunctionMemoryGb, gpuFunctionMemoryGb, gpuMinMemoryGb } from './memory.ts';
 import { resolvePriceTable } from './prices.ts';
+import { assertPhysicalProfile } from './validity.ts';
 
 /**
  * How a group's cost per request is computed.
@@ -95,6 +96,7 @@ export class Predictor {
   readonly costModel: CostModel;
 
   constructor(profile: ServerlessProfile, options: PredictorOptions = {}) {
+    assertPhysicalProfile(profile);
     this.profile = profile;
     this.prices = resolvePriceTable(options.prices);
     this.compat = options.compat ?? 'paper';

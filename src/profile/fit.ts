@@ -21,6 +21,8 @@ export interface Point {
 export const MIN_EXP_POINTS = 3;
 /** Distinct batch sizes the linear GPU model needs. */
 export const MIN_LINEAR_POINTS = 2;
+/** Least constant term γ of a CPU curve, as a share of the smallest measured latency. */
+const GAMMA_FLOOR = 1e-3;
 
 /** Evaluate α·exp(−c/β) + γ. */
 export function expLatency([alpha, beta, gamma]: readonly number[], c: number): number {
@@ -84,22 +86,32 @@ export function fitExponential(points: readonly Point[], opts: FitExpOptions = {
       const e = Math.exp(-c / b!);
       return [e, (a! * c * e) / (b! * b!), 1];
     };
+  // γ ≥ a small positive floor and α ≥ 0 keep L(c) positive and non-increasing at every vCPU, not
+  // only on the measured points: an unbounded γ < 0 fits noise and predicts negative latency far out.
+  const gammaFloor = GAMMA_FLOOR * yMin;
   let best: ExpCoef | undefined;
   let bestErr = Infinity;
+  const consider = (coef: ExpCoef): void => {
+    if (!coef.every(Number.isFinite) || coef[1] <= 0 || coef[0] < 0 || coef[2] < gammaFloor) return;
+    const err = sse(coef, usable);
+    if (err < bestErr) {
+      bestErr = err;
+      best = coef;
+    }
+  };
   for (const f of [0.1, 0.25, 0.5, 1, 2, 4]) {
     const beta0 = Math.max(1e-3, f * Math.max(span, xs[xs.length - 1]!));
     // Pick α, γ so that the curve passes near the ends for this β guess.
     const e0 = Math.exp(-xs[0]! / beta0);
     const e1 = Math.exp(-xs[xs.length - 1]! / beta0);
     const alpha0 = e0 - e1 > 1e-9 ? (yMax - yMin) / (e0 - e1) : yMax - yMin;
-    const gamma0 = yMin - alpha0 * e1;
+    const gamma0 = Math.max(gammaFloor, yMin - alpha0 * e1);
     let coef: number[];
     try {
       coef = levenbergMarquardt(data, model, {
         initialValues: [alpha0 / scale, beta0, gamma0 / scale],
         jacobianFunction: jacobian,
-        // α ≥ 0: latency never grows with more vCPU in this model (the planners rely on it).
-        minValues: [0, 1e-4, -1e6],
+        minValues: [0, 1e-4, gammaFloor / scale],
         maxValues: [1e6, 1e4, 1e6],
         maxIterations: 300,
         errorTolerance: 1e-12,
@@ -109,13 +121,14 @@ export function fitExponential(points: readonly Point[], opts: FitExpOptions = {
       continue;
     }
     if (!coef.every(Number.isFinite) || coef[1]! <= 0) continue;
-    coef = [coef[0]! * scale, coef[1]!, coef[2]! * scale];
-    const err = sse(coef, usable);
-    if (err < bestErr) {
-      bestErr = err;
-      best = [coef[0]!, coef[1]!, coef[2]!];
-    }
+    const fitted: ExpCoef = [coef[0]! * scale, coef[1]!, Math.max(gammaFloor, coef[2]! * scale)];
+    // A bound that binds (γ clamped at its floor) leaves α and β fitted for another γ: refit them
+    // with γ held at the floor, so the kept curve is the best one inside the constraints.
+    if (fitted[2] <= gammaFloor * (1 + 1e-6)) consider(refitWithGamma(usable, fitted, gammaFloor));
+    consider(fitted);
   }
+  // All data flat or rising with vCPU: the best non-increasing curve is a constant.
+  consider([0, 1, Math.max(gammaFloor, bestConstant(usable))]);
   if (!best) {
     throw new HetserveError('E_TOO_FEW_POINTS', `${what}: the exponential fit did not converge`, {
       field: what,
@@ -125,6 +138,42 @@ export function fitExponential(points: readonly Point[], opts: FitExpOptions = {
     });
   }
   return best;
+}
+
+/** γ minimising the squared relative error of a constant curve: Σ(1/y) / Σ(1/y²). */
+function bestConstant(points: readonly Point[]): number {
+  let a = 0;
+  let b = 0;
+  for (const p of points) {
+    a += 1 / p.y;
+    b += 1 / (p.y * p.y);
+  }
+  return a / b;
+}
+
+/** Fit α, β of α·exp(−c/β) + γ with γ fixed (LM on two parameters, started from `start`). */
+function refitWithGamma(points: readonly Point[], start: ExpCoef, gamma: number): ExpCoef {
+  const scale = Math.max(...points.map((p) => p.y));
+  const g = gamma / scale;
+  try {
+    const [a, b] = levenbergMarquardt(
+      { x: points.map((p) => p.x), y: points.map((p) => p.y / scale) },
+      ([a, b]: number[]) =>
+        (c: number): number =>
+          a! * Math.exp(-c / b!) + g,
+      {
+        initialValues: [Math.max(start[0] / scale, 1e-6), start[1]],
+        minValues: [0, 1e-4],
+        maxValues: [1e6, 1e4],
+        maxIterations: 300,
+        errorTolerance: 1e-12,
+        damping: 1e-3,
+      },
+    ).parameterValues;
+    return [a! * scale, b!, gamma];
+  } catch {
+    return start;
+  }
 }
 
 export interface LinearFit {

@@ -15,8 +15,7 @@ import type { TimerSource } from '../dispatch/clock.ts';
 import { HetserveError } from '../model/errors.ts';
 import type { App } from '../model/app.ts';
 import type { FunctionConfig, Plan } from '../model/plan.ts';
-import { PlanSchema } from '../model/plan.ts';
-import { parseWith } from '../model/validate.ts';
+import { parsePlan } from '../model/plan.ts';
 import type { PriceTable } from '../model/prices.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
 import type { sampleLookup } from '../profile/samples.ts';
@@ -309,7 +308,12 @@ export class Gateway {
     if (s.mode !== 'serverless') throw new Error('unreachable');
     const { planServerless } = await import('./planning.ts');
     return (apps) =>
-      planServerless(apps, profile, { algorithm: s.algorithm, prices: this.prices, compat: s.compat });
+      planServerless(apps, profile, {
+        algorithm: s.algorithm,
+        prices: this.prices,
+        compat: s.compat,
+        extrapolate: s.extrapolate,
+      });
   }
 
   private authorised(req: IncomingMessage): boolean {
@@ -519,7 +523,7 @@ export class Gateway {
     const svc = this.serverless(modelName);
     if (path === '/admin/plan') {
       // A plan document, never a path or code: validated like any other input.
-      const plan = parseWith(PlanSchema, b['plan'], 'E_PLAN_INVALID', 'plan');
+      const plan = parsePlan(b['plan']);
       const changed = await svc.swap(plan);
       return sendJson(res, 200, { model: modelName, changed, planVersion: svc.planVersion });
     }

@@ -9,6 +9,8 @@ export interface GatewayPlanOptions {
   algorithm?: string;
   prices?: PriceTable;
   compat?: 'paper' | 'prototype';
+  /** Leave a measured profile's cpu.fitRange (default false). */
+  extrapolate?: boolean;
 }
 
 export async function planServerless(
@@ -21,5 +23,6 @@ export async function planServerless(
     ...(options.algorithm ? { algorithm: options.algorithm } : {}),
     ...(options.prices ? { prices: options.prices } : {}),
     ...(options.compat ? { compat: options.compat } : {}),
+    ...(options.extrapolate ? { extrapolate: true } : {}),
   });
 }

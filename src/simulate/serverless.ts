@@ -17,7 +17,7 @@
  */
 import type { App } from '../model/app.ts';
 import { HetserveError } from '../model/errors.ts';
-import type { FunctionConfig, Plan } from '../model/plan.ts';
+import { parsePlan, type FunctionConfig, type Plan } from '../model/plan.ts';
 import type { SampleDraw } from '../model/profile.ts';
 import type {
   Batch,
@@ -377,11 +377,10 @@ function newSegment(k: number, plan: Plan, planningMs: number): SegmentStats {
 }
 
 /**
- * Every app of the plan must be a known app (E_PLAN_APPS_MISMATCH naming the app). An app may sit in
- * several groups only when the plan says how its traffic is split (`appRps`, as MBS plans do).
+ * Every app of the plan must be a known app (E_PLAN_APPS_MISMATCH naming the app), and the plan must
+ * follow the plan rules every reader applies (src/model/plan.ts: split apps carry appRps shares).
  */
 export function checkPlanMatchesApps(plan: Plan, apps: ReadonlyMap<string, number>): void {
-  const seen = new Set<string>();
   for (const g of plan.groups)
     for (const a of g.apps) {
       if (!apps.has(a))
@@ -390,67 +389,23 @@ export function checkPlanMatchesApps(plan: Plan, apps: ReadonlyMap<string, numbe
           `plan group [${g.apps.join(', ')}] names app ${JSON.stringify(a)}, which is not among the applications`,
           { field: 'plan.groups.apps', value: a },
         );
-      if (seen.has(a) && !plan.groups.every((x) => !x.apps.includes(a) || x.appRps?.[a] !== undefined))
-        throw new HetserveError(
-          'E_PLAN_APPS_MISMATCH',
-          `plan puts app ${JSON.stringify(a)} in two groups without an appRps split`,
-          {
-            field: 'plan.groups.apps',
-            value: a,
-          },
-        );
-      seen.add(a);
     }
+  parsePlan(plan);
 }
 
-/** A plan as the batch manager gets it, plus how each app's requests are routed to its group(s). */
+/** A plan as the batch manager gets it, plus the manager-side app name of each app index. */
 export interface PlanRouting {
-  /** The plan with split apps renamed `<app>#<group index>` (one group per name, as the manager needs). */
   plan: Plan;
-  /** Manager-side app name for a request of app index `app`. */
   pick(app: number, rng: Rng): string;
 }
 
 /**
- * Route requests of apps split across groups (MBS plans, `appRps`): each request goes to piece g with
- * probability appRps_g / Σ appRps, so every group sees the share of traffic the planner gave it.
+ * The plan checked against the apps. Apps split across groups (MBS plans, `appRps`) are spread
+ * over their groups by the batch manager itself, as in the gateway.
  */
 export function routePlan(plan: Plan, apps: ReadonlyMap<string, number>, nApps: number): PlanRouting {
   checkPlanMatchesApps(plan, apps);
-  const count = new Map<string, number>();
-  for (const g of plan.groups) for (const a of g.apps) count.set(a, (count.get(a) ?? 0) + 1);
   const names: string[] = new Array<string>(nApps).fill('');
   for (const [a, i] of apps) names[i] = a;
-  if ([...count.values()].every((c) => c === 1)) return { plan, pick: (app) => names[app] };
-  const pieces = new Map<number, { names: string[]; cum: number[] }>();
-  const groups = plan.groups.map((g, gi) => {
-    const rename = (a: string): string => (count.get(a)! > 1 ? `${a}#${gi}` : a);
-    for (const a of g.apps)
-      if (count.get(a)! > 1) {
-        const idx = apps.get(a)!;
-        const p = pieces.get(idx) ?? { names: [], cum: [] };
-        const prev = p.cum.length ? p.cum[p.cum.length - 1] : 0;
-        p.names.push(rename(a));
-        p.cum.push(prev + (g.appRps?.[a] ?? 0));
-        pieces.set(idx, p);
-      }
-    return {
-      ...g,
-      apps: g.apps.map(rename),
-      timeouts: Object.fromEntries(Object.entries(g.timeouts).map(([a, t]) => [rename(a), t])),
-      slack: Object.fromEntries(Object.entries(g.slack).map(([a, t]) => [rename(a), t])),
-    };
-  });
-  return {
-    plan: { ...plan, groups },
-    pick: (app, rng) => {
-      const p = pieces.get(app);
-      if (p === undefined) return names[app];
-      const total = p.cum[p.cum.length - 1];
-      const u = rng.next() * total;
-      let k = 0;
-      while (k < p.cum.length - 1 && u >= p.cum[k]) k++;
-      return p.names[k];
-    },
-  };
+  return { plan, pick: (app) => names[app] };
 }

@@ -24,6 +24,7 @@ interface PlanCliOptions {
   maxGroups?: string;
   timeBudget?: string;
   seed?: string;
+  extrapolate?: boolean;
 }
 
 /**
@@ -94,6 +95,10 @@ export function register(program: Command): void {
       'auto: wall-clock budget of the whole call (default: 2000); mbs: stop trying larger k after this many ms (default: none); number >= 1',
     )
     .option('--seed <n>', 'mbs: seed of the Bayesian optimiser, integer (default: 1)')
+    .option(
+      '--extrapolate',
+      'let CPU groups leave the vCPU range a measured profile was fitted on (cpu.fitRange); the plan then carries W_EXTRAPOLATED (default: stay inside)',
+    )
     .option('--no-baseline', 'do not show the BATCH baseline beside the plan')
     .option('--json', 'print the plan as JSON (schema: `hetserve schema plan`)')
     .action(async (opts: PlanCliOptions) => {
@@ -126,7 +131,13 @@ export function register(program: Command): void {
       const gpuMaxOverhead = io.parseNumber('--gpu-overhead', opts.gpuOverhead ?? '1.2', { min: 1 });
       const apps = readAppsInput({ file: opts.apps, inline: opts.app ?? [] });
       const profile = predict.resolveProfile(opts.model);
-      const options = { compat, costModel, gpuMaxOverhead, prices: opts.prices } as const;
+      const options = {
+        compat,
+        costModel,
+        gpuMaxOverhead,
+        prices: opts.prices,
+        extrapolate: opts.extrapolate ?? false,
+      } as const;
       const algorithm = opts.algorithm ?? serverless.defaultAlgorithm();
       serverless.getPlanner(algorithm); // unknown algorithm: report it before its flags
       const tuning = algorithmOptions(opts, algorithm, serverless.MAX_SET_PARTITION_ITEMS);

@@ -6,7 +6,7 @@ import type { ServerlessProfile } from '../../model/profile.ts';
 import { parseWith } from '../../model/validate.ts';
 import { Predictor, cpuMaxBatch, type FunctionChoice, type GroupInput } from '../../predict/index.ts';
 import type { ConfigGrid, PlanContext, PlannedGroup, ServerlessPlanOptions } from './types.ts';
-import { planWarnings } from './warnings.ts';
+import { outsideRange, planWarnings } from './warnings.ts';
 
 /** vCPU grid lo, lo+step, … ≤ hi as exact two-decimal numbers (the prototype rounds them; RAM rounding depends on it). */
 export function vcpuGrid(lo = 0.05, hi = 16, step = 0.05): number[] {
@@ -118,7 +118,7 @@ export function preparePlanning(
     gpuMaxOverhead: options.gpuMaxOverhead,
     costModel: options.costModel,
   });
-  const grid = defaultGrid(options.grid);
+  const grid = withinFitRange(defaultGrid(options.grid), profile, options.extrapolate ?? false);
   if (active.length > 0) {
     const lowest = lowestLatency(predictor, grid);
     const tight = active[0];
@@ -131,6 +131,21 @@ export function preparePlanning(
     }
   }
   return { apps: active, inputApps: parsed, excluded, profile, predictor, grid, options, startedAt };
+}
+
+/**
+ * The vCPU grid cut to the profile's `cpu.fitRange` (the curves are measurements there, guesses
+ * outside), unless `extrapolate`. A range narrower than the grid's step keeps its two ends.
+ */
+export function withinFitRange(
+  grid: ConfigGrid,
+  profile: ServerlessProfile,
+  extrapolate: boolean,
+): ConfigGrid {
+  const range = profile.cpu?.fitRange;
+  if (!range || extrapolate) return grid;
+  const inside = grid.cpuVcpus.filter((v) => !outsideRange(v, range));
+  return { ...grid, cpuVcpus: inside.length > 0 ? inside : [...new Set(range)] };
 }
 
 /** Turn an evaluated group into the Plan's group record. */

@@ -14,7 +14,7 @@ import './mbs.ts';
 import './auto.ts';
 
 export * from './types.ts';
-export { registerPlanner, listPlanners, getPlanner, hasPlanner } from './registry.ts';
+export { registerPlanner, listPlanners, getPlanner, hasPlanner, plannerName } from './registry.ts';
 export {
   preparePlanning,
   finishPlan,

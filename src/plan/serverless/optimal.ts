@@ -171,6 +171,7 @@ export function optimalOnContext(
  */
 export function optimalGrid(ctx: PlanContext): ConfigGrid {
   if (ctx.predictor.compat !== 'prototype' || ctx.options.grid?.cpuVcpus) return ctx.grid;
+  if (ctx.profile.cpu?.fitRange && !ctx.options.extrapolate) return ctx.grid;
   return { ...ctx.grid, cpuVcpus: PROTOTYPE_VCPUS };
 }
 const PROTOTYPE_VCPUS = vcpuGrid(0.05, 16.95);

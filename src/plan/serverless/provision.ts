@@ -19,6 +19,7 @@ import {
 import { groupInput, vcpuGrid } from './context.ts';
 import { provisionByTables } from './tables.ts';
 import type { ConfigGrid, PlanContext } from './types.ts';
+import { outsideRange } from './warnings.ts';
 
 export type FunctionKind = 'cpu' | 'gpu';
 
@@ -53,7 +54,7 @@ export function provisionInput(
   let cpu: GroupEvaluation | null = null;
   if (kinds.includes('cpu')) {
     if (proto) {
-      if (group.slos.length === 1) cpu = cpuPrototype(predictor, group);
+      if (group.slos.length === 1) cpu = cpuPrototype(predictor, group, prototypeVcpus(predictor, grid));
     } else {
       cpu = cpuPaper(predictor, grid, group);
     }
@@ -65,14 +66,28 @@ export function provisionInput(
 
 // ── CPU ──────────────────────────────────────────────────────────────────────
 
-function cpuPrototype(predictor: Predictor, group: GroupInput): GroupEvaluation | null {
+/**
+ * The prototype's vCPU list, cut to the profile's fit range when the planning grid was (planners
+ * stay inside a measured profile's range unless told to extrapolate; see `withFitRange`).
+ */
+function prototypeVcpus(predictor: Predictor, grid: ConfigGrid): readonly number[] {
+  const range = predictor.profile.cpu?.fitRange;
+  if (!range || grid.cpuVcpus.some((v) => outsideRange(v, range))) return PROTOTYPE_HARMONY_VCPUS;
+  return PROTOTYPE_HARMONY_VCPUS.filter((v) => !outsideRange(v, range));
+}
+
+function cpuPrototype(
+  predictor: Predictor,
+  group: GroupInput,
+  vcpus: readonly number[],
+): GroupEvaluation | null {
   const p = predictor.profile;
   if (!p.cpu) return null;
   const s = group.slos[0];
   const [aMax, bMax, gMax] = p.cpu.max[0];
   if (s - gMax <= 0) return null;
   const sloRes = Math.max(bMax * Math.log(aMax / (s - gMax)), cpuMinVcpu(p, 1));
-  const grid = PROTOTYPE_HARMONY_VCPUS;
+  const grid = vcpus;
   let first = 0;
   while (first < grid.length && grid[first] < sloRes) first++;
   if (first >= grid.length) return null;

@@ -17,13 +17,22 @@ export function listPlanners(): ServerlessPlanner[] {
   return [...planners.values()];
 }
 
-export function hasPlanner(name: string): boolean {
-  return planners.has(name);
+/**
+ * The registered planner a plan's `algorithm` names. `auto` records what it picked as
+ * `auto:<choice>` (e.g. `auto:harmony`); re-planning with that name runs `auto` again, which is
+ * what the user asked for in the first place.
+ */
+export function plannerName(name: string): string {
+  return name.startsWith('auto:') ? 'auto' : name;
 }
 
-/** A planner by name; E_UNKNOWN_ALGORITHM (exit 2) naming the known ones otherwise. */
+export function hasPlanner(name: string): boolean {
+  return planners.has(plannerName(name));
+}
+
+/** A planner by name (or a plan's `auto:…` name); E_UNKNOWN_ALGORITHM (exit 2) naming the known ones otherwise. */
 export function getPlanner(name: string): ServerlessPlanner {
-  const p = planners.get(name);
+  const p = planners.get(plannerName(name));
   if (!p) {
     throw new HetserveError(
       'E_UNKNOWN_ALGORITHM',

@@ -39,6 +39,11 @@ export interface ServerlessPlanOptions {
   timeBudgetMs?: number;
   /** Seed for randomised planners (mbs). Default 1. */
   seed?: number;
+  /**
+   * Let CPU groups use vCPU values outside the profile's `cpu.fitRange` (their latency is then
+   * extrapolated and the plan carries W_EXTRAPOLATED). Default false: stay inside the measured range.
+   */
+  extrapolate?: boolean;
 }
 
 /** One group a planner chose: its apps (SLO order) and the predictor's evaluation of its configuration. */
