@@ -129,7 +129,11 @@ test('lambda: memory in 128..10240 MB gives the planned vCPU (or is capped with 
       coverage.generate();
       const allGpu = plan.groups.every((g) => g.function.kind === 'gpu');
       const r = exportOrUnsupported(plan, 'lambda', {}, allGpu);
-      if (!r) return;
+      if (!r) {
+        // exportOrUnsupported has checked the refusal (E_TARGET_UNSUPPORTED, and only when expected)
+        coverage.reach();
+        return;
+      }
       const [tpl] = allDocs(r, 'template.yaml');
       const fns = Object.values(tpl.Resources as Obj).filter((x) => x.Type === 'AWS::Serverless::Function');
       assertOncePerUnit(
@@ -171,7 +175,11 @@ for (const batching of ['gateway', 'function'] as const) {
           (g.function.kind === 'gpu' && g.function.gpuMemoryGb > 24) ||
           (batching === 'function' && g.batchSize > 200);
         const r = exportOrUnsupported(plan, 'fc', { batching }, plan.groups.every(tooBig));
-        if (!r) return;
+        if (!r) {
+          // exportOrUnsupported has checked the refusal (E_TARGET_UNSUPPORTED, and only when expected)
+          coverage.reach();
+          return;
+        }
         const [project] = allDocs(r, 's.yaml');
         const props = Object.values(project.resources as Obj).map((x) => x.props);
         assertOncePerUnit(
