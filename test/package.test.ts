@@ -1,13 +1,13 @@
 /**
  * The published package works for a user: `npm pack` (which builds dist/ with declarations through
- * `prepare`), the tarball unpacked into a scratch project's node_modules as `npm install` would
+ * `prepare`, here in a copy of the sources), the tarball unpacked into a scratch project's node_modules as `npm install` would
  * (its dependencies linked from this checkout's node_modules: no network), then every subpath
  * imported from plain Node ESM and type-checked from a TypeScript consumer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,8 +43,23 @@ test('npm pack → scratch project: every subpath imports from Node ESM and type
   assert.deepEqual(SUBPATHS.sort(), Object.keys(EXPECTED).sort(), 'each exported subpath is checked here');
   const tmp = mkdtempSync(join(tmpdir(), 'hetserve-pack-'));
   try {
-    // npm pack runs `prepare` (scripts/build.mjs), so dist/ in the tarball is current.
-    const out = sh('npm', ['pack', '--silent', '--pack-destination', tmp], ROOT).trim().split('\n').at(-1)!;
+    // Packed from a copy of the sources, so that the build `npm pack` runs (`prepare`) makes a
+    // fresh dist/ there and never swaps this checkout's dist/ under a test that is using it.
+    const src = join(tmp, 'package-src');
+    for (const p of [
+      'package.json',
+      'README.md',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'bin',
+      'src',
+      'data',
+      'web',
+      'scripts',
+    ])
+      cpSync(join(ROOT, p), join(src, p), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'), 'dir');
+    const out = sh('npm', ['pack', '--silent', '--pack-destination', tmp], src).trim().split('\n').at(-1)!;
     const tarball = join(tmp, out);
     const app = join(tmp, 'consumer');
     const installed = join(app, 'node_modules', 'hetserve');

@@ -48,15 +48,21 @@ test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let answered = 0;
   const inflight = Array.from({ length: 6 }, (_, i) =>
-    post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], i % 2 ? 'a1' : 'a0')),
+    post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], i % 2 ? 'a1' : 'a0')).finally(
+      () => answered++,
+    ),
   );
-  // SIGTERM only once the gateway holds all six (a request not yet accepted may rightly be refused).
-  for (let k = 0; k < 200; k++) {
+  // SIGTERM only once the gateway accepted all six (held or already answered): a request not yet
+  // accepted may rightly be refused. The bound only keeps a broken gateway from hanging the test.
+  let accepted = 0;
+  for (const t0 = performance.now(); accepted < 6 && performance.now() - t0 < 30_000;) {
     const live = (await (await fetch(`${url}/api/live`)).json()) as { models: { queued: number }[] };
-    if (live.models[0].queued === 6) break;
-    await new Promise((r) => setTimeout(r, 10));
+    accepted = live.models[0].queued + answered;
+    if (accepted < 6) await new Promise((r) => setTimeout(r, 10));
   }
+  assert.equal(accepted, 6, 'all six requests accepted before SIGTERM');
   child.kill('SIGTERM');
   const rs = await Promise.all(inflight);
   rs.forEach((r, i) => {

@@ -6,7 +6,7 @@
  * Prometheus metrics. The allocated count is the ceiling, so the hourly budget holds. The gateway
  * (ConfigMap with the cluster-mode config listing every instance, Deployment, Service) routes
  * queries to the instances. Workers run `hetserve serve` on their own config (an onnx backend on
- * /models/<model>.onnx, batching off: a Kairos query already is a batch).
+ * /models/<model>.onnx, as a cluster pool of one: a Kairos query already is a batch).
  *
  * Scaling signal: the gateway's in-flight requests for the model. Each type's threshold is
  * kedaThreshold × (total allocated instances / that type's count), so the load splits across
@@ -51,15 +51,22 @@ export function typeNames(types: readonly string[], o: ExportOptions): Map<strin
   return out;
 }
 
-/** Config of a worker: the model behind an onnx backend, no batching wait, no re-planning. */
+/**
+ * Config of a worker: a pool of one (cluster mode, the instance itself behind an onnx backend), so
+ * each query, already a batch in Kairos, runs as it comes and no serverless latency profile is
+ * needed (the Kairos models have none).
+ */
 export function workerServeConfig(alloc: Allocation, o: ExportOptions): ServeConfigInput {
   return {
     listen: { host: '0.0.0.0', port: o.port },
-    models: [
-      { name: alloc.model, profile: alloc.model, source: { onnx: `${MODEL_DIR}/${alloc.model}.onnx` } },
-    ],
+    models: [{ name: alloc.model, source: { onnx: `${MODEL_DIR}/${alloc.model}.onnx` } }],
     applications: [{ name: 'default', slo: alloc.qosMs / 1000, rps: alloc.chosen.upperBoundQps }],
-    serving: { mode: 'serverless', backend: { type: 'onnx' } },
+    serving: {
+      mode: 'cluster',
+      qosMs: alloc.qosMs,
+      baseType: 'worker',
+      instances: [{ name: 'self', type: 'worker', backend: { type: 'onnx' } }],
+    },
     replan: { intervalS: 0, windowS: 60 },
   };
 }
