@@ -112,6 +112,10 @@ export class ServerlessService {
   private nextId = 0;
   private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
   private replanning: Promise<void> | undefined;
+  /** Backend keys of the plan being installed (kept from retirement until it is). */
+  private readonly reserved = new Set<string>();
+  /** Swaps run one at a time (an admin swap may meet a periodic re-plan). */
+  private swapping: Promise<unknown> = Promise.resolve();
   private published: { info: string[][]; cost: string[] } = { info: [], cost: [] };
   readonly startedAt: number;
 
@@ -186,12 +190,19 @@ export class ServerlessService {
 
   private async ensureBackends(plan: Plan): Promise<string[]> {
     const keys = this.keysOf(plan);
-    for (let i = 0; i < keys.length; i++) {
-      if (!this.backends.has(keys[i])) {
-        const fn = plan.groups[i].function;
-        const backend = await this.opts.makeBackend(fn, keys[i]);
-        this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
+    // While a new backend is created, a batch finishing elsewhere runs maybeRetire: the keys of
+    // the plan being installed are reserved so that a backend it reuses is not closed meanwhile.
+    for (const k of keys) this.reserved.add(k);
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        if (!this.backends.has(keys[i])) {
+          const fn = plan.groups[i].function;
+          const backend = await this.opts.makeBackend(fn, keys[i]);
+          this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
+        }
       }
+    } finally {
+      this.reserved.clear();
     }
     for (const s of this.backends.values()) s.users = 0;
     for (const k of keys) this.backends.get(k)!.users++;
@@ -434,7 +445,7 @@ export class ServerlessService {
   /** Close backends no group uses any more once their running batches are done. */
   private maybeRetire(): void {
     for (const [key, s] of this.backends) {
-      if (s.users === 0 && s.running === 0 && this.backends.size > 1) {
+      if (s.users === 0 && s.running === 0 && this.backends.size > 1 && !this.reserved.has(key)) {
         this.backends.delete(key);
         void s.backend.close();
       }
@@ -455,7 +466,13 @@ export class ServerlessService {
   }
 
   /** Install a plan (admin swap or re-plan). Returns false when it equals the current one. */
-  async swap(plan: Plan): Promise<boolean> {
+  swap(plan: Plan): Promise<boolean> {
+    const next = this.swapping.then(() => this.swapNow(plan));
+    this.swapping = next.catch(() => undefined);
+    return next;
+  }
+
+  private async swapNow(plan: Plan): Promise<boolean> {
     const same =
       plan.groups.length === this.plan.groups.length &&
       plan.groups.every((g, i) => {
