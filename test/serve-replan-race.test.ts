@@ -95,7 +95,7 @@ test('a backend the next plan reuses is not retired while the swap creates anoth
   await tick();
   assert.equal(backends.get(x)!.held.length, 1, 'the batch is inside backend X');
   assert.equal(await svc.swap(planOn([{ apps: ALL, vcpu: 2 }])), true);
-  assert.deepEqual(closed, [], 'X is busy, so not closed yet');
+  assert.equal(closed.length, 0, 'X is busy, so not closed yet');
   // The next plan uses X again and a new 4-vCPU backend, whose creation is slow.
   const swapping = svc.swap(
     planOn([

@@ -7,7 +7,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { RealTimeSource } from '../dispatch/timers.ts';
@@ -26,8 +25,12 @@ import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeC
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import { ClusterService } from './cluster.ts';
-import { concatRows, decodeInferRequest, encodeInferResponse, splitRows } from './tensors.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
+import { decodeContent, encodeContent, parseInferBody, responseEncoding } from './oip/binary.ts';
+import { checkVersion, MODEL_VERSIONS, runInfer, type InferContext } from './oip/core.ts';
+import { restInferResponse } from './oip/infer.ts';
+import { ModelStats } from './oip/stats.ts';
+import { repositoryIndex, tritonModelConfig } from './oip/triton.ts';
 import { dashboardAsset } from './dashboard.ts';
 
 export interface GatewayOptions {
@@ -49,7 +52,18 @@ export interface GatewayOptions {
 interface ModelEntry {
   config: ModelConfig;
   service: ServerlessService | ClusterService;
+  /** Triton's statistics extension. */
+  stats: ModelStats;
 }
+
+/** Protocol extensions the REST endpoint implements (server metadata). */
+const EXTENSIONS = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'model_repository',
+  'statistics',
+];
 
 /** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 function decodePathSegment(seg: string): string {
@@ -67,8 +81,8 @@ function decodePathSegment(seg: string): string {
   }
 }
 
-const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
-const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(\/ready)?$/;
+const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
+const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|stats))?$/;
 
 export class Gateway {
   readonly metrics = new GatewayMetrics();
@@ -155,7 +169,7 @@ export class Gateway {
           hardDeadlineFactor: c.limits.hardDeadlineFactor,
           windowS: c.replan.windowS,
         });
-        this.models.set(m.name, { config: m, service });
+        this.models.set(m.name, { config: m, service, stats: new ModelStats() });
         this.logger.info(
           { model: m.name, instances: serving.instances.map((i) => `${i.name}:${i.type}`) },
           'cluster pool started',
@@ -192,8 +206,10 @@ export class Gateway {
       // The model's tensors come from a first backend (the onnx one reads them from the model).
       const probe = await makeBackend({ kind: 'cpu', vcpu: 1, memoryGb: 2 }, 'probe');
       await probe.close();
+      const stats = new ModelStats();
       const service = new ServerlessService({
         io: io!,
+        onBatch: (size, execS) => stats.batch(size, execS),
         apps,
         planFn,
         makeBackend,
@@ -207,7 +223,7 @@ export class Gateway {
         windowS: c.replan.windowS,
       });
       await service.start();
-      this.models.set(m.name, { config: m, service });
+      this.models.set(m.name, { config: m, service, stats });
       this.logger.info(
         {
           model: m.name,
@@ -331,7 +347,11 @@ export class Gateway {
     try {
       if (method === 'POST') {
         const m = PATH_INFER.exec(path);
-        if (m) return void this.infer(req, res, decodePathSegment(m[1])).catch(fail);
+        if (m) return void this.infer(req, res, decodePathSegment(m[1]), m[2]).catch(fail);
+        if (path === '/v2/repository/index')
+          return void readBody(req, this.config.limits.maxBodyBytes)
+            .then(() => sendJson(res, 200, repositoryIndex([...this.models.keys()])))
+            .catch(fail);
         if (path.startsWith('/admin/')) return void this.admin(req, res, path).catch(fail);
       } else if (method === 'GET' || method === 'HEAD') {
         if (path === '/v2/health/live') return sendJson(res, 200, { live: true });
@@ -339,9 +359,14 @@ export class Gateway {
           return sendJson(res, this.ready && !this.draining ? 200 : 503, {
             ready: this.ready && !this.draining,
           });
-        if (path === '/v2') return sendJson(res, 200, { name: 'hetserve', version: '0.1.0', extensions: [] });
+        if (path === '/v2')
+          return sendJson(res, 200, { name: 'hetserve', version: '0.1.0', extensions: EXTENSIONS });
+        if (path === '/v2/models/stats')
+          return sendJson(res, 200, {
+            model_stats: [...this.models].map(([name, e]) => e.stats.toJson(name)),
+          });
         const m = PATH_MODEL.exec(path);
-        if (m) return this.modelMetadata(res, decodePathSegment(m[1]), m[2] !== undefined);
+        if (m) return this.modelGet(res, decodePathSegment(m[1]), m[2], m[3]);
         if (path === '/metrics') return void this.sendMetrics(res).catch(fail);
         if (path === '/api/live') return sendJson(res, 200, this.liveData());
         const asset = dashboardAsset(path);
@@ -378,9 +403,27 @@ export class Gateway {
     return e;
   }
 
-  private modelMetadata(res: ServerResponse, name: string, readyOnly: boolean): void {
+  /** Model metadata, readiness, Triton's model config and statistics of one model (version). */
+  private modelGet(
+    res: ServerResponse,
+    name: string,
+    version: string | undefined,
+    what: string | undefined,
+  ): void {
     const e = this.entry(name);
-    if (readyOnly)
+    checkVersion(name, version);
+    if (what === 'config')
+      return sendJson(
+        res,
+        200,
+        tritonModelConfig(
+          e.service.io,
+          this.config.limits.maxSamplesPerRequest,
+          e.service instanceof ServerlessService ? e.service.plan : undefined,
+        ),
+      );
+    if (what === 'stats') return sendJson(res, 200, { model_stats: [e.stats.toJson(name)] });
+    if (what === 'ready')
       return sendJson(res, this.ready && !this.draining ? 200 : 503, {
         name,
         ready: this.ready && !this.draining,
@@ -393,65 +436,58 @@ export class Gateway {
     });
     sendJson(res, 200, {
       name,
-      versions: ['1'],
+      versions: MODEL_VERSIONS,
       platform: io.platform,
       inputs: io.inputs.map(t),
       outputs: io.outputs.map(t),
     });
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
-    const received = performance.now();
-    if (this.draining)
-      throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
-    const e = this.entry(model);
-    const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
-    const decoded = decodeInferRequest(body, e.service.io, this.config.limits.maxSamplesPerRequest);
-    const header = req.headers['x-hetserve-app'];
-    const app = (typeof header === 'string' && header !== '' ? header : undefined) ?? decoded.app;
-    if (app === undefined)
-      throw new HetserveError(
-        'E_UNKNOWN_APP',
-        'app: name the application in the x-hetserve-app header or parameters.app',
-        {
-          field: 'app',
-          value: null,
-          known: e.service.appNames(),
-        },
-      );
-    if (!e.service.hasApp(app))
-      throw new HetserveError(
-        'E_UNKNOWN_APP',
-        `app: ${JSON.stringify(app)} is not an application of model ${model}; known: ${e.service.appNames().join(', ')}`,
-        { field: 'app', value: app },
-      );
-    // A request of n samples is n requests to the batch manager; the answer stacks them back.
-    const svc = e.service;
-    const answers =
-      decoded.rows === 1
-        ? [await svc.infer(decoded, app)]
-        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
-    const failed = answers.find((x) => !x.ok);
-    if (failed && !failed.ok) {
-      this.metrics.requests.labels(model, app, String(failed.error.httpStatus)).inc();
-      throw failed.error;
-    }
-    const ok = answers as Extract<(typeof answers)[number], { ok: true }>[];
-    const worst = ok.reduce((m, x) => (x.latencyS > m.latencyS ? x : m), ok[0]);
-    sendJson(
-      res,
-      200,
-      encodeInferResponse(svc.io, decoded.id, concatRows(ok.map((x) => x.outputs)), decoded.outputs, {
-        app,
-        // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
-        // batch (of the slowest sample when the request carries several).
-        latency_ms: +(worst.latencyS * 1000).toFixed(3),
-        // Handler entry (headers parsed) to just before the answer is serialised.
-        gateway_ms: +(performance.now() - received).toFixed(3),
-        queue_ms: +(worst.waitS * 1000).toFixed(3),
-        backend_ms: +(worst.execS * 1000).toFixed(3),
-      }),
-    );
+  /** What the protocol front ends (REST here, gRPC) need of the gateway. */
+  readonly inferContext: InferContext = {
+    metrics: this.metrics,
+    maxSamplesPerRequest: () => this.config.limits.maxSamplesPerRequest,
+    draining: () => this.draining,
+    model: (name) => {
+      const e = this.entry(name);
+      return { service: e.service, defaultApp: e.config.defaultApp, stats: e.stats };
+    },
+    batchesReported: (name) => this.models.get(name)?.service instanceof ServerlessService,
+  };
+
+  private async infer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: string,
+    version: string | undefined,
+  ): Promise<void> {
+    const limit = this.config.limits.maxBodyBytes;
+    const h = req.headers;
+    const header = h['x-hetserve-app'];
+    const r = await runInfer(this.inferContext, {
+      model,
+      version,
+      body: async () => {
+        const raw = decodeContent(await readBody(req, limit), h['content-encoding'], limit);
+        const len = h['inference-header-content-length'];
+        return parseInferBody(raw, typeof len === 'string' ? len : undefined);
+      },
+      app: typeof header === 'string' && header !== '' ? header : undefined,
+    });
+    const { body, headerLength } = restInferResponse(r.io, r.id, r.outputs, r.opts, {
+      app: r.app,
+      ...r.timing,
+    });
+    const headers: Record<string, string | number> = {
+      'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
+    };
+    if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
+    const enc = responseEncoding(h['accept-encoding']);
+    const out = enc ? encodeContent(body, enc) : body;
+    if (enc) headers['content-encoding'] = enc;
+    headers['content-length'] = out.length;
+    res.writeHead(200, headers);
+    res.end(out);
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {

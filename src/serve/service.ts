@@ -72,6 +72,8 @@ export interface ServiceOptions {
    * request of it is past its hard deadline (the backend call is then aborted).
    */
   maxInFlight?: number | 'auto';
+  /** Called for each batch a backend answered: its size and backend time, s (statistics). */
+  onBatch?: (size: number, execS: number) => void;
 }
 
 interface BackendSlot {
@@ -397,6 +399,7 @@ export class ServerlessService {
         const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
         const dt = (performance.now() - t0) / 1000;
         gm.exec(key).observe(dt);
+        this.opts.onBatch?.(pend.length, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
