@@ -21,7 +21,16 @@ import type { ServerlessProfile } from '../model/profile.ts';
 import type { sampleLookup } from '../profile/samples.ts';
 import { createBackend } from './backends/index.ts';
 import type { Backend, BackendContext } from './backends/types.ts';
-import { adminToken, appModel, type BackendConfig, type ModelConfig, type ServeConfig } from './config.ts';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { GrpcHost } from './grpc/server.ts';
+import {
+  adminToken,
+  appModel,
+  grpcPortOf,
+  type BackendConfig,
+  type ModelConfig,
+  type ServeConfig,
+} from './config.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import { ClusterService } from './cluster.ts';
@@ -57,13 +66,17 @@ interface ModelEntry {
 }
 
 /** Protocol extensions the REST endpoint implements (server metadata). */
-const EXTENSIONS = [
-  'binary_tensor_data',
-  'classification',
-  'model_configuration',
-  'model_repository',
-  'statistics',
-];
+const SERVER_METADATA = {
+  name: 'hetserve',
+  version: '0.1.0',
+  extensions: [
+    'binary_tensor_data',
+    'classification',
+    'model_configuration',
+    'model_repository',
+    'statistics',
+  ],
+};
 
 /** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 function decodePathSegment(seg: string): string {
@@ -92,6 +105,7 @@ export class Gateway {
   private config: ServeConfig;
   private readonly opts: GatewayOptions;
   private server: Server | undefined;
+  private grpcServer: GrpcServer | undefined;
   private ready = false;
   private draining = false;
   private intervals: ReturnType<typeof setInterval>[] = [];
@@ -109,7 +123,7 @@ export class Gateway {
   }
 
   /** Start backends, compute plans, listen. Resolves with the bound address. */
-  async start(): Promise<{ host: string; port: number; url: string }> {
+  async start(): Promise<{ host: string; port: number; url: string; grpcPort: number | undefined }> {
     const c = this.config;
     const serving = c.serving;
     const factory = this.opts.backendFactory ?? createBackend;
@@ -257,6 +271,19 @@ export class Gateway {
       );
       this.server!.listen(c.listen.port, c.listen.host, () => resolve());
     });
+    const grpcWanted = grpcPortOf(c);
+    let grpcPort: number | undefined;
+    if (grpcWanted !== null) {
+      // Loaded only when on: grpc-js and the .proto stay out of a gateway that does not use them.
+      const g = await import('./grpc/server.ts');
+      this.grpcServer = g.createGrpcServer(this.grpcHost(), c.limits.maxBodyBytes);
+      try {
+        grpcPort = await g.bindGrpc(this.grpcServer, c.listen.host, grpcWanted);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+    }
     const tick = setInterval(() => {
       for (const e of this.models.values()) e.service.tick();
     }, this.opts.tickMs ?? 1000);
@@ -273,8 +300,8 @@ export class Gateway {
     this.ready = true;
     const a = this.server.address() as AddressInfo;
     const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-    this.logger.info({ url }, 'hetserve gateway listening');
-    return { host: a.address, port: a.port, url };
+    this.logger.info({ url, grpcPort }, 'hetserve gateway listening');
+    return { host: a.address, port: a.port, url, grpcPort };
   }
 
   private async loadProfile(nameOrPath: string): Promise<ServerlessProfile> {
@@ -359,8 +386,7 @@ export class Gateway {
           return sendJson(res, this.ready && !this.draining ? 200 : 503, {
             ready: this.ready && !this.draining,
           });
-        if (path === '/v2')
-          return sendJson(res, 200, { name: 'hetserve', version: '0.1.0', extensions: EXTENSIONS });
+        if (path === '/v2') return sendJson(res, 200, SERVER_METADATA);
         if (path === '/v2/models/stats')
           return sendJson(res, 200, {
             model_stats: [...this.models].map(([name, e]) => e.stats.toJson(name)),
@@ -428,19 +454,36 @@ export class Gateway {
         name,
         ready: this.ready && !this.draining,
       });
+    sendJson(res, 200, this.metadataOf(name, e));
+  }
+
+  private metadataOf(name: string, e: ModelEntry): ReturnType<GrpcHost['modelMetadata']> {
     const io = e.service.io;
     const t = (s: { name: string; datatype: string; shape: number[] }) => ({
       name: s.name,
       datatype: s.datatype,
       shape: [-1, ...s.shape],
     });
-    sendJson(res, 200, {
+    return {
       name,
       versions: MODEL_VERSIONS,
       platform: io.platform,
       inputs: io.inputs.map(t),
       outputs: io.outputs.map(t),
-    });
+    };
+  }
+
+  private grpcHost(): GrpcHost {
+    return {
+      inferContext: this.inferContext,
+      ready: () => this.ready && !this.draining,
+      serverMetadata: () => SERVER_METADATA,
+      modelMetadata: (name, version) => {
+        const e = this.entry(name);
+        checkVersion(name, version);
+        return this.metadataOf(name, e);
+      },
+    };
   }
 
   /** What the protocol front ends (REST here, gRPC) need of the gateway. */
@@ -617,6 +660,10 @@ export class Gateway {
     for (const i of this.intervals) clearInterval(i);
     const server = this.server;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const grpc = this.grpcServer;
+    const grpcClosed = grpc
+      ? import('./grpc/server.ts').then((g) => g.stopGrpc(grpc, this.config.limits.drainS * 1000))
+      : Promise.resolve();
     const ok = (
       await Promise.all([...this.models.values()].map((e) => e.service.drain(this.config.limits.drainS)))
     ).every(Boolean);
@@ -624,7 +671,7 @@ export class Gateway {
     // their response is written (bounded by a short grace).
     await new Promise((r) => setImmediate(r));
     server?.closeIdleConnections();
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([Promise.all([closed, grpcClosed]), new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.close();
     return ok;
   }
@@ -633,6 +680,8 @@ export class Gateway {
     this.draining = true;
     for (const i of this.intervals) clearInterval(i);
     await Promise.all([...this.models.values()].map((e) => e.service.close()));
+    this.grpcServer?.forceShutdown();
+    this.grpcServer = undefined;
     if (this.server) {
       const server = this.server;
       this.server = undefined;

@@ -50,10 +50,11 @@ export function register(program: Command): void {
       process.on('unhandledRejection', (e) =>
         gw.logger.error({ err: (e as Error)?.stack ?? String(e) }, 'unhandled rejection'),
       );
-      const { url } = await gw.start();
+      const { url, grpcPort } = await gw.start();
       const pretty = url.replace('127.0.0.1', 'localhost');
+      const grpcNote = grpcPort !== undefined ? `, OIP gRPC on port ${grpcPort}` : '';
       process.stderr.write(
-        `hetserve gateway on ${pretty}  (dashboard ${pretty}/, metrics ${pretty}/metrics)\n`,
+        `hetserve gateway on ${pretty}  (dashboard ${pretty}/, metrics ${pretty}/metrics${grpcNote})\n`,
       );
       const demoCtrl = new AbortController();
       if (demo) {
