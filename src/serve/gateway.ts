@@ -526,9 +526,9 @@ export class Gateway {
     };
     if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
     const enc = responseEncoding(h['accept-encoding']);
-    const out = enc ? encodeContent(body, enc) : body;
+    const out = enc ? encodeContent(Buffer.from(body), enc) : body;
     if (enc) headers['content-encoding'] = enc;
-    headers['content-length'] = out.length;
+    headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
     res.writeHead(200, headers);
     res.end(out);
   }

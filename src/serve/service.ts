@@ -349,7 +349,17 @@ export class ServerlessService {
     gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
     // call is aborted once no request of the batch is waiting any more.
-    const ctrl = new AbortController();
+    // The abort signal is made only when a backend reads it (creating one costs more than the
+    // rest of a small batch's bookkeeping; a backend answering at once never needs it).
+    let ctrl: AbortController | undefined;
+    let abortReason: unknown;
+    const batchSignal = (): AbortSignal => {
+      if (!ctrl) {
+        ctrl = new AbortController();
+        if (abortReason !== undefined) ctrl.abort(abortReason);
+      }
+      return ctrl.signal;
+    };
     const byDeadline = [...pend].sort((a, b) => a.hardDeadline - b.hardDeadline);
     let k = 0;
     let timer: number | undefined;
@@ -369,7 +379,8 @@ export class ServerlessService {
       }
       if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].hardDeadline, expire);
       else {
-        ctrl.abort(new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`));
+        abortReason = new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`);
+        ctrl?.abort(abortReason);
         freeSlot();
       }
     };
@@ -390,13 +401,19 @@ export class ServerlessService {
     const order = [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
     let lastErr: unknown;
     for (const key of order) {
-      if (ctrl.signal.aborted) break;
+      if (abortReason !== undefined) break;
       const slot = this.backends.get(key);
       if (!slot) continue;
       const t0 = performance.now();
       slot.running++;
       try {
-        const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
+        const out = await slot.backend.infer({
+          inputs,
+          size: pend.length,
+          get signal() {
+            return batchSignal();
+          },
+        });
         const dt = (performance.now() - t0) / 1000;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
@@ -433,7 +450,7 @@ export class ServerlessService {
         this.maybeRetire();
       }
     }
-    if (lastErr !== undefined || ctrl.signal.aborted) this.failAll(pend, lastErr ?? ctrl.signal.reason);
+    if (lastErr !== undefined || abortReason !== undefined) this.failAll(pend, lastErr ?? abortReason);
     if (timer !== undefined) timers.clearTimer(timer);
     freeSlot();
   }

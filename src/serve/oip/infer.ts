@@ -138,7 +138,7 @@ export function restInferResponse(
   outputs: readonly Tensor[],
   opts: InferOptions,
   parameters: Record<string, unknown>,
-): { body: Buffer; headerLength: number | undefined } {
+): { body: Buffer | string; headerLength: number | undefined } {
   const chosen = selectOutputs(outputs, opts);
   const raws: Buffer[] = [];
   const outs = chosen.map(({ tensor: t, binary }) => {
@@ -152,15 +152,15 @@ export function restInferResponse(
       parameters: { binary_data_size: raw.length },
     };
   });
-  const header = Buffer.from(
-    JSON.stringify({
-      model_name: io.name,
-      model_version: '1',
-      ...(id !== undefined ? { id } : {}),
-      parameters,
-      outputs: outs,
-    }),
-  );
-  if (raws.length === 0) return { body: header, headerLength: undefined };
+  const json = JSON.stringify({
+    model_name: io.name,
+    model_version: '1',
+    ...(id !== undefined ? { id } : {}),
+    parameters,
+    outputs: outs,
+  });
+  // JSON alone goes out as the string (the socket encodes it; no copy through a Buffer).
+  if (raws.length === 0) return { body: json, headerLength: undefined };
+  const header = Buffer.from(json);
   return { body: Buffer.concat([header, ...raws]), headerLength: header.length };
 }
