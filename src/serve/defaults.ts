@@ -35,7 +35,8 @@ export const DEMO_PROFILE_PATH = fileURLToPath(
 
 export function defaultServeConfig(): ServeConfigInput {
   return {
-    listen: { host: '127.0.0.1', port: 8080, grpcPort: 8081 },
+    // gRPC on 8081 (listen.grpcPort's default beside port 8080).
+    listen: { host: '127.0.0.1', port: 8080 },
     models: [
       {
         name: 'mlp',
