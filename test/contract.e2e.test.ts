@@ -24,8 +24,8 @@ import { createBatchManager } from '../src/dispatch/batch-manager.ts';
 import { Predictor, bundledProfiles } from '../src/predict/index.ts';
 import { getPlanner, listPlanners, plan } from '../src/plan/serverless/index.ts';
 import { allocate } from '../src/plan/cluster/allocate.ts';
-import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
-import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
+import { LatencyTable } from '../src/predict/latency-table.ts';
+import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import {
   distributorFactory,
   expandCounts,
@@ -36,11 +36,11 @@ import {
   simulateServerless,
 } from '../src/simulate/index.ts';
 import { EXPORTERS, exportDocument, parseAllocation, type ExportResult } from '../src/export/index.ts';
-import { buildSynthetic } from '../src/profile/synthetic-models.ts';
+import { buildSynthetic } from '../src/onnx/synthetic-models.ts';
 import { profileOnnx } from '../src/profile/onnx-runner.ts';
 import { buildCpuProfile } from '../src/profile/build.ts';
 import { sampleLookup } from '../src/profile/samples.ts';
-import { parseServeConfig, type ServeConfig, type ServeConfigInput } from '../src/serve/config.ts';
+import { parseServeConfig, type ServeConfig, type ServeConfigInput } from '../src/model/serve-config.ts';
 import { Gateway } from '../src/serve/gateway.ts';
 import { engineSchemaErrors, unknownFields } from './engine-schemas.ts';
 

@@ -263,7 +263,7 @@ test('bad input: 4xx problem bodies naming the field', async () => {
     ['too few values', t({ data: [1, 2, 3] }), 400, 'E_TENSOR_INVALID', 'inputs[0].data'],
     ['non-number value', t({ data: [1, 2, 'x', 4] }), 400, 'E_TENSOR_INVALID', 'inputs[0].data[2]'],
     ['unknown app', inferBody(undefined, 'nope'), 404, 'E_UNKNOWN_APP', 'app'],
-    ['no app', inferBody(), 404, 'E_UNKNOWN_APP', 'app'],
+    ['no app', inferBody(), 400, 'E_APP_REQUIRED', 'app'],
     ['not an object', '[1,2]', 400, 'E_INVALID_INPUT', 'body'],
   ];
   try {

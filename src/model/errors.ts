@@ -78,6 +78,9 @@ export const ERROR_CATALOGUE = {
   E_BACKEND_FAILED: { title: 'Backend failed', exitCode: 4, httpStatus: 502 },
   E_BACKEND_TIMEOUT: { title: 'Backend timed out', exitCode: 4, httpStatus: 504 },
   E_SHUTTING_DOWN: { title: 'Shutting down', exitCode: 4, httpStatus: 503 },
+  // Open Inference Protocol front ends (REST extensions, gRPC)
+  E_APP_REQUIRED: { title: 'Application not named', ...BAD_INPUT },
+  E_UNSUPPORTED: { title: 'Protocol feature not supported', ...BAD_INPUT },
 
   // ── exporters ───────────────────────────────────────────────────────────
   E_UNKNOWN_TARGET: { title: 'Unknown export target', ...BAD_INPUT },

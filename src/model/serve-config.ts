@@ -167,6 +167,12 @@ export const ModelConfigSchema = z
      * time).
      */
     maxInFlight: z.union([z.number().int().positive(), z.enum(['auto', 'unlimited'])]).optional(),
+    /**
+     * Application of a request that names none (plain Open Inference Protocol and Triton clients
+     * know nothing of applications). Absent: such a request gets 400 E_APP_REQUIRED saying how to
+     * name one. Must be an application of this model.
+     */
+    defaultApp: z.string().min(1).optional(),
   })
   .strict();
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
@@ -239,6 +245,12 @@ export const ServeConfigSchema = z
         host: z.string().default('127.0.0.1'),
         /** Default 8080; 0 picks a free port. */
         port: z.number().int().min(0).max(65535).default(8080),
+        /**
+         * Port of the Open Inference Protocol gRPC endpoint (inference.GRPCInferenceService) on the
+         * same host. Default 8081, or 0 when `port` is 0 (a gateway on a free port never takes a
+         * fixed one); 0 picks a free port; null turns gRPC off.
+         */
+        grpcPort: z.number().int().min(0).max(65535).nullable().optional(),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 }),
@@ -319,6 +331,16 @@ export const ServeConfigSchema = z
       if (a.model !== undefined && !models.has(a.model))
         ctx.addIssue({ code: 'custom', path: ['applications', i, 'model'], message: 'unknown model' });
     });
+    c.models.forEach((m, i) => {
+      if (m.defaultApp === undefined) return;
+      const own = c.applications.filter((a) => (a.model ?? c.models[0].name) === m.name).map((a) => a.name);
+      if (!own.includes(m.defaultApp))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'defaultApp'],
+          message: `not an application of model ${m.name}; its applications: ${own.join(', ') || 'none'}`,
+        });
+    });
   });
 export type ServeConfig = z.output<typeof ServeConfigSchema>;
 export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
@@ -340,6 +362,13 @@ export function parseServeConfigText(text: string, where = 'config'): ServeConfi
     });
   }
   return parseServeConfig(raw, where);
+}
+
+/** The gRPC port in effect (see listen.grpcPort); null = gRPC off. */
+export function grpcPortOf(c: ServeConfig): number | null {
+  const p = c.listen.grpcPort;
+  if (p !== undefined) return p;
+  return c.listen.port === 0 ? 0 : 8081;
 }
 
 /** The model an application calls. */

@@ -35,12 +35,15 @@ export const DEMO_PROFILE_PATH = fileURLToPath(
 
 export function defaultServeConfig(): ServeConfigInput {
   return {
+    // gRPC on 8081 (listen.grpcPort's default beside port 8080).
     listen: { host: '127.0.0.1', port: 8080 },
     models: [
       {
         name: 'mlp',
         source: { synthetic: 'mlp', seed: DEMO_MLP.seed, options: { ...DEMO_MLP.options } },
         profile: DEMO_PROFILE_PATH,
+        // Plain OIP / Triton clients name no application: they get the demo's main traffic class.
+        defaultApp: 'app3',
       },
     ],
     applications: DEFAULT_APPS.map((a) => ({ ...a })),

@@ -7,7 +7,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { RealTimeSource } from '../dispatch/timers.ts';
@@ -21,9 +20,12 @@ import type { ServerlessProfile } from '../model/profile.ts';
 import type { sampleLookup } from '../profile/samples.ts';
 import { createBackend } from './backends/index.ts';
 import type { Backend, BackendContext } from './backends/types.ts';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { GrpcHost } from './grpc/server.ts';
 import {
   adminToken,
   appModel,
+  grpcPortOf,
   type BackendConfig,
   type ModelConfig,
   type ServeConfig,
@@ -31,8 +33,12 @@ import {
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import { ClusterService } from './cluster.ts';
-import { concatRows, decodeInferRequest, encodeInferResponse, splitRows } from './tensors.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
+import { decodeContent, encodeContent, parseInferBody, responseEncoding } from './oip/binary.ts';
+import { checkVersion, MODEL_VERSIONS, runInfer, type InferContext } from './oip/core.ts';
+import { restInferResponse } from './oip/infer.ts';
+import { ModelStats } from './oip/stats.ts';
+import { repositoryIndex, tritonModelConfig } from './oip/triton.ts';
 import { dashboardAsset } from './dashboard.ts';
 
 export interface GatewayOptions {
@@ -54,7 +60,22 @@ export interface GatewayOptions {
 interface ModelEntry {
   config: ModelConfig;
   service: ServerlessService | ClusterService;
+  /** Triton's statistics extension. */
+  stats: ModelStats;
 }
+
+/** Protocol extensions the REST endpoint implements (server metadata). */
+const SERVER_METADATA = {
+  name: 'hetserve',
+  version: '0.1.0',
+  extensions: [
+    'binary_tensor_data',
+    'classification',
+    'model_configuration',
+    'model_repository',
+    'statistics',
+  ],
+};
 
 /** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 function decodePathSegment(seg: string): string {
@@ -72,8 +93,8 @@ function decodePathSegment(seg: string): string {
   }
 }
 
-const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
-const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(\/ready)?$/;
+const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
+const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|stats))?$/;
 
 export class Gateway {
   readonly metrics = new GatewayMetrics();
@@ -83,6 +104,7 @@ export class Gateway {
   private config: ServeConfig;
   private readonly opts: GatewayOptions;
   private server: Server | undefined;
+  private grpcServer: GrpcServer | undefined;
   private ready = false;
   private draining = false;
   private intervals: ReturnType<typeof setInterval>[] = [];
@@ -100,7 +122,7 @@ export class Gateway {
   }
 
   /** Start backends, compute plans, listen. Resolves with the bound address. */
-  async start(): Promise<{ host: string; port: number; url: string }> {
+  async start(): Promise<{ host: string; port: number; url: string; grpcPort: number | undefined }> {
     const c = this.config;
     const serving = c.serving;
     const factory = this.opts.backendFactory ?? createBackend;
@@ -160,7 +182,7 @@ export class Gateway {
           hardDeadlineFactor: c.limits.hardDeadlineFactor,
           windowS: c.replan.windowS,
         });
-        this.models.set(m.name, { config: m, service });
+        this.models.set(m.name, { config: m, service, stats: new ModelStats() });
         this.logger.info(
           { model: m.name, instances: serving.instances.map((i) => `${i.name}:${i.type}`) },
           'cluster pool started',
@@ -197,8 +219,10 @@ export class Gateway {
       // The model's tensors come from a first backend (the onnx one reads them from the model).
       const probe = await makeBackend({ kind: 'cpu', vcpu: 1, memoryGb: 2 }, 'probe');
       await probe.close();
+      const stats = new ModelStats();
       const service = new ServerlessService({
         io: io!,
+        onBatch: (size, execS) => stats.batch(size, execS),
         apps,
         planFn,
         makeBackend,
@@ -212,7 +236,7 @@ export class Gateway {
         windowS: c.replan.windowS,
       });
       await service.start();
-      this.models.set(m.name, { config: m, service });
+      this.models.set(m.name, { config: m, service, stats });
       this.logger.info(
         {
           model: m.name,
@@ -246,6 +270,19 @@ export class Gateway {
       );
       this.server!.listen(c.listen.port, c.listen.host, () => resolve());
     });
+    const grpcWanted = grpcPortOf(c);
+    let grpcPort: number | undefined;
+    if (grpcWanted !== null) {
+      // Loaded only when on: grpc-js and the .proto stay out of a gateway that does not use them.
+      const g = await import('./grpc/server.ts');
+      this.grpcServer = g.createGrpcServer(this.grpcHost(), c.limits.maxBodyBytes);
+      try {
+        grpcPort = await g.bindGrpc(this.grpcServer, c.listen.host, grpcWanted);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+    }
     const tick = setInterval(() => {
       for (const e of this.models.values()) e.service.tick();
     }, this.opts.tickMs ?? 1000);
@@ -262,8 +299,8 @@ export class Gateway {
     this.ready = true;
     const a = this.server.address() as AddressInfo;
     const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-    this.logger.info({ url }, 'hetserve gateway listening');
-    return { host: a.address, port: a.port, url };
+    this.logger.info({ url, grpcPort }, 'hetserve gateway listening');
+    return { host: a.address, port: a.port, url, grpcPort };
   }
 
   private async loadProfile(nameOrPath: string): Promise<ServerlessProfile> {
@@ -341,7 +378,11 @@ export class Gateway {
     try {
       if (method === 'POST') {
         const m = PATH_INFER.exec(path);
-        if (m) return void this.infer(req, res, decodePathSegment(m[1])).catch(fail);
+        if (m) return void this.infer(req, res, decodePathSegment(m[1]), m[2]).catch(fail);
+        if (path === '/v2/repository/index')
+          return void readBody(req, this.config.limits.maxBodyBytes)
+            .then(() => sendJson(res, 200, repositoryIndex([...this.models.keys()])))
+            .catch(fail);
         if (path.startsWith('/admin/')) return void this.admin(req, res, path).catch(fail);
       } else if (method === 'GET' || method === 'HEAD') {
         if (path === '/v2/health/live') return sendJson(res, 200, { live: true });
@@ -349,9 +390,13 @@ export class Gateway {
           return sendJson(res, this.ready && !this.draining ? 200 : 503, {
             ready: this.ready && !this.draining,
           });
-        if (path === '/v2') return sendJson(res, 200, { name: 'hetserve', version: '0.1.0', extensions: [] });
+        if (path === '/v2') return sendJson(res, 200, SERVER_METADATA);
+        if (path === '/v2/models/stats')
+          return sendJson(res, 200, {
+            model_stats: [...this.models].map(([name, e]) => e.stats.toJson(name)),
+          });
         const m = PATH_MODEL.exec(path);
-        if (m) return this.modelMetadata(res, decodePathSegment(m[1]), m[2] !== undefined);
+        if (m) return this.modelGet(res, decodePathSegment(m[1]), m[2], m[3]);
         if (path === '/metrics') return void this.sendMetrics(res).catch(fail);
         if (path === '/api/live') return sendJson(res, 200, this.liveData());
         const asset = dashboardAsset(path);
@@ -388,80 +433,108 @@ export class Gateway {
     return e;
   }
 
-  private modelMetadata(res: ServerResponse, name: string, readyOnly: boolean): void {
+  /** Model metadata, readiness, Triton's model config and statistics of one model (version). */
+  private modelGet(
+    res: ServerResponse,
+    name: string,
+    version: string | undefined,
+    what: string | undefined,
+  ): void {
     const e = this.entry(name);
-    if (readyOnly)
+    checkVersion(name, version);
+    if (what === 'config')
+      return sendJson(
+        res,
+        200,
+        tritonModelConfig(
+          e.service.io,
+          this.config.limits.maxSamplesPerRequest,
+          e.service instanceof ServerlessService ? e.service.plan : undefined,
+        ),
+      );
+    if (what === 'stats') return sendJson(res, 200, { model_stats: [e.stats.toJson(name)] });
+    if (what === 'ready')
       return sendJson(res, this.ready && !this.draining ? 200 : 503, {
         name,
         ready: this.ready && !this.draining,
       });
+    sendJson(res, 200, this.metadataOf(name, e));
+  }
+
+  private metadataOf(name: string, e: ModelEntry): ReturnType<GrpcHost['modelMetadata']> {
     const io = e.service.io;
     const t = (s: { name: string; datatype: string; shape: number[] }) => ({
       name: s.name,
       datatype: s.datatype,
       shape: [-1, ...s.shape],
     });
-    sendJson(res, 200, {
+    return {
       name,
-      versions: ['1'],
+      versions: MODEL_VERSIONS,
       platform: io.platform,
       inputs: io.inputs.map(t),
       outputs: io.outputs.map(t),
-    });
+    };
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, model: string): Promise<void> {
-    const received = performance.now();
-    if (this.draining)
-      throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
-    const e = this.entry(model);
-    const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
-    const decoded = decodeInferRequest(body, e.service.io, this.config.limits.maxSamplesPerRequest);
-    const header = req.headers['x-hetserve-app'];
-    const app = (typeof header === 'string' && header !== '' ? header : undefined) ?? decoded.app;
-    if (app === undefined)
-      throw new HetserveError(
-        'E_UNKNOWN_APP',
-        'app: name the application in the x-hetserve-app header or parameters.app',
-        {
-          field: 'app',
-          value: null,
-          known: e.service.appNames(),
-        },
-      );
-    if (!e.service.hasApp(app))
-      throw new HetserveError(
-        'E_UNKNOWN_APP',
-        `app: ${JSON.stringify(app)} is not an application of model ${model}; known: ${e.service.appNames().join(', ')}`,
-        { field: 'app', value: app },
-      );
-    // A request of n samples is n requests to the batch manager; the answer stacks them back.
-    const svc = e.service;
-    const answers =
-      decoded.rows === 1
-        ? [await svc.infer(decoded, app)]
-        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
-    const failed = answers.find((x) => !x.ok);
-    if (failed && !failed.ok) {
-      this.metrics.requests.labels(model, app, String(failed.error.httpStatus)).inc();
-      throw failed.error;
-    }
-    const ok = answers as Extract<(typeof answers)[number], { ok: true }>[];
-    const worst = ok.reduce((m, x) => (x.latencyS > m.latencyS ? x : m), ok[0]);
-    sendJson(
-      res,
-      200,
-      encodeInferResponse(svc.io, decoded.id, concatRows(ok.map((x) => x.outputs)), decoded.outputs, {
-        app,
-        // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
-        // batch (of the slowest sample when the request carries several).
-        latency_ms: +(worst.latencyS * 1000).toFixed(3),
-        // Handler entry (headers parsed) to just before the answer is serialised.
-        gateway_ms: +(performance.now() - received).toFixed(3),
-        queue_ms: +(worst.waitS * 1000).toFixed(3),
-        backend_ms: +(worst.execS * 1000).toFixed(3),
-      }),
-    );
+  private grpcHost(): GrpcHost {
+    return {
+      inferContext: this.inferContext,
+      ready: () => this.ready && !this.draining,
+      serverMetadata: () => SERVER_METADATA,
+      modelMetadata: (name, version) => {
+        const e = this.entry(name);
+        checkVersion(name, version);
+        return this.metadataOf(name, e);
+      },
+    };
+  }
+
+  /** What the protocol front ends (REST here, gRPC) need of the gateway. */
+  readonly inferContext: InferContext = {
+    metrics: this.metrics,
+    maxSamplesPerRequest: () => this.config.limits.maxSamplesPerRequest,
+    draining: () => this.draining,
+    model: (name) => {
+      const e = this.entry(name);
+      return { service: e.service, defaultApp: e.config.defaultApp, stats: e.stats };
+    },
+    batchesReported: (name) => this.models.get(name)?.service instanceof ServerlessService,
+  };
+
+  private async infer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    model: string,
+    version: string | undefined,
+  ): Promise<void> {
+    const limit = this.config.limits.maxBodyBytes;
+    const h = req.headers;
+    const header = h['x-hetserve-app'];
+    const r = await runInfer(this.inferContext, {
+      model,
+      version,
+      body: async () => {
+        const raw = decodeContent(await readBody(req, limit), h['content-encoding'], limit);
+        const len = h['inference-header-content-length'];
+        return parseInferBody(raw, typeof len === 'string' ? len : undefined);
+      },
+      app: typeof header === 'string' && header !== '' ? header : undefined,
+    });
+    const { body, headerLength } = restInferResponse(r.io, r.id, r.outputs, r.opts, {
+      app: r.app,
+      ...r.timing,
+    });
+    const headers: Record<string, string | number> = {
+      'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
+    };
+    if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
+    const enc = responseEncoding(h['accept-encoding']);
+    const out = enc ? encodeContent(Buffer.from(body), enc) : body;
+    if (enc) headers['content-encoding'] = enc;
+    headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
+    res.writeHead(200, headers);
+    res.end(out);
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {
@@ -591,6 +664,10 @@ export class Gateway {
     for (const i of this.intervals) clearInterval(i);
     const server = this.server;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const grpc = this.grpcServer;
+    const grpcClosed = grpc
+      ? import('./grpc/server.ts').then((g) => g.stopGrpc(grpc, this.config.limits.drainS * 1000))
+      : Promise.resolve();
     const ok = (
       await Promise.all([...this.models.values()].map((e) => e.service.drain(this.config.limits.drainS)))
     ).every(Boolean);
@@ -598,7 +675,7 @@ export class Gateway {
     // their response is written (bounded by a short grace).
     await new Promise((r) => setImmediate(r));
     server?.closeIdleConnections();
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([Promise.all([closed, grpcClosed]), new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.close();
     return ok;
   }
@@ -607,6 +684,8 @@ export class Gateway {
     this.draining = true;
     for (const i of this.intervals) clearInterval(i);
     await Promise.all([...this.models.values()].map((e) => e.service.close()));
+    this.grpcServer?.forceShutdown();
+    this.grpcServer = undefined;
     if (this.server) {
       const server = this.server;
       this.server = undefined;

@@ -74,7 +74,9 @@ export function sendJson(
 /** RFC 9457 problem body; 429/503 carry Retry-After. Unknown errors become a 500 without a stack. */
 export function sendProblem(res: ServerResponse, e: unknown, instance: string, retryAfterS: number): void {
   const err = isHetserveError(e) ? e : new HetserveError('E_INTERNAL', 'internal error');
-  const body = err.toProblem(instance);
+  // `error` is the Open Inference Protocol's error field (what Triton and KServe clients read);
+  // the problem details stay beside it.
+  const body = { error: err.message, ...err.toProblem(instance) };
   const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
   const headers: Record<string, string | number> = {
     'content-type': 'application/problem+json',

@@ -72,6 +72,8 @@ export interface ServiceOptions {
    * request of it is past its hard deadline (the backend call is then aborted).
    */
   maxInFlight?: number | 'auto';
+  /** Called for each batch a backend answered: its size and backend time, s (statistics). */
+  onBatch?: (size: number, execS: number) => void;
 }
 
 interface BackendSlot {
@@ -112,6 +114,10 @@ export class ServerlessService {
   private nextId = 0;
   private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
   private replanning: Promise<void> | undefined;
+  /** Backend keys of the plan being installed (kept from retirement until it is). */
+  private readonly reserved = new Set<string>();
+  /** Swaps run one at a time (an admin swap may meet a periodic re-plan). */
+  private swapping: Promise<unknown> = Promise.resolve();
   private published: { info: string[][]; cost: string[] } = { info: [], cost: [] };
   readonly startedAt: number;
 
@@ -186,12 +192,19 @@ export class ServerlessService {
 
   private async ensureBackends(plan: Plan): Promise<string[]> {
     const keys = this.keysOf(plan);
-    for (let i = 0; i < keys.length; i++) {
-      if (!this.backends.has(keys[i])) {
-        const fn = plan.groups[i].function;
-        const backend = await this.opts.makeBackend(fn, keys[i]);
-        this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
+    // While a new backend is created, a batch finishing elsewhere runs maybeRetire: the keys of
+    // the plan being installed are reserved so that a backend it reuses is not closed meanwhile.
+    for (const k of keys) this.reserved.add(k);
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        if (!this.backends.has(keys[i])) {
+          const fn = plan.groups[i].function;
+          const backend = await this.opts.makeBackend(fn, keys[i]);
+          this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
+        }
       }
+    } finally {
+      this.reserved.clear();
     }
     for (const s of this.backends.values()) s.users = 0;
     for (const k of keys) this.backends.get(k)!.users++;
@@ -336,7 +349,17 @@ export class ServerlessService {
     gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
     // call is aborted once no request of the batch is waiting any more.
-    const ctrl = new AbortController();
+    // The abort signal is made only when a backend reads it (creating one costs more than the
+    // rest of a small batch's bookkeeping; a backend answering at once never needs it).
+    let ctrl: AbortController | undefined;
+    let abortReason: unknown;
+    const batchSignal = (): AbortSignal => {
+      if (!ctrl) {
+        ctrl = new AbortController();
+        if (abortReason !== undefined) ctrl.abort(abortReason);
+      }
+      return ctrl.signal;
+    };
     const byDeadline = [...pend].sort((a, b) => a.hardDeadline - b.hardDeadline);
     let k = 0;
     let timer: number | undefined;
@@ -356,7 +379,8 @@ export class ServerlessService {
       }
       if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].hardDeadline, expire);
       else {
-        ctrl.abort(new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`));
+        abortReason = new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`);
+        ctrl?.abort(abortReason);
         freeSlot();
       }
     };
@@ -377,15 +401,22 @@ export class ServerlessService {
     const order = [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
     let lastErr: unknown;
     for (const key of order) {
-      if (ctrl.signal.aborted) break;
+      if (abortReason !== undefined) break;
       const slot = this.backends.get(key);
       if (!slot) continue;
       const t0 = performance.now();
       slot.running++;
       try {
-        const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
+        const out = await slot.backend.infer({
+          inputs,
+          size: pend.length,
+          get signal() {
+            return batchSignal();
+          },
+        });
         const dt = (performance.now() - t0) / 1000;
         gm.exec(key).observe(dt);
+        this.opts.onBatch?.(pend.length, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
@@ -419,7 +450,7 @@ export class ServerlessService {
         this.maybeRetire();
       }
     }
-    if (lastErr !== undefined || ctrl.signal.aborted) this.failAll(pend, lastErr ?? ctrl.signal.reason);
+    if (lastErr !== undefined || abortReason !== undefined) this.failAll(pend, lastErr ?? abortReason);
     if (timer !== undefined) timers.clearTimer(timer);
     freeSlot();
   }
@@ -434,7 +465,7 @@ export class ServerlessService {
   /** Close backends no group uses any more once their running batches are done. */
   private maybeRetire(): void {
     for (const [key, s] of this.backends) {
-      if (s.users === 0 && s.running === 0 && this.backends.size > 1) {
+      if (s.users === 0 && s.running === 0 && this.backends.size > 1 && !this.reserved.has(key)) {
         this.backends.delete(key);
         void s.backend.close();
       }
@@ -455,7 +486,13 @@ export class ServerlessService {
   }
 
   /** Install a plan (admin swap or re-plan). Returns false when it equals the current one. */
-  async swap(plan: Plan): Promise<boolean> {
+  swap(plan: Plan): Promise<boolean> {
+    const next = this.swapping.then(() => this.swapNow(plan));
+    this.swapping = next.catch(() => undefined);
+    return next;
+  }
+
+  private async swapNow(plan: Plan): Promise<boolean> {
     const same =
       plan.groups.length === this.plan.groups.length &&
       plan.groups.every((g, i) => {

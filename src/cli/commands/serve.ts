@@ -5,6 +5,7 @@ interface ServeOpts {
   config?: string;
   port?: string;
   host?: string;
+  grpcPort?: string;
   demo?: boolean;
   demoScale: string;
   logLevel?: string;
@@ -22,6 +23,10 @@ export function register(program: Command): void {
     )
     .option('-p, --port <n>', 'listen port (overrides the config; default 8080, 0 = any free port)')
     .option('--host <addr>', 'listen address (overrides the config; default 127.0.0.1)')
+    .option(
+      '--grpc-port <n>',
+      'OIP gRPC port (overrides the config; default 8081, or 0 with --port 0; 0 = any free port; off = no gRPC)',
+    )
     .option(
       '--demo',
       "run the built-in open-loop demo load at the apps' rate hints (default: on without --config)",
@@ -41,6 +46,9 @@ export function register(program: Command): void {
         : parseServeConfig(defaultServeConfig(), 'default config');
       if (o.port !== undefined) config.listen.port = parseNumber('--port', o.port, { min: 0, integer: true });
       if (o.host !== undefined) config.listen.host = o.host;
+      if (o.grpcPort !== undefined)
+        config.listen.grpcPort =
+          o.grpcPort === 'off' ? null : parseNumber('--grpc-port', o.grpcPort, { min: 0, integer: true });
       if (o.logLevel !== undefined)
         config.logLevel = parseServeConfig({ ...config, logLevel: o.logLevel }, '--log-level').logLevel;
       const scale = parseNumber('--demo-scale', o.demoScale, { min: 0 });
@@ -50,10 +58,11 @@ export function register(program: Command): void {
       process.on('unhandledRejection', (e) =>
         gw.logger.error({ err: (e as Error)?.stack ?? String(e) }, 'unhandled rejection'),
       );
-      const { url } = await gw.start();
+      const { url, grpcPort } = await gw.start();
       const pretty = url.replace('127.0.0.1', 'localhost');
+      const grpcNote = grpcPort !== undefined ? `, OIP gRPC on port ${grpcPort}` : '';
       process.stderr.write(
-        `hetserve gateway on ${pretty}  (dashboard ${pretty}/, metrics ${pretty}/metrics)\n`,
+        `hetserve gateway on ${pretty}  (dashboard ${pretty}/, metrics ${pretty}/metrics${grpcNote})\n`,
       );
       const demoCtrl = new AbortController();
       if (demo) {

@@ -1,0 +1,158 @@
+/**
+ * One inference request through the gateway, whatever the front end (REST, gRPC): version and
+ * application resolution, validation, Triton's options, admission and batching by the model's
+ * service, statistics and per-status metrics. The front ends only translate bytes.
+ */
+import { performance } from 'node:perf_hooks';
+import { HetserveError } from '../../model/errors.ts';
+import type { Answer } from '../service.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import {
+  concatRows,
+  decodeInferRequest,
+  splitRows,
+  type DecodedRequest,
+  type ModelIO,
+  type Tensor,
+} from '../tensors.ts';
+import { inferOptions, type InferOptions } from './infer.ts';
+import type { ModelStats } from './stats.ts';
+
+export interface InferService {
+  readonly io: ModelIO;
+  hasApp(app: string): boolean;
+  appNames(): string[];
+  infer(req: DecodedRequest, app: string): Promise<Answer>;
+}
+
+/** What a front end needs from the gateway. */
+export interface InferContext {
+  readonly metrics: GatewayMetrics;
+  maxSamplesPerRequest(): number;
+  draining(): boolean;
+  /** The served model, or a 404 naming the served ones. */
+  model(name: string): { service: InferService; defaultApp: string | undefined; stats: ModelStats };
+  /** Whether the service reports its batches to `stats` itself (else one per sample here). */
+  batchesReported(name: string): boolean;
+}
+
+export interface InferResult {
+  io: ModelIO;
+  id: string | undefined;
+  app: string;
+  outputs: Tensor[];
+  opts: InferOptions;
+  /** Gateway timings (ms) returned as response parameters. */
+  timing: Record<string, number>;
+}
+
+/** The versions a model has (one: the gateway serves what its config names). */
+export const MODEL_VERSIONS = ['1'];
+
+export function checkVersion(model: string, version: string | undefined): void {
+  if (version !== undefined && version !== '' && !MODEL_VERSIONS.includes(version))
+    throw new HetserveError(
+      'E_UNKNOWN_MODEL_ENDPOINT',
+      `model ${JSON.stringify(model)} has no version ${JSON.stringify(version)}; versions: ${MODEL_VERSIONS.join(', ')}`,
+      { field: 'version', value: version },
+    );
+}
+
+const UNKNOWN = '_unknown';
+
+export interface InferInput {
+  model: string;
+  version: string | undefined;
+  /**
+   * The request as JSON would carry it (binary tensors already decoded into `data`), or a reader
+   * of it (its failures are counted like the others).
+   */
+  body: unknown;
+  /** Application named outside the body (REST header, gRPC metadata). */
+  app: string | undefined;
+  /** Deadline set by the transport (gRPC deadline), ms from now. */
+  deadlineMs?: number;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Run one request; rejects with a HetserveError (already counted in the metrics). */
+export async function runInfer(ctx: InferContext, input: InferInput): Promise<InferResult> {
+  const received = performance.now();
+  let modelLabel = UNKNOWN;
+  let appLabel = UNKNOWN;
+  let stats: ModelStats | undefined;
+  try {
+    if (ctx.draining())
+      throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
+    const m = ctx.model(input.model);
+    modelLabel = input.model;
+    stats = m.stats;
+    checkVersion(input.model, input.version);
+    const svc = m.service;
+    const body =
+      typeof input.body === 'function' ? await (input.body as () => Promise<unknown>)() : input.body;
+    const decoded = decodeInferRequest(body, svc.io, ctx.maxSamplesPerRequest());
+    const b = body as Record<string, unknown>;
+    const params = isRecord(b['parameters']) ? b['parameters'] : undefined;
+    const outs = Array.isArray(b['outputs'])
+      ? (b['outputs'] as { name: string; parameters?: Record<string, unknown> }[])
+      : undefined;
+    const opts = inferOptions(params, outs);
+    const limits = [decoded.deadlineMs, opts.timeoutMs, input.deadlineMs].filter(
+      (x): x is number => x !== undefined,
+    );
+    if (limits.length > 0) decoded.deadlineMs = Math.min(...limits);
+    const app = input.app ?? decoded.app ?? m.defaultApp;
+    if (app === undefined)
+      throw new HetserveError(
+        'E_APP_REQUIRED',
+        `app: model ${input.model} serves several applications (${svc.appNames().join(', ')}); name one in the request's parameters.app, the x-hetserve-app header (REST) or metadata (gRPC), or set models[].defaultApp in the gateway config`,
+        { field: 'app', value: null, known: svc.appNames() },
+      );
+    if (!svc.hasApp(app))
+      throw new HetserveError(
+        'E_UNKNOWN_APP',
+        `app: ${JSON.stringify(app)} is not an application of model ${input.model}; known: ${svc.appNames().join(', ')}`,
+        { field: 'app', value: app },
+      );
+    appLabel = app;
+    // A request of n samples is n requests to the batch manager; the answer stacks them back.
+    const answers =
+      decoded.rows === 1
+        ? [await svc.infer(decoded, app)]
+        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
+    const failed = answers.find((x) => !x.ok);
+    if (failed && !failed.ok) throw failed.error;
+    const ok = answers as Extract<Answer, { ok: true }>[];
+    const worst = ok.reduce((w, x) => (x.latencyS > w.latencyS ? x : w), ok[0]);
+    const perBatch = !ctx.batchesReported(input.model);
+    for (const x of ok) {
+      m.stats.requestOk(x.latencyS, x.waitS, x.execS);
+      if (perBatch) m.stats.batch(1, x.execS);
+    }
+    return {
+      io: svc.io,
+      id: decoded.id,
+      app,
+      outputs: concatRows(ok.map((x) => x.outputs)),
+      opts,
+      // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
+      // batch (of the slowest sample when the request carries several); gateway_ms: handler
+      // entry to just before the answer is serialised.
+      timing: {
+        latency_ms: +(worst.latencyS * 1000).toFixed(3),
+        gateway_ms: +(performance.now() - received).toFixed(3),
+        queue_ms: +(worst.waitS * 1000).toFixed(3),
+        backend_ms: +(worst.execS * 1000).toFixed(3),
+      },
+    };
+  } catch (e) {
+    const status = e instanceof HetserveError ? e.httpStatus : 500;
+    ctx.metrics.requests.labels(modelLabel, appLabel, String(status)).inc();
+    stats?.requestFailed((performance.now() - received) / 1000);
+    throw e;
+  }
+}
