@@ -501,7 +501,8 @@ export class ServerlessService {
           g.apps.join() === o.apps.join() &&
           g.batchSize === o.batchSize &&
           fnKey(g.function) === fnKey(o.function) &&
-          JSON.stringify(g.timeouts) === JSON.stringify(o.timeouts)
+          JSON.stringify(g.timeouts) === JSON.stringify(o.timeouts) &&
+          JSON.stringify(g.appRps) === JSON.stringify(o.appRps) // a split app's weights
         );
       });
     if (same) return false;

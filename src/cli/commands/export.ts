@@ -54,7 +54,10 @@ export function register(program: Command): void {
     .option('--image <image>', 'model server image, built from deploy/Dockerfile (default "hetserve:0.1.0")')
     .option('--gateway-image <image>', 'gateway image (default: --image)')
     .option('--port <port>', 'container port of the model server and gateway (default 8080)')
-    .option('--min-replicas <n>', 'autoscaler floor (default 1; 0 allows scale-to-zero and cold starts)')
+    .option(
+      '--min-replicas <n>',
+      'autoscaler floor; lambda: provisioned concurrency per function, fc: minInstances (default 1; 0 allows scale-to-zero and cold starts)',
+    )
     .option(
       '--headroom <x>',
       'max replicas = ceil(needed replicas at the planned rate x this), >= 1 (default 2)',
