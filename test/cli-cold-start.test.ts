@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { buildIsFresh } from '../bin/fresh-build.js';
+import { HANG_GUARD_MS, guardNote } from './cli-helpers.ts';
 import { AllocationSchema } from '../src/model/cluster.ts';
 
 const ROOT = new URL('../', import.meta.url);
@@ -37,10 +38,10 @@ function run(bin: string, args: string[], env: Record<string, string> = {}): Pro
     execFile(
       process.execPath,
       [bin, ...args],
-      { timeout: 60_000, env: { ...process.env, HETSERVE_DEBUG_START: '1', ...env } },
+      { timeout: HANG_GUARD_MS, env: { ...process.env, HETSERVE_DEBUG_START: '1', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        resolve({ code, stdout, stderr: stderr + guardNote(err) });
       },
     );
   });

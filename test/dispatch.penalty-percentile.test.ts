@@ -102,7 +102,7 @@ test('hetserve simulate cluster --penalty-percentile: runs, reports it, and refu
         '--json',
         ...args,
       ],
-      { encoding: 'utf8', timeout: 60_000 },
+      { encoding: 'utf8', timeout: 300_000 },
     );
   const ok = cli('--penalty-percentile', '99');
   assert.equal(ok.status, 0, ok.stderr);

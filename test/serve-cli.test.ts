@@ -34,7 +34,7 @@ function tmpFile(name: string, text: string): string {
   return f;
 }
 
-test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout: 60_000 }, async () => {
+test('SIGTERM: stop accepting, answer every accepted request, exit 0', { timeout: 300_000 }, async () => {
   const child = spawn(process.execPath, [...CLI, 'serve', '--config', tmpFile('gw.yaml', YAML)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,7 +86,7 @@ test('a bad config file: coded error naming the field, exit 2, no stack', () => 
 
 test(
   'hetserve load: JSON report against a running gateway; bad --app spec is exit 2',
-  { timeout: 60_000 },
+  { timeout: 300_000 },
   async () => {
     const { startGateway } = await import('./serve-helpers.ts');
     const { gw, url } = await startGateway();

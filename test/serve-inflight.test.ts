@@ -103,7 +103,7 @@ const replay = (ctx: BackendContext, cfg: BackendConfig) =>
 
 test(
   'maxInFlight 1 with a slow replay backend: never more than one batch inside it, nothing lost',
-  { timeout: 15_000 },
+  { timeout: 120_000 },
   async () => {
     const { rs, stats, queued } = await runBurst(1, (ctx, c) => counted(replay(ctx, c)));
     rs.forEach((r, i) => {
@@ -120,7 +120,7 @@ test(
 
 test(
   "default 'auto' leaves replay (a function) unlimited: batches overlap inside it",
-  { timeout: 15_000 },
+  { timeout: 120_000 },
   async () => {
     const { rs, stats } = await runBurst(undefined, (ctx, c) => counted(replay(ctx, c), undefined, 2));
     for (const r of rs) assert.equal(r.status, 200);
@@ -130,7 +130,7 @@ test(
 
 test(
   "'auto' follows the backend's concurrency (as onnx declares its workers); a number overrides it",
-  { timeout: 15_000 },
+  { timeout: 120_000 },
   async () => {
     const auto = await runBurst('auto', (ctx, c) => counted(replay(ctx, c), 2, 2));
     for (const r of auto.rs) assert.equal(r.status, 200);
@@ -144,7 +144,7 @@ test(
 
 test(
   'a failing backend gives its slot back: every held batch is tried and answered, none hangs',
-  { timeout: 15_000 },
+  { timeout: 120_000 },
   async () => {
     // Virtual time that never advances: every answer comes before any hard deadline could pass,
     // so none of the held batches waited for one.
@@ -178,7 +178,7 @@ test(
 
 test(
   'a batch hanging past its deadline gives its slot back: the batches held behind it are served',
-  { timeout: 15_000 },
+  { timeout: 120_000 },
   async () => {
     let calls = 0;
     const cfg = baseConfig({
