@@ -13,6 +13,7 @@ import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
 import type { GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
+import { planCache } from './plan-cache.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';
 import { registerPlanner } from './registry.ts';
 import { cheapestByTables } from './tables.ts';
@@ -55,9 +56,19 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const fastTables = !proto && predictor.costModel === 'full-batch';
   // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
   const kneeHigh = proto ? 40 : Math.max(40, 2 * R);
+  // The knee depends on the model, the grid and the bisection's bracket only: computed once per
+  // profile (plan-cache.ts), not per plan.
+  const kneeCache = planCache(predictor, grid).knees;
+  const kneeKeyPrefix = `${predictor.compat}|${predictor.costModel}|${kneeHigh}|`;
   const knee = (slo: number): number => {
     const hit = trace.knees.get(slo);
     if (hit !== undefined) return hit;
+    const key = kneeKeyPrefix + slo;
+    const cached = kneeCache.get(key);
+    if (cached !== undefined) {
+      trace.knees.set(slo, cached);
+      return cached;
+    }
     const goesGpu = fastTables
       ? (rps: number) =>
           cheapestByTables(predictor, grid, { slos: [slo], rates: [rps] }, BOTH)?.kind === 'gpu'
@@ -75,6 +86,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
       value = hi;
     }
     trace.knees.set(slo, value);
+    kneeCache.set(key, value);
     return value;
   };
   for (const a of apps) knee(a.slo);

@@ -30,6 +30,7 @@ import {
   gpuLatencyMax,
   gpuMinMemoryGb,
 } from '../../predict/index.ts';
+import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 
 interface KindTable {
@@ -106,12 +107,10 @@ function buildKind(
   return t;
 }
 
-const cache = new WeakMap<Predictor, { grid: ConfigGrid; tables: ConfigTables }>();
-
-/** The tables of a predictor and grid (built once per predictor instance). */
+/** The tables of a predictor's model and a grid (built once, see plan-cache.ts). */
 export function configTables(predictor: Predictor, grid: ConfigGrid): ConfigTables {
-  const hit = cache.get(predictor);
-  if (hit && hit.grid === grid) return hit.tables;
+  const cache = planCache(predictor, grid);
+  if (cache.tables) return cache.tables as ConfigTables;
   const p = predictor.profile;
   const tables: ConfigTables = {
     cpu: p.cpu
@@ -119,7 +118,7 @@ export function configTables(predictor: Predictor, grid: ConfigGrid): ConfigTabl
       : null,
     gpu: p.gpu ? buildKind(predictor, 'gpu', grid.gpuMemoriesGb, grid.gpuBatchMax) : null,
   };
-  cache.set(predictor, { grid, tables });
+  cache.tables = tables;
   return tables;
 }
 
