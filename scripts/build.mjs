@@ -3,10 +3,13 @@
 // Emit only (`noCheck`): type checking is `npm run typecheck`'s job, so the build takes seconds.
 // Without the `typescript` package (an install without dev dependencies) it skips: bin/ then
 // runs the sources through tsx.
+// Then the commands whose cold start matters most are bundled, one file each, with a V8 code
+// cache (scripts/bundle-commands.mjs; bin/run-bundle.js loads them).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { bundleCommands, writeCodeCaches } from './bundle-commands.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
@@ -33,6 +36,12 @@ if (r.status !== 0) {
   process.exit(r.status ?? 1);
 }
 mkdirSync(staging, { recursive: true });
+try {
+  await bundleCommands(root, staging);
+} catch (e) {
+  // The bundles only speed the start up: without them bin/ runs the compiled modules.
+  console.error(`hetserve build: command bundles skipped (${e.message})`);
+}
 writeFileSync(`${staging}/build-stamp.json`, `${JSON.stringify({ sourcesAsOf })}\n`);
 // A CLI started meanwhile sees the old dist/ or none (then it runs the sources), never half of one.
 // Renames only (atomic), retried: a concurrent build (two `npm install`s) may put its dist/ in
@@ -52,3 +61,5 @@ for (let attempt = 1; ; attempt++) {
     if (attempt >= 5) throw e;
   }
 }
+// After the swap: the bundles resolve data files relative to dist/.
+writeCodeCaches(root);
