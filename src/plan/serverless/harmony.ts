@@ -21,6 +21,9 @@ import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanne
 
 interface WorkGroup {
   apps: App[];
+  /** The apps are ctx.apps[first..end) (groups are runs of SLO-adjacent apps). */
+  first: number;
+  end: number;
   ev: GroupEvaluation;
   /** η^X: share of total traffic (a merged group's share is the sum of its parts', as in the prototype). */
   share: number;
@@ -92,7 +95,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   for (const a of apps) knee(a.slo);
 
   // Initial provisioning: every app alone, CPU or GPU.
-  const L: WorkGroup[] = apps.map((a) => {
+  const L: WorkGroup[] = apps.map((a, i) => {
     const ev = provision([a], ['cpu', 'gpu']);
     if (!ev) {
       throw new HetserveError(
@@ -101,7 +104,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
         { field: 'slo', value: a.slo, app: a.name },
       );
     }
-    return { apps: [a], ev, share: a.rps / R };
+    return { apps: [a], first: i, end: i + 1, ev, share: a.rps / R };
   });
   const record = (stage: number) => {
     trace.costTrajectory.push(total(L));
@@ -110,20 +113,35 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   record(0);
 
   const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
+  // A merged group's configuration depends on its apps only, i.e. on the run apps[first..end):
+  // priced once per run (the final pass prices the same windows again after every merge).
+  const merged = new Map<number, { members: App[]; ev: GroupEvaluation | null }>();
   /** The merged group L[lo..hi) and how much it lowers the weighted cost (≤ 0: no gain), or null. */
   const candidate = (lo: number, hi: number) => {
-    const parts = L.slice(lo, hi);
-    const members = parts.flatMap((g) => g.apps);
-    const ev = provision(members, mergedKinds);
+    const first = L[lo].first;
+    const end = L[hi - 1].end;
+    const key = first * (apps.length + 1) + end;
+    let run = merged.get(key);
+    if (!run) {
+      const members = apps.slice(first, end);
+      run = { members, ev: provision(members, mergedKinds) };
+      merged.set(key, run);
+    }
+    const ev = run.ev;
     if (!ev) return null;
     let share = 0;
     let before = 0;
-    for (const g of parts) {
+    for (let k = lo; k < hi; k++) {
+      const g = L[k];
       share += g.share;
       before += g.ev.costPerRequest * g.share;
     }
     const after = ev.costPerRequest * share;
-    return { group: { apps: members, ev, share }, better: after < before, gain: before - after };
+    return {
+      group: { apps: run.members, first, end, ev, share },
+      better: after < before,
+      gain: before - after,
+    };
   };
   /** Merge L[lo..hi) if that lowers the weighted cost (strictly); returns whether it did. */
   const merge = (lo: number, hi: number, stage: number): boolean => {

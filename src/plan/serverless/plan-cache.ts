@@ -16,6 +16,8 @@ export interface PlanCache {
   tables?: unknown;
   /** Owned by provision.ts (compat 'prototype' GPU tables). */
   prototypeGpu?: unknown;
+  /** Owned by optimal-search.ts (the sorted grid points). */
+  groupSearch?: unknown;
   /** Lowest maximum latency over the grid (context.ts). */
   lowestLatency?: number;
   /** Knee r* per `${compat}|${costModel}|${upper bound}|${slo}` (harmony.ts). */
