@@ -11,12 +11,12 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import type { GroupEvaluation } from '../../predict/index.ts';
+import { equivalentTimeoutPair, type GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { planCache } from './plan-cache.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';
 import { registerPlanner } from './registry.ts';
-import { cheapestByTables } from './tables.ts';
+import { cheapestByTables, type GroupSums } from './tables.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
 
 interface WorkGroup {
@@ -24,6 +24,11 @@ interface WorkGroup {
   /** The apps are ctx.apps[first..end) (groups are runs of SLO-adjacent apps). */
   first: number;
   end: number;
+  /**
+   * Total rate and T^X of the SLOs (Eq. 5 folded over the apps in order), as `GroupSums`: a merged
+   * run's continue its first part's fold over the other parts' apps, with identical results.
+   */
+  sums: GroupSums;
   ev: GroupEvaluation;
   /** η^X: share of total traffic (a merged group's share is the sum of its parts', as in the prototype). */
   share: number;
@@ -53,8 +58,8 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const trace: HarmonyTrace = { knees: new Map(), costTrajectory: [], stages: [] };
   if (apps.length === 0) return { groups: [], trace };
 
-  const provision = (members: App[], kinds: readonly FunctionKind[]) =>
-    provisionInput(predictor, grid, groupInput(members), kinds);
+  const provision = (members: App[], kinds: readonly FunctionKind[], known?: GroupSums) =>
+    provisionInput(predictor, grid, groupInput(members), kinds, known);
 
   const fastTables = !proto && predictor.costModel === 'full-batch';
   // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
@@ -104,7 +109,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
         { field: 'slo', value: a.slo, app: a.name },
       );
     }
-    return { apps: [a], first: i, end: i + 1, ev, share: a.rps / R };
+    return { apps: [a], first: i, end: i + 1, sums: { rate: a.rps, teq: a.slo }, ev, share: a.rps / R };
   });
   const record = (stage: number) => {
     trace.costTrajectory.push(total(L));
@@ -115,7 +120,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
   // A merged group's configuration depends on its apps only, i.e. on the run apps[first..end):
   // priced once per run (the final pass prices the same windows again after every merge).
-  const merged = new Map<number, { members: App[]; ev: GroupEvaluation | null }>();
+  const merged = new Map<number, { members: App[]; sums: GroupSums; ev: GroupEvaluation | null }>();
   /** The merged group L[lo..hi) and how much it lowers the weighted cost (≤ 0: no gain), or null. */
   const candidate = (lo: number, hi: number) => {
     const first = L[lo].first;
@@ -124,7 +129,14 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     let run = merged.get(key);
     if (!run) {
       const members = apps.slice(first, end);
-      run = { members, ev: provision(members, mergedKinds) };
+      // Continue L[lo]'s fold: the additions and Eq. 5 steps equivalentTimeout would make.
+      let { rate, teq } = L[lo].sums;
+      for (let k = L[lo].end; k < end; k++) {
+        teq = equivalentTimeoutPair(teq, rate, apps[k].slo, apps[k].rps);
+        rate += apps[k].rps;
+      }
+      const sums = { rate, teq };
+      run = { members, sums, ev: provision(members, mergedKinds, sums) };
       merged.set(key, run);
     }
     const ev = run.ev;
@@ -138,7 +150,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     }
     const after = ev.costPerRequest * share;
     return {
-      group: { apps: run.members, first, end, ev, share },
+      group: { apps: run.members, first, end, sums: run.sums, ev, share },
       better: after < before,
       gain: before - after,
     };

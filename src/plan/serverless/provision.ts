@@ -18,7 +18,7 @@ import {
 } from '../../predict/index.ts';
 import { groupInput, vcpuGrid } from './context.ts';
 import { planCache } from './plan-cache.ts';
-import { provisionByTables } from './tables.ts';
+import { provisionByTables, type GroupSums } from './tables.ts';
 import type { ConfigGrid, PlanContext } from './types.ts';
 
 export type FunctionKind = 'cpu' | 'gpu';
@@ -35,15 +35,17 @@ export function provisionGroup(
   return provisionInput(ctx.predictor, ctx.grid, groupInput(apps), kinds);
 }
 
+/** `known`: the group's rate and T^X of its SLOs if the caller has them (see `GroupSums`). */
 export function provisionInput(
   predictor: Predictor,
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly FunctionKind[],
+  known?: GroupSums,
 ): GroupEvaluation | null {
   const proto = predictor.compat === 'prototype';
   if (!proto && predictor.costModel === 'full-batch') {
-    const fast = provisionByTables(predictor, grid, group, kinds);
+    const fast = provisionByTables(predictor, grid, group, kinds, known);
     if (fast !== undefined) return fast;
   }
   const gpu = kinds.includes('gpu')

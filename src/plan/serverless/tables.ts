@@ -122,6 +122,16 @@ export function configTables(predictor: Predictor, grid: ConfigGrid): ConfigTabl
   return tables;
 }
 
+/**
+ * A group's total rate and the equivalent timeout of its SLOs (compat 'paper'), when the caller
+ * already has them: they must be the values computed here (the rates summed in order from 0, and
+ * `equivalentTimeout(slos, rates, 'paper')`), e.g. by continuing the same fold over more apps.
+ */
+export interface GroupSums {
+  rate: number;
+  teq: number;
+}
+
 export interface TableChoice {
   cost: number;
   size: number;
@@ -163,8 +173,9 @@ export function provisionByTables(
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly ('cpu' | 'gpu')[],
+  known?: GroupSums,
 ): GroupEvaluation | null | undefined {
-  const pick = cheapestByTables(predictor, grid, group, kinds);
+  const pick = cheapestByTables(predictor, grid, group, kinds, known);
   if (!pick) return null;
   const fn: FunctionChoice =
     pick.kind === 'cpu' ? { kind: 'cpu', vcpu: pick.size } : { kind: 'gpu', gpuMemoryGb: pick.size };
@@ -179,12 +190,20 @@ export function cheapestByTables(
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly ('cpu' | 'gpu')[],
+  known?: GroupSums,
 ): (TableChoice & { kind: 'cpu' | 'gpu' }) | null {
   const t = configTables(predictor, grid);
   const smin = group.slos[0];
-  let rate = 0;
-  for (const r of group.rates) rate += r;
-  const e = group.slos.length === 1 ? smin : equivalentTimeout(group.slos, group.rates, 'paper');
+  let rate: number;
+  let e: number;
+  if (known) {
+    rate = known.rate;
+    e = known.teq;
+  } else {
+    rate = 0;
+    for (const r of group.rates) rate += r;
+    e = group.slos.length === 1 ? smin : equivalentTimeout(group.slos, group.rates, 'paper');
+  }
   const gpu = t.gpu && kinds.includes('gpu') ? bestOfKind(t.gpu, smin, e, rate) : null;
   const cpu = t.cpu && kinds.includes('cpu') ? bestOfKind(t.cpu, smin, e, rate) : null;
   return cpu && (!gpu || cpu.cost < gpu.cost)
