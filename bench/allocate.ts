@@ -2,13 +2,16 @@
  * Cluster planner benchmarks (issue 4):
  * 1. ranking the 12,096-tuple Kairos grid (upper bound of every configuration, sorted), warm,
  *    in-process: budget-pruned enumeration and a blind loop over the whole product (the prototype's
- *    procedure); ratio against the prototype's published ≈ 114 ms (2-core machine; not re-measured);
+ *    procedure);
  * 2. an 8-type pool whose budget admits ≥ 10⁶ configurations: top-10 with bounded memory;
  * 3. the LP estimate of one configuration (warm);
  * 4. `allocate()` in-process; a cold `hetserve allocate` process (median and p90 of
- *    BENCH_COLD_RUNS = 10 runs), compiled and from the sources, with and without the LP.
+ *    BENCH_COLD_RUNS = 10 runs): from the command's bundle, the compiled modules and the sources,
+ *    with and without the LP, beside a bare `node -e 0` (the floor; target ≤ 1.5 × for the
+ *    bundle), interleaved run by run. Every ratio printed is against a figure of the same run.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { figure, finish, median, percentile } from './lib.ts';
 import { buildIsFresh } from '../bin/fresh-build.js';
@@ -21,7 +24,11 @@ import { deepRecSysSizes } from '../src/workload/query-sizes.ts';
 import { allocate, ec2Prices } from '../src/plan/cluster/allocate.ts';
 
 const B = 'allocate';
-const PROTOTYPE_MS = 114; // published: the prototype's warm in-process ranking on a 2-core machine
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+console.log(`# load average (1, 5, 15 min) at start: ${load()}`);
 const TYPES = ['g4dn.xlarge', 'c5n.2xlarge', 'r5n.large', 't3.xlarge'];
 const POOL: EnumerationPool = {
   types: TYPES,
@@ -65,12 +72,8 @@ const blind = timeIt(() => {
 console.log(
   `12,096-tuple grid (${feasible} feasible): pruned ${pruned.toFixed(3)} ms, blind ${blind.toFixed(3)} ms (warm median)`,
 );
-console.log(
-  `  vs the prototype's published ${PROTOTYPE_MS} ms: ${(PROTOTYPE_MS / blind).toFixed(0)}× (blind), ${(PROTOTYPE_MS / pruned).toFixed(0)}× (pruned)`,
-);
 figure(B, 'rank_grid_12096_pruned_ms', pruned, 'ms');
 figure(B, 'rank_grid_12096_blind_ms', blind, 'ms');
-figure(B, 'speedup_vs_published_prototype_114ms_blind', PROTOTYPE_MS / blind, 'x');
 
 // 2. Eight types: base g4dn plus seven CPU types whose latencies are rm2's c5n/r5n/t3 rows scaled
 // (a synthetic but realistic pool; prices from aws-ec2-prices.csv).
@@ -153,7 +156,24 @@ figure(B, 'lp_one_config_persistent_ms', warm, 'ms');
 figure(B, 'lp_one_config_oneshot_ms', oneShot, 'ms');
 
 // 4. allocate() in-process and a cold CLI process.
-const allocMs = timeIt(() => void allocate({ model: 'rm2', lp: false }), 300, 5);
+// allocate() is async: each timing awaits the whole call.
+async function timeItAsync(
+  fn: () => Promise<unknown>,
+  minMs = 300,
+  minRuns = 5,
+  warmRuns = 3,
+): Promise<number> {
+  for (let i = 0; i < warmRuns; i++) await fn();
+  const xs: number[] = [];
+  const start = performance.now();
+  while (xs.length < minRuns || performance.now() - start < minMs) {
+    const t = performance.now();
+    await fn();
+    xs.push(performance.now() - t);
+  }
+  return median(xs);
+}
+const allocMs = await timeItAsync(() => allocate({ model: 'rm2', lp: false }));
 console.log(`allocate() rm2 without LP, in-process warm: ${allocMs.toFixed(1)} ms`);
 figure(B, 'allocate_inprocess_nolp_ms', allocMs, 'ms');
 // Cold CLI: a fresh process per run, spawn to exit. The variants are interleaved so load drifts hit
@@ -171,8 +191,14 @@ if (!buildIsFresh(root)) {
 const runs = Number(process.env.BENCH_COLD_RUNS ?? 10);
 const allocateArgs = ['allocate', '--model', 'rm2', '--budget', '2.5', '--qos', '350'];
 const variants = [
-  { name: 'cold_cli', label: 'compiled, LP on (default)', args: [bin, ...allocateArgs], env: {} },
-  { name: 'cold_cli_nolp', label: 'compiled, --no-lp', args: [bin, ...allocateArgs, '--no-lp'], env: {} },
+  { name: 'cold_cli', label: 'bundle, LP on (default)', args: [bin, ...allocateArgs], env: {} },
+  { name: 'cold_cli_nolp', label: 'bundle, --no-lp', args: [bin, ...allocateArgs, '--no-lp'], env: {} },
+  {
+    name: 'cold_cli_modules_nolp',
+    label: 'compiled modules, --no-lp',
+    args: [bin, ...allocateArgs, '--no-lp'],
+    env: { HETSERVE_NO_BUNDLE: '1' },
+  },
   {
     name: 'cold_cli_source',
     label: 'sources via tsx, LP on',
@@ -197,13 +223,18 @@ for (let i = 0; i < runs; i++) {
   });
 }
 console.log(`cold \`hetserve ${allocateArgs.join(' ')}\` (process start included), ${runs} runs each:`);
+const floor = median(samples[variants.length - 1]);
 variants.forEach((v, j) => {
   const med = median(samples[j]);
   const p90 = percentile(samples[j], 90);
+  const target =
+    v.name === 'cold_cli_nolp' ? ` (target ≤ 1.5 ×: ${med / floor <= 1.5 ? 'met' : 'NOT met'})` : '';
   console.log(
-    `  ${v.label.padEnd(28)} median ${med.toFixed(0).padStart(5)} ms   p90 ${p90.toFixed(0).padStart(5)} ms`,
+    `  ${v.label.padEnd(28)} median ${med.toFixed(0).padStart(5)} ms   p90 ${p90.toFixed(0).padStart(5)} ms   ${(med / floor).toFixed(2)} × floor${target}`,
   );
   figure(B, `${v.name}_ms`, med, 'ms');
   figure(B, `${v.name}_p90_ms`, p90, 'ms');
+  if (v.name !== 'cold_node_floor') figure(B, `${v.name}_over_node_floor`, med / floor, 'x');
 });
+console.log(`# load average (1, 5, 15 min) at end: ${load()}`);
 finish();

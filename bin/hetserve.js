@@ -1,17 +1,26 @@
 #!/usr/bin/env node
 // Starts the CLI from the compiled build (dist/, made by `npm run build`, which `npm ci` runs
-// through `prepare`) when it is up to date with src/ (see fresh-build.js); otherwise from the
-// TypeScript sources through tsx's loader, so an edited checkout never runs stale code.
-// HETSERVE_FROM_SOURCE=1 forces the sources; HETSERVE_DEBUG_START=1 says on stderr which ran.
+// through `prepare`) when it is up to date with src/ (see fresh-build.js): from the command's
+// bundle when the build made one (see run-bundle.js), else from the compiled modules; otherwise
+// from the TypeScript sources through tsx's loader, so an edited checkout never runs stale code.
+// HETSERVE_FROM_SOURCE=1 forces the sources, HETSERVE_NO_BUNDLE=1 the compiled modules;
+// HETSERVE_DEBUG_START=1 says on stderr which ran.
 import { buildIsFresh } from './fresh-build.js';
 
-const compiled = process.env.HETSERVE_FROM_SOURCE !== '1' && buildIsFresh(new URL('../', import.meta.url));
-if (process.env.HETSERVE_DEBUG_START === '1') {
+const root = new URL('../', import.meta.url);
+const compiled = process.env.HETSERVE_FROM_SOURCE !== '1' && buildIsFresh(root);
+const debug = process.env.HETSERVE_DEBUG_START === '1';
+if (debug) {
   process.stderr.write(`hetserve: running ${compiled ? 'dist/ (compiled)' : 'src/ (tsx)'}\n`);
 }
 if (compiled) {
-  const { main } = await import('../dist/cli/main.js');
-  await main();
+  const { runBundle } = await import('./run-bundle.js');
+  const bundled =
+    process.env.HETSERVE_NO_BUNDLE !== '1' && (await runBundle(root, process.argv[2], process.argv, debug));
+  if (!bundled) {
+    const { main } = await import('../dist/cli/main.js');
+    await main();
+  }
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -5,23 +5,18 @@
  * each area owns its own file. Command files must keep heavy imports (planners, onnxruntime,
  * HTTP servers) inside their action handlers so a cold `hetserve plan` starts fast.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { reportAndExit } from './io.ts';
+import { createProgram, runProgram } from './program.ts';
 
 /**
  * The program with every command, or only `command`'s when a file of that name exists (a run of
  * `hetserve <command> …` needs no other command's file: fewer imports at a cold start).
  */
 export async function buildProgram(command?: string): Promise<Command> {
-  const program = new Command('hetserve')
-    .description('Cheap, SLO-aware DNN inference on heterogeneous resources (serverless + cluster)')
-    .version('0.1.0')
-    .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .exitOverride();
+  const program = createProgram();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts') && !f.includes('.test.'))
@@ -36,12 +31,7 @@ export async function buildProgram(command?: string): Promise<Command> {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const first = argv[2];
-  const program = await buildProgram(first && !first.startsWith('-') ? first : undefined);
-  try {
-    await program.parseAsync(argv);
-  } catch (e) {
-    reportAndExit(e);
-  }
+  await runProgram(await buildProgram(first && !first.startsWith('-') ? first : undefined), argv);
 }
 
 const invokedDirectly = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];

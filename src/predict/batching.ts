@@ -59,8 +59,9 @@ export function equivalentTimeoutPairPrototype(t1: number, r1: number, t2: numbe
   return t1 + (r2 / total) * Math.exp(-r1 * t2 - t1);
 }
 
-const scratchT: number[] = [];
-const scratchR: number[] = [];
+// Scratch buffers (typed, grown on demand): planners call this in their inner loops.
+let scratchT = new Float64Array(16);
+let scratchR = new Float64Array(16);
 
 /**
  * Equivalent timeout T^X of several per-app timeouts (design §4.5): merge the two smallest
@@ -76,10 +77,12 @@ export function equivalentTimeout(
   const n = timeouts.length;
   if (n === 0) return 0;
   if (n === 1) return timeouts[0];
+  if (scratchT.length < n) {
+    scratchT = new Float64Array(2 * n);
+    scratchR = new Float64Array(2 * n);
+  }
   const t = scratchT;
   const r = scratchR;
-  t.length = 0;
-  r.length = 0;
   // Insertion sort by timeout (stable; groups are small and usually already sorted).
   for (let i = 0; i < n; i++) {
     let j = i;

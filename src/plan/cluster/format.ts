@@ -2,6 +2,8 @@
 import type { AllocationResult, ReportedConfig } from './allocate.ts';
 
 const f1 = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1));
+/** 12096 → '12,096' (as toLocaleString('en-US') writes it, without loading ICU at a cold start). */
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 export function describeMix(counts: Record<string, number>): string {
   const parts = Object.entries(counts)
@@ -20,7 +22,7 @@ export function formatAllocation(r: AllocationResult): string {
   const mode = r.compat ? ' · compat prototype' : '';
   out.push(
     `${r.model} · budget ${r.budgetUsdPerHour} USD/h · QoS p${r.percentile} ≤ ${r.qosMs} ms · ` +
-      `${r.feasibleConfigs} configurations within budget (of ${r.productSize.toLocaleString('en-US')})${mode}`,
+      `${r.feasibleConfigs} configurations within budget (of ${thousands(r.productSize)})${mode}`,
   );
   const rule = r.select === 'similarity' ? `similarity: L1 medoid of the top ${r.similarity.k}` : 'top-1';
   const by = r.rankBy === 'ub' ? 'upper bound' : 'LP estimate';

@@ -5,6 +5,7 @@ import type { Plan, PlanGroup } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
 import { parseWith } from '../../model/validate.ts';
 import { Predictor, cpuMaxBatch, type FunctionChoice, type GroupInput } from '../../predict/index.ts';
+import { planCache } from './plan-cache.ts';
 import type { ConfigGrid, PlanContext, PlannedGroup, ServerlessPlanOptions } from './types.ts';
 import { outsideRange, planWarnings } from './warnings.ts';
 
@@ -69,6 +70,8 @@ export function groupInput(apps: readonly App[]): GroupInput {
  * or Infinity when the profile allows none.
  */
 export function lowestLatency(predictor: Predictor, grid: ConfigGrid): number {
+  const cache = planCache(predictor, grid);
+  if (cache.lowestLatency !== undefined) return cache.lowestLatency;
   let best = Infinity;
   const p = predictor.profile;
   if (p.cpu && cpuMaxBatch(p) >= 1) {
@@ -83,6 +86,7 @@ export function lowestLatency(predictor: Predictor, grid: ConfigGrid): number {
       if (predictor.resources(fn, 1)) best = Math.min(best, predictor.maxLatency(fn, 1));
     }
   }
+  cache.lowestLatency = best;
   return best;
 }
 

@@ -11,15 +11,24 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import type { GroupEvaluation } from '../../predict/index.ts';
+import { equivalentTimeoutPair, type GroupEvaluation } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
+import { planCache } from './plan-cache.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';
 import { registerPlanner } from './registry.ts';
-import { cheapestByTables } from './tables.ts';
+import { cheapestByTables, type GroupSums } from './tables.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
 
 interface WorkGroup {
   apps: App[];
+  /** The apps are ctx.apps[first..end) (groups are runs of SLO-adjacent apps). */
+  first: number;
+  end: number;
+  /**
+   * Total rate and T^X of the SLOs (Eq. 5 folded over the apps in order), as `GroupSums`: a merged
+   * run's continue its first part's fold over the other parts' apps, with identical results.
+   */
+  sums: GroupSums;
   ev: GroupEvaluation;
   /** η^X: share of total traffic (a merged group's share is the sum of its parts', as in the prototype). */
   share: number;
@@ -49,15 +58,25 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const trace: HarmonyTrace = { knees: new Map(), costTrajectory: [], stages: [] };
   if (apps.length === 0) return { groups: [], trace };
 
-  const provision = (members: App[], kinds: readonly FunctionKind[]) =>
-    provisionInput(predictor, grid, groupInput(members), kinds);
+  const provision = (members: App[], kinds: readonly FunctionKind[], known?: GroupSums) =>
+    provisionInput(predictor, grid, groupInput(members), kinds, known);
 
   const fastTables = !proto && predictor.costModel === 'full-batch';
   // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
   const kneeHigh = proto ? 40 : Math.max(40, 2 * R);
+  // The knee depends on the model, the grid and the bisection's bracket only: computed once per
+  // profile (plan-cache.ts), not per plan.
+  const kneeCache = planCache(predictor, grid).knees;
+  const kneeKeyPrefix = `${predictor.compat}|${predictor.costModel}|${kneeHigh}|`;
   const knee = (slo: number): number => {
     const hit = trace.knees.get(slo);
     if (hit !== undefined) return hit;
+    const key = kneeKeyPrefix + slo;
+    const cached = kneeCache.get(key);
+    if (cached !== undefined) {
+      trace.knees.set(slo, cached);
+      return cached;
+    }
     const goesGpu = fastTables
       ? (rps: number) =>
           cheapestByTables(predictor, grid, { slos: [slo], rates: [rps] }, BOTH)?.kind === 'gpu'
@@ -75,12 +94,13 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
       value = hi;
     }
     trace.knees.set(slo, value);
+    kneeCache.set(key, value);
     return value;
   };
   for (const a of apps) knee(a.slo);
 
   // Initial provisioning: every app alone, CPU or GPU.
-  const L: WorkGroup[] = apps.map((a) => {
+  const L: WorkGroup[] = apps.map((a, i) => {
     const ev = provision([a], ['cpu', 'gpu']);
     if (!ev) {
       throw new HetserveError(
@@ -89,7 +109,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
         { field: 'slo', value: a.slo, app: a.name },
       );
     }
-    return { apps: [a], ev, share: a.rps / R };
+    return { apps: [a], first: i, end: i + 1, sums: { rate: a.rps, teq: a.slo }, ev, share: a.rps / R };
   });
   const record = (stage: number) => {
     trace.costTrajectory.push(total(L));
@@ -98,20 +118,42 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   record(0);
 
   const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
+  // A merged group's configuration depends on its apps only, i.e. on the run apps[first..end):
+  // priced once per run (the final pass prices the same windows again after every merge).
+  const merged = new Map<number, { members: App[]; sums: GroupSums; ev: GroupEvaluation | null }>();
   /** The merged group L[lo..hi) and how much it lowers the weighted cost (≤ 0: no gain), or null. */
   const candidate = (lo: number, hi: number) => {
-    const parts = L.slice(lo, hi);
-    const members = parts.flatMap((g) => g.apps);
-    const ev = provision(members, mergedKinds);
+    const first = L[lo].first;
+    const end = L[hi - 1].end;
+    const key = first * (apps.length + 1) + end;
+    let run = merged.get(key);
+    if (!run) {
+      const members = apps.slice(first, end);
+      // Continue L[lo]'s fold: the additions and Eq. 5 steps equivalentTimeout would make.
+      let { rate, teq } = L[lo].sums;
+      for (let k = L[lo].end; k < end; k++) {
+        teq = equivalentTimeoutPair(teq, rate, apps[k].slo, apps[k].rps);
+        rate += apps[k].rps;
+      }
+      const sums = { rate, teq };
+      run = { members, sums, ev: provision(members, mergedKinds, sums) };
+      merged.set(key, run);
+    }
+    const ev = run.ev;
     if (!ev) return null;
     let share = 0;
     let before = 0;
-    for (const g of parts) {
+    for (let k = lo; k < hi; k++) {
+      const g = L[k];
       share += g.share;
       before += g.ev.costPerRequest * g.share;
     }
     const after = ev.costPerRequest * share;
-    return { group: { apps: members, ev, share }, better: after < before, gain: before - after };
+    return {
+      group: { apps: run.members, first, end, sums: run.sums, ev, share },
+      better: after < before,
+      gain: before - after,
+    };
   };
   /** Merge L[lo..hi) if that lowers the weighted cost (strictly); returns whether it did. */
   const merge = (lo: number, hi: number, stage: number): boolean => {

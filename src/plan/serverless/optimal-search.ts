@@ -20,6 +20,7 @@
  */
 import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
 import { cpuMaxBatch, equivalentTimeout } from '../../predict/index.ts';
+import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 
 /** One grid point whose memory rules hold. */
@@ -80,46 +81,117 @@ export interface SearchStats {
   evaluations: number;
 }
 
+/**
+ * The group-independent part of a search, built once per model and grid (plan-cache.ts): the
+ * points cheapest first, and per batch size b the points of that b by ascending L_max with the
+ * prefix minimum of their position in the cheapest-first order.
+ */
+interface SearchTables {
+  points: GridPoint[];
+  latMax: Float64Array;
+  batch: Int32Array;
+  minLatMax: number;
+  byBatch: { b: number; lat: Float64Array; firstRank: Int32Array }[];
+}
+
+function searchTables(predictor: Predictor, grid: ConfigGrid): SearchTables {
+  const cache = planCache(predictor, grid);
+  if (cache.groupSearch) return cache.groupSearch as SearchTables;
+  const points = gridPoints(predictor, grid);
+  const ranks = new Map<number, number[]>();
+  points.forEach((p, k) => {
+    let list = ranks.get(p.batch);
+    if (!list) ranks.set(p.batch, (list = []));
+    list.push(k);
+  });
+  const byBatch = [...ranks]
+    .sort((x, y) => x[0] - y[0])
+    .map(([b, list]) => {
+      list.sort((x, y) => points[x].latMax - points[y].latMax || x - y);
+      const lat = Float64Array.from(list, (k) => points[k].latMax);
+      const firstRank = new Int32Array(list.length);
+      let m = Infinity;
+      list.forEach((k, i) => (firstRank[i] = m = Math.min(m, k)));
+      return { b, lat, firstRank };
+    });
+  const t: SearchTables = {
+    points,
+    latMax: Float64Array.from(points, (p) => p.latMax),
+    batch: Int32Array.from(points, (p) => p.batch),
+    minLatMax: points.reduce((m, p) => Math.min(m, p.latMax), Infinity),
+    byBatch,
+  };
+  cache.groupSearch = t;
+  return t;
+}
+
 /** Finds the cheapest feasible configuration of a group; reuse one instance for many groups. */
 export class GroupSearch {
   readonly predictor: Predictor;
   readonly points: readonly GridPoint[];
   readonly stats: SearchStats = { groups: 0, scanned: 0, evaluations: 0 };
-  private readonly latMax: Float64Array;
-  private readonly batch: Int32Array;
-  private readonly minLatMax: number;
+  private readonly tables: SearchTables;
   private readonly scratch: number[] = [];
 
   constructor(predictor: Predictor, grid: ConfigGrid) {
     this.predictor = predictor;
-    this.points = gridPoints(predictor, grid);
-    this.latMax = Float64Array.from(this.points, (p) => p.latMax);
-    this.batch = Int32Array.from(this.points, (p) => p.batch);
-    this.minLatMax = this.points.reduce((m, p) => Math.min(m, p.latMax), Infinity);
+    this.tables = searchTables(predictor, grid);
+    this.points = this.tables.points;
   }
 
   /** The cheapest feasible evaluation of `group` (SLO-sorted apps), or null if none exists. */
   best(group: GroupInput): GroupEvaluation | null {
-    const st = this.stats;
-    st.groups++;
     const n = group.slos.length;
-    if (n === 0) return null;
+    if (n === 0) {
+      this.stats.groups++;
+      return null;
+    }
     let minSlo = Infinity;
     let rate = 0;
     for (let i = 0; i < n; i++) {
       if (group.slos[i] < minSlo) minSlo = group.slos[i];
       rate += group.rates[i];
     }
-    if (minSlo < this.minLatMax) return null;
+    if (minSlo < this.tables.minLatMax) {
+      this.stats.groups++;
+      return null;
+    }
+    // T^X at L = 0 (timeouts = SLOs); T^X(L) = base − L in 'paper' mode.
+    const base = this.predictor.compat === 'paper' ? equivalentTimeout(group.slos, group.rates, 'paper') : 0;
+    return this.bestOf(group, minSlo, rate, base);
+  }
+
+  /**
+   * `best(group)` with the group's smallest SLO, total rate and (compat 'paper') T^X of its SLOs
+   * already known (the exact search derives them from smaller subsets): each must be the value
+   * `best` computes itself.
+   */
+  bestOf(group: GroupInput, minSlo: number, rate: number, base: number): GroupEvaluation | null {
+    const st = this.stats;
+    st.groups++;
+    const n = group.slos.length;
+    const { latMax, batch, points, minLatMax } = this.tables;
+    if (n === 0 || minSlo < minLatMax) return null;
     const pr = this.predictor;
     const paper = pr.compat === 'paper';
     const exhaustive = paper && pr.costModel === 'expected';
-    // T^X at L = 0 (timeouts = SLOs); T^X(L) = base − L in 'paper' mode.
-    const base = paper ? equivalentTimeout(group.slos, group.rates, 'paper') : 0;
     let best: GroupEvaluation | null = null;
-    const { latMax, batch, points } = this;
     const scratch = this.scratch;
-    for (let k = 0; k < points.length; k++) {
+    // 'paper', full batch: the scan below evaluates, first, the cheapest point that passes its
+    // filters. Those filters are monotone in L_max for a given b (IEEE arithmetic is monotone), so
+    // that point is found per b by binary search, then the cheapest over b. The scan resumes after
+    // it only when the predictor finds it infeasible (float noise at a boundary).
+    let start = 0;
+    if (paper && !exhaustive) {
+      const first = this.firstCandidate(minSlo, rate, base);
+      if (first < 0) return null;
+      st.scanned++;
+      st.evaluations++;
+      const ev = pr.evaluate(group, points[first].fn, batch[first]);
+      if (ev.feasible) return ev;
+      start = first + 1;
+    }
+    for (let k = start; k < points.length; k++) {
       const l = latMax[k];
       if (l > minSlo) continue;
       const b = batch[k];
@@ -142,5 +214,35 @@ export class GroupSearch {
       if (!best || ev.costPerRequest < best.costPerRequest) best = ev;
     }
     return best;
+  }
+
+  /** Position of the cheapest point passing the 'paper' filters of the scan, or −1. */
+  private firstCandidate(minSlo: number, rate: number, base: number): number {
+    let bestRank = Infinity;
+    const lowest = this.tables.minLatMax;
+    const byBatch = this.tables.byBatch;
+    // From the largest b that the lowest L_max lets pass Eq. 9 downwards: larger batches hold the
+    // cheaper points, so the best rank drops early and most smaller b are skipped by their minimum.
+    let top = byBatch.length - 1;
+    while (top >= 0 && byBatch[top].b > 1 && rate * (base - lowest) < byBatch[top].b - 1 - 1e-6) top--;
+    for (let i = top; i >= 0; i--) {
+      const { b, lat, firstRank } = byBatch[i];
+      // Nothing of this b comes before the best so far, or nothing of it passes.
+      if (firstRank[lat.length - 1] >= bestRank) continue;
+      const l0 = lat[0];
+      if (l0 > minSlo || (b > 1 && rate * (base - l0) < b - 1 - 1e-6)) continue;
+      // Largest prefix of `lat` whose points pass (the same expressions as the scan's filters).
+      let lo = 0;
+      let hi = lat.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const l = lat[mid];
+        const pass = !(l > minSlo) && (b === 1 || !(rate * (base - l) < b - 1 - 1e-6));
+        if (pass) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo > 0 && firstRank[lo - 1] < bestRank) bestRank = firstRank[lo - 1];
+    }
+    return bestRank === Infinity ? -1 : bestRank;
   }
 }

@@ -11,11 +11,11 @@
  * Both are exact for what they search. The plan reports which one ran in `algorithm`
  * ('optimal' or 'optimal-contiguous').
  */
-import type { App } from '../../model/app.ts';
 import { HetserveError, badField } from '../../model/errors.ts';
 import type { FunctionConfig, Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
 import type { FunctionChoice, GroupEvaluation } from '../../predict/index.ts';
+import { equivalentTimeoutPair } from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning, vcpuGrid } from './context.ts';
 import { GroupSearch, type SearchStats } from './optimal-search.ts';
 import { MAX_SET_PARTITION_ITEMS, bestContiguousPartition, bestSetPartition } from './subset-dp.ts';
@@ -118,12 +118,37 @@ export function optimalOnContext(
       const size = 1 << n;
       const cost = new Float64Array(size).fill(Infinity);
       const evals = new Array<GroupEvaluation | null>(size).fill(null);
-      const members: App[] = [];
+      // Each subset's total rate and T^X of its SLOs extend those of the subset without its
+      // highest app: the same additions and Eq. 5 steps, in the same order, that
+      // equivalentTimeout folds over the SLO-sorted members (so the values are identical).
+      const rateOf = new Float64Array(size);
+      const teqOf = new Float64Array(size);
+      const paper = ctx.predictor.compat === 'paper';
+      const slos: number[] = [];
+      const rates: number[] = [];
+      const group = { slos, rates };
       for (let mask = 1; mask < size; mask++) {
         checkDeadline();
-        members.length = 0;
-        for (let i = 0; i < n; i++) if (mask & (1 << i)) members.push(apps[i]);
-        const ev = search.best(groupInput(members));
+        const high = 31 - Math.clz32(mask);
+        const rest = mask ^ (1 << high);
+        const a = apps[high];
+        if (rest === 0) {
+          rateOf[mask] = a.rps;
+          teqOf[mask] = a.slo;
+        } else {
+          rateOf[mask] = rateOf[rest] + a.rps;
+          teqOf[mask] = paper ? equivalentTimeoutPair(teqOf[rest], rateOf[rest], a.slo, a.rps) : 0;
+        }
+        slos.length = 0;
+        rates.length = 0;
+        for (let i = 0; i <= high; i++) {
+          if (mask & (1 << i)) {
+            slos.push(apps[i].slo);
+            rates.push(apps[i].rps);
+          }
+        }
+        const low = 31 - Math.clz32(mask & -mask);
+        const ev = search.bestOf(group, apps[low].slo, rateOf[mask], paper ? teqOf[mask] : 0);
         if (ev) {
           evals[mask] = ev;
           cost[mask] = (ev.costPerRequest * ev.rate) / totalRate;

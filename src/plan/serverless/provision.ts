@@ -17,7 +17,8 @@ import {
   gpuMinMemoryGb,
 } from '../../predict/index.ts';
 import { groupInput, vcpuGrid } from './context.ts';
-import { provisionByTables } from './tables.ts';
+import { planCache } from './plan-cache.ts';
+import { provisionByTables, type GroupSums } from './tables.ts';
 import type { ConfigGrid, PlanContext } from './types.ts';
 import { outsideRange } from './warnings.ts';
 
@@ -35,15 +36,17 @@ export function provisionGroup(
   return provisionInput(ctx.predictor, ctx.grid, groupInput(apps), kinds);
 }
 
+/** `known`: the group's rate and T^X of its SLOs if the caller has them (see `GroupSums`). */
 export function provisionInput(
   predictor: Predictor,
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly FunctionKind[],
+  known?: GroupSums,
 ): GroupEvaluation | null {
   const proto = predictor.compat === 'prototype';
   if (!proto && predictor.costModel === 'full-batch') {
-    const fast = provisionByTables(predictor, grid, group, kinds);
+    const fast = provisionByTables(predictor, grid, group, kinds, known);
     if (fast !== undefined) return fast;
   }
   const gpu = kinds.includes('gpu')
@@ -156,45 +159,79 @@ function cpuPaper(predictor: Predictor, grid: ConfigGrid, group: GroupInput): Gr
 
 // ── GPU ──────────────────────────────────────────────────────────────────────
 
+/**
+ * Compat 'prototype' GPU tables, per grid memory m (index j) and batch b: L_max and the full-batch
+ * cost per request, NaN where the memory rules forbid (m, b). Group-independent, so built once per
+ * model and grid (plan-cache.ts).
+ */
+interface PrototypeGpuTables {
+  /** lmax[j * bMax + b − 1] */
+  lmax: Float64Array;
+  cost: Float64Array;
+  bMax: number;
+}
+
+function prototypeGpuTables(predictor: Predictor, grid: ConfigGrid): PrototypeGpuTables {
+  const cache = planCache(predictor, grid);
+  if (cache.prototypeGpu) return cache.prototypeGpu as PrototypeGpuTables;
+  const p = predictor.profile;
+  const bMax = grid.gpuBatchMax;
+  const mems = grid.gpuMemoriesGb;
+  const lmax = new Float64Array(mems.length * bMax).fill(NaN);
+  const cost = new Float64Array(mems.length * bMax).fill(NaN);
+  mems.forEach((m, j) => {
+    // The host-RAM rule depends on m only: the prototype skips this m altogether.
+    if (gpuFunctionMemoryGb(p, m) === null) return;
+    const fn: FunctionChoice = { kind: 'gpu', gpuMemoryGb: m };
+    for (let b = 1; b <= bMax; b++) {
+      if (m < gpuMinMemoryGb(p, b)) continue;
+      const res = predictor.resources(fn, b);
+      if (!res) continue;
+      lmax[j * bMax + b - 1] = predictor.maxLatency(fn, b);
+      cost[j * bMax + b - 1] = predictor.batchCostPerRequest(fn, res, b);
+    }
+  });
+  const t: PrototypeGpuTables = { lmax, cost, bMax };
+  cache.prototypeGpu = t;
+  return t;
+}
+
 function gpuPrototype(predictor: Predictor, grid: ConfigGrid, group: GroupInput): GroupEvaluation | null {
   const p = predictor.profile;
   if (!p.gpu) return null;
+  const { lmax: lmaxTable, cost: costTable, bMax } = prototypeGpuTables(predictor, grid);
   const n = group.slos.length;
   let rate = 0;
   for (let i = 0; i < n; i++) rate += group.rates[i];
   const smin = group.slos[0];
   const timeouts = new Array<number>(n);
   let bestCost = Infinity;
-  let best: FunctionChoice | null = null;
+  let bestJ = -1;
   let bestB = 1;
-  for (const m of grid.gpuMemoriesGb) {
-    // The host-RAM rule depends on m only: the prototype stops scanning this m.
-    const mem = gpuFunctionMemoryGb(p, m);
-    if (mem === null) continue;
-    const fn: FunctionChoice = { kind: 'gpu', gpuMemoryGb: m };
+  const mems = grid.gpuMemoriesGb;
+  for (let j = 0; j < mems.length; j++) {
     // Scan b from the top; the first feasible b is taken (the same checks as Predictor.evaluate
-    // in compat 'prototype', inlined so the scan allocates nothing).
-    for (let b = grid.gpuBatchMax; b >= 1; b--) {
-      if (m < gpuMinMemoryGb(p, b)) continue;
-      const lmax = predictor.maxLatency(fn, b);
-      if (smin - lmax < 0) continue;
+    // in compat 'prototype', on the precomputed tables so the scan allocates nothing).
+    for (let b = bMax; b >= 1; b--) {
+      const lmax = lmaxTable[j * bMax + b - 1];
+      // NaN (forbidden by the memory rules) fails this test too.
+      if (!(smin - lmax >= 0)) continue;
       if (b > 1) {
         for (let i = 0; i < n; i++) timeouts[i] = group.slos[i] - lmax;
         const teq = n === 1 ? timeouts[0] : equivalentTimeout(timeouts, group.rates, 'prototype');
         if (!(1 + rate * teq > b)) continue;
       }
-      const res = predictor.resources(fn, b)!;
-      const cost = predictor.batchCostPerRequest(fn, res, b);
+      const cost = costTable[j * bMax + b - 1];
       if (cost < bestCost) {
         bestCost = cost;
-        best = fn;
+        bestJ = j;
         bestB = b;
       }
       break;
     }
   }
-  if (!best) return null;
-  const ev = predictor.evaluate(group, best, bestB);
+  if (bestJ < 0) return null;
+  const ev = predictor.evaluate(group, { kind: 'gpu', gpuMemoryGb: mems[bestJ] }, bestB);
   return ev.feasible ? ev : null;
 }
 

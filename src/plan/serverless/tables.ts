@@ -30,6 +30,7 @@ import {
   gpuLatencyMax,
   gpuMinMemoryGb,
 } from '../../predict/index.ts';
+import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 
 interface KindTable {
@@ -106,12 +107,10 @@ function buildKind(
   return t;
 }
 
-const cache = new WeakMap<Predictor, { grid: ConfigGrid; tables: ConfigTables }>();
-
-/** The tables of a predictor and grid (built once per predictor instance). */
+/** The tables of a predictor's model and a grid (built once, see plan-cache.ts). */
 export function configTables(predictor: Predictor, grid: ConfigGrid): ConfigTables {
-  const hit = cache.get(predictor);
-  if (hit && hit.grid === grid) return hit.tables;
+  const cache = planCache(predictor, grid);
+  if (cache.tables) return cache.tables as ConfigTables;
   const p = predictor.profile;
   const tables: ConfigTables = {
     cpu: p.cpu
@@ -119,8 +118,18 @@ export function configTables(predictor: Predictor, grid: ConfigGrid): ConfigTabl
       : null,
     gpu: p.gpu ? buildKind(predictor, 'gpu', grid.gpuMemoriesGb, grid.gpuBatchMax) : null,
   };
-  cache.set(predictor, { grid, tables });
+  cache.tables = tables;
   return tables;
+}
+
+/**
+ * A group's total rate and the equivalent timeout of its SLOs (compat 'paper'), when the caller
+ * already has them: they must be the values computed here (the rates summed in order from 0, and
+ * `equivalentTimeout(slos, rates, 'paper')`), e.g. by continuing the same fold over more apps.
+ */
+export interface GroupSums {
+  rate: number;
+  teq: number;
 }
 
 export interface TableChoice {
@@ -164,8 +173,9 @@ export function provisionByTables(
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly ('cpu' | 'gpu')[],
+  known?: GroupSums,
 ): GroupEvaluation | null | undefined {
-  const pick = cheapestByTables(predictor, grid, group, kinds);
+  const pick = cheapestByTables(predictor, grid, group, kinds, known);
   if (!pick) return null;
   const fn: FunctionChoice =
     pick.kind === 'cpu' ? { kind: 'cpu', vcpu: pick.size } : { kind: 'gpu', gpuMemoryGb: pick.size };
@@ -180,12 +190,20 @@ export function cheapestByTables(
   grid: ConfigGrid,
   group: GroupInput,
   kinds: readonly ('cpu' | 'gpu')[],
+  known?: GroupSums,
 ): (TableChoice & { kind: 'cpu' | 'gpu' }) | null {
   const t = configTables(predictor, grid);
   const smin = group.slos[0];
-  let rate = 0;
-  for (const r of group.rates) rate += r;
-  const e = group.slos.length === 1 ? smin : equivalentTimeout(group.slos, group.rates, 'paper');
+  let rate: number;
+  let e: number;
+  if (known) {
+    rate = known.rate;
+    e = known.teq;
+  } else {
+    rate = 0;
+    for (const r of group.rates) rate += r;
+    e = group.slos.length === 1 ? smin : equivalentTimeout(group.slos, group.rates, 'paper');
+  }
   const gpu = t.gpu && kinds.includes('gpu') ? bestOfKind(t.gpu, smin, e, rate) : null;
   const cpu = t.cpu && kinds.includes('cpu') ? bestOfKind(t.cpu, smin, e, rate) : null;
   return cpu && (!gpu || cpu.cost < gpu.cost)
