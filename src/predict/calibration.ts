@@ -162,6 +162,9 @@ function checkOptions(o: CalibrationOptions): Required_ {
   return r;
 }
 
+/** Largest vCPU a fitted curve must stay positive at (serverless platforms stop at 16). */
+const MAX_VCPU = 16;
+
 /** vCPU values where the current CPU curve anchors the refit (the fit range when the profile has one). */
 function cpuAnchorGrid(profile: ServerlessProfile): number[] {
   const [lo, hi] = profile.cpu?.fitRange ?? [0.25, 4];
@@ -391,12 +394,14 @@ export class LatencyCalibrator {
           for (const c of grid)
             if (!here.some((m) => Math.abs(m.s.size - c) < 0.05))
               pts.push({ x: c, y: scaled[0] * Math.exp(-c / scaled[1]) + scaled[2] });
+          let fit: ExpCoef = scaled;
           try {
-            next.cpu[which][b - 1] = fitExponential(pts, { what: `calibration cpu.${which} b=${b}` });
+            fit = fitExponential(pts, { what: `calibration cpu.${which} b=${b}` });
           } catch {
-            // A fit that does not converge keeps the scaled curve: never worse than no calibration.
-            next.cpu[which][b - 1] = scaled;
+            // A fit that does not converge keeps the scaled curve.
           }
+          // The curve falls with vCPU towards γ: it must stay positive up to the largest function.
+          next.cpu[which][b - 1] = fit[0] * Math.exp(-MAX_VCPU / fit[1]) + fit[2] > 0 ? fit : scaled;
         }
       }
     }
@@ -413,6 +418,7 @@ export class LatencyCalibrator {
           if (!here.some((m) => m.s.batch === b)) pts.push({ x: b, y: gpuLatencyWhole(base, b) * ratio.gpu });
         try {
           const f = fitLinear(pts, 'calibration gpu');
+          if (!(f.slope >= 0 && f.slope + f.intercept > 0)) throw new Error('not a latency line');
           next.gpu.xi1 = f.slope;
           next.gpu.xi2 = f.intercept;
         } catch {

@@ -16,6 +16,7 @@ import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from
 import { barChartSvg, lineChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
 import { runConstantScenario, runTraceScenario, type ScenarioResult } from './scenarios.ts';
 import { readTraces } from './workload.ts';
+import { driftOptions, driftReport, type DriftRunReport } from './drift-cli.ts';
 
 export interface SimulateServerlessCliOptions {
   /** Bundled model name or profile file; `profile` is the same for a file (give one of them). */
@@ -38,11 +39,17 @@ export interface SimulateServerlessCliOptions {
   json?: boolean;
   report?: string;
   quiet?: boolean;
+  /** `<cpu|gpu>:<factor>@<minute>`, repeatable (src/simulate/drift.ts). */
+  drift?: string[];
+  /** 'on' (default) or 'off': online latency calibration with re-planning. */
+  calibrate?: string;
 }
 
 export interface ServerlessRun {
   algorithm: string;
   result: ScenarioResult;
+  /** Drift/calibration figures (src/simulate/drift-cli.ts), when drifts are given or calibration is on. */
+  drift?: DriftRunReport['drift'];
 }
 
 function policyByName(name: string): BatchPolicy {
@@ -105,6 +112,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       { field: 'burst', value: o.burst },
     );
   const policy = policyByName(o.policy);
+  const drift = driftOptions(o.drift, o.calibrate);
   const predictor = createPredictor(profile, { prices: o.prices, compat });
   const samples = sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, latencyMode);
   const planOptions = { prices: o.prices, compat, seed };
@@ -137,7 +145,9 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   const runs: ServerlessRun[] = [];
   try {
     for (const algorithm of algorithms) {
-      const planFor = (xs: App[]) => planApps(xs, profile, { ...planOptions, algorithm });
+      const loop = await drift.loop(profile);
+      const planFor = (xs: App[]) =>
+        planApps(xs, loop.calibrator?.profile ?? profile, { ...planOptions, algorithm });
       const common = {
         apps,
         planFor,
@@ -148,6 +158,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
         ...(coldStart ? { coldStart } : {}),
         ...(samples ? { samples } : {}),
         onMinute: () => progress.tick(1, algorithm),
+        ...loop.scenario,
       };
       const result = counts
         ? runTraceScenario({ ...common, counts, from, minutes })
@@ -157,7 +168,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
             durationS,
             ...(burst ? { burst } : {}),
           });
-      runs.push({ algorithm, result });
+      runs.push({ algorithm, result, ...driftReport(drift, loop, result) });
     }
   } finally {
     progress.stop();
@@ -176,6 +187,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       : { poisson: apps.map((a) => ({ app: a.name, rps: a.rps })), durationS },
     coldStart: coldStart ?? null,
     burst: burst ?? null,
+    ...drift.meta,
   };
   if (o.report) await writeServerlessReport(o.report, meta, apps, runs);
   if (o.json) {
@@ -202,6 +214,7 @@ export function summariseRun(r: ServerlessRun) {
     planningMs: { initial: x.initialPlanningMs, ...x.planningMs },
     initialPlan: x.initialPlan,
     perMinute: x.perSegment,
+    ...(r.drift ?? {}),
     simulatedS: x.simulatedS,
     wallMs: x.wallMs,
   };

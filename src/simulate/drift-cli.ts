@@ -1,0 +1,93 @@
+/**
+ * `simulate serverless --drift … --calibrate on|off`: option parsing and the per-run report (phases
+ * cut at each drift's minute, refits). Kept apart from the command so the command stays small.
+ */
+import { HetserveError } from '../model/errors.ts';
+import type { ServerlessProfile } from '../model/profile.ts';
+import type { CalibrationEvent, LatencyCalibrator } from '../predict/calibration.ts';
+import {
+  parseDrift,
+  phaseStats,
+  type CalibrationLoopRecord,
+  type DriftSpec,
+  type PhaseStats,
+} from './drift.ts';
+import type { ScenarioResult } from './scenarios.ts';
+
+export interface DriftCliOptions {
+  drifts: DriftSpec[];
+  calibrate: boolean;
+  /** Fields added to the run's metadata. */
+  meta: { drift: string[]; calibrate: 'on' | 'off' };
+  /** A fresh calibrator (when on) and the scenario fields for one algorithm's run. */
+  loop(profile: ServerlessProfile): Promise<DriftLoop>;
+}
+
+export interface DriftLoop {
+  calibrator: LatencyCalibrator | undefined;
+  record: CalibrationLoopRecord;
+  scenario: { drift?: DriftSpec[]; calibrator?: LatencyCalibrator; calibration?: CalibrationLoopRecord };
+}
+
+export interface DriftRunReport {
+  drift: {
+    /** Totals per phase: [0, first drift minute), …, [last drift minute, end). */
+    phases: PhaseStats[];
+    calibration: {
+      enabled: boolean;
+      /** Version of the calibrated profile at the end (0: never refitted). */
+      version: number;
+      replans: number;
+      events: CalibrationEvent[];
+    };
+  };
+}
+
+export function driftOptions(raw: string[] | undefined, calibrate: string | undefined): DriftCliOptions {
+  const c = calibrate ?? 'on';
+  if (c !== 'on' && c !== 'off')
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `--calibrate: must be 'on' or 'off', got ${JSON.stringify(c)}`,
+      {
+        field: 'calibrate',
+        value: c,
+      },
+    );
+  const drifts = (raw ?? []).map(parseDrift);
+  return {
+    drifts,
+    calibrate: c === 'on',
+    meta: { drift: (raw ?? []).map((d) => d.trim()), calibrate: c },
+    async loop(profile) {
+      const record: CalibrationLoopRecord = { events: [], replans: 0 };
+      let calibrator: LatencyCalibrator | undefined;
+      if (c === 'on') {
+        const { LatencyCalibrator } = await import('../predict/calibration.ts');
+        calibrator = new LatencyCalibrator(profile);
+      }
+      return {
+        calibrator,
+        record,
+        scenario: {
+          ...(drifts.length ? { drift: drifts } : {}),
+          ...(calibrator ? { calibrator, calibration: record } : {}),
+        },
+      };
+    },
+  };
+}
+
+export function driftReport(o: DriftCliOptions, loop: DriftLoop, r: ScenarioResult): DriftRunReport {
+  return {
+    drift: {
+      phases: phaseStats(r.perSegment, o.drifts),
+      calibration: {
+        enabled: o.calibrate,
+        version: loop.calibrator?.version ?? 0,
+        replans: loop.record.replans,
+        events: loop.record.events,
+      },
+    },
+  };
+}
