@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LatencyCalibrator, calibrationKey } from '../src/predict/calibration.ts';
+import { LatencyCalibrator, configKey } from '../src/predict/calibration.ts';
 import { cpuLatency, gpuLatency } from '../src/predict/latency.ts';
 import { resolveProfile } from '../src/predict/profiles.ts';
 import { ServerlessProfileSchema } from '../src/model/profile.ts';
@@ -77,7 +77,7 @@ test('a true drift is detected within 2·minSamples + 2·confirm samples and ref
         assert.ok(at >= 0, `factor ${factor}: not detected within ${bound} samples`);
         const ev = c.events[0];
         assert.equal(ev.version, 1);
-        assert.equal(ev.drifted[0].key, calibrationKey(fn, b));
+        assert.equal(ev.drifted[0].key, configKey(fn));
         assert.ok(
           Math.abs(ev.drifted[0].ratio / factor - 1) < 0.1,
           `ratio ${ev.drifted[0].ratio} vs ${factor}`,
@@ -159,4 +159,24 @@ test('stats report measured vs predicted per configuration; bad options are code
       (e: unknown) =>
         e instanceof HetserveError && e.code === 'E_INVALID_OPTION' && e.details?.field === field,
     );
+});
+
+test('batch sizes of one configuration pool their evidence: mixed sizes under drift are detected as fast', () => {
+  const c = new LatencyCalibrator(vgg);
+  const o = c.options;
+  const draw = drawer(5);
+  const fn = gpu(2);
+  for (let i = 0; i < 200; i++) c.observe(fn, 1 + (i % 10), draw(fn, 1 + (i % 10)), i);
+  assert.equal(c.version, 0);
+  let at = -1;
+  for (let i = 0; i < 2 * o.minSamples + 2 * o.confirm && at < 0; i++)
+    if (c.observe(fn, 1 + (i % 10), draw(fn, 1 + (i % 10), 1.5), 200 + i)) at = i;
+  assert.ok(at >= 0, 'not detected');
+  for (const b of [1, 5, 10]) {
+    const r = gpuLatency(c.profile, 2, b).avg / gpuLatency(vgg, 2, b).avg;
+    // 30 fresh samples of a 10–30 % noise: the refit is right to within the tolerance.
+    assert.ok(Math.abs(r / 1.5 - 1) < o.tolerance, `b=${b}: ratio ${r}`);
+  }
+  // Per-batch-size estimates stay separate.
+  assert.equal(c.stats().filter((s) => s.config === configKey(fn)).length, 10);
 });

@@ -7,15 +7,18 @@
  * (`observe`); the calibrator never reads a clock or draws a random number, so the simulator and
  * the live gateway run the same loop.
  *
- * Per (function configuration, batch size) it keeps a ring buffer of the last `window` latencies.
- * A configuration becomes *suspect* when the mean of its last `minSamples` latencies leaves the
- * profile's average by more than `tolerance` (or the tail quantile of the window leaves the
- * profile's maximum by more than `tailTolerance`) for `confirm` observations in a row. A suspect
- * configuration forgets its window and collects fresh samples; only if those still deviate is the
- * profile refitted (so a burst of noise costs a confirmation round, never a re-plan). The refit
- * runs the profiler's fitter (src/profile/fit.ts) on the measured points, each weighted
- * `measuredWeight` times, plus anchor points the current profile gives for configurations nobody
- * measured, scaled by the resource's drift ratio when `transfer` is on.
+ * Estimates: per (function configuration, batch size), a ring buffer of the last `window`
+ * latencies (mean and tail quantile, for dashboards). Detection pools the batch sizes of one
+ * function configuration, each latency divided by the profile's prediction for its batch size, so
+ * a group whose batches vary in size still gathers evidence quickly. A configuration becomes
+ * *suspect* when the mean of its last `minSamples` ratios leaves 1 by more than `tolerance` (or the
+ * tail quantile of latency / predicted maximum leaves 1 by more than `tailTolerance`) for `confirm`
+ * observations in a row. A suspect configuration forgets its ratios and collects fresh ones; only
+ * if those still deviate is the profile refitted (a burst of noise costs a confirmation round, never
+ * a re-plan). The refit runs the profiler's fitter (src/profile/fit.ts) on the measured points, each
+ * weighted `measuredWeight` times, plus anchor points the current profile gives for configurations
+ * nobody measured, scaled by the resource's drift ratio when `transfer` is on. After a refit every
+ * configuration's ratios start over against the new profile.
  */
 import { quantile } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
@@ -65,9 +68,12 @@ export const CALIBRATION_DEFAULTS: Readonly<Required_> = {
   transfer: true,
 };
 
-/** One configuration's measured vs predicted latency (for dashboards and /metrics). */
+/** Measured vs predicted latency of one (function configuration, batch size) (dashboards, /metrics). */
 export interface CalibrationKeyStats {
+  /** e.g. "cpu vcpu=1.55 batch=1". */
   key: string;
+  /** Its function configuration, e.g. "cpu vcpu=1.55". */
+  config: string;
   kind: 'cpu' | 'gpu';
   /** vCPU (cpu) or GPU memory in GB (gpu). */
   size: number;
@@ -81,6 +87,7 @@ export interface CalibrationKeyStats {
   predicted: Latency;
   /** mean / predicted.avg − 1 (NaN before any sample). */
   error: number;
+  /** Detection state of its function configuration. */
   state: 'tracking' | 'suspect';
 }
 
@@ -90,11 +97,14 @@ export interface CalibrationEvent {
   version: number;
   /** Time of the observation that completed it (the caller's clock), s. */
   at: number;
-  /** Configurations confirmed as drifted: measured vs predicted before the refit. */
-  drifted: { key: string; measured: number; predicted: number; ratio: number; tail: boolean }[];
+  /**
+   * Function configurations confirmed as drifted: measured / predicted (mean over fresh samples,
+   * or the tail quantile / predicted maximum when the tail raised the suspicion).
+   */
+  drifted: { key: string; ratio: number; samples: number; tail: boolean }[];
   /** Drift ratio per resource kind applied to unmeasured configurations (1 when `transfer` is off). */
   ratio: { cpu: number; gpu: number };
-  /** Largest |prediction / measurement − 1| at the measured points before and after the refit. */
+  /** Largest |predicted / measured mean − 1| over the measured batch sizes before and after the refit. */
   errorBefore: number;
   errorAfter: number;
 }
@@ -107,30 +117,78 @@ export interface CalibratedProfile {
   event: CalibrationEvent | null;
 }
 
-interface KeyState {
+/** Fixed-size ring of numbers, newest last. */
+class Ring {
+  private readonly buf: Float64Array;
+  private head = 0;
+  count = 0;
+  constructor(size: number) {
+    this.buf = new Float64Array(size);
+  }
+  push(x: number): void {
+    this.buf[this.head] = x;
+    this.head = (this.head + 1) % this.buf.length;
+    this.count++;
+  }
+  get size(): number {
+    return Math.min(this.count, this.buf.length);
+  }
+  /** The i-th newest value (0 = newest). */
+  back(i: number): number {
+    return this.buf[(this.head - 1 - i + 2 * this.buf.length) % this.buf.length];
+  }
+  /** Mean of the newest k values (fewer when it holds fewer). */
+  meanLast(k: number): number {
+    const n = Math.min(k, this.size);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += this.back(i);
+    return n > 0 ? s / n : NaN;
+  }
+  quantile(q: number): number {
+    const n = this.size;
+    const xs = new Array<number>(n);
+    for (let i = 0; i < n; i++) xs[i] = this.back(i);
+    return n > 0 ? quantile(xs, q) : NaN;
+  }
+  clear(): void {
+    this.head = 0;
+    this.count = 0;
+  }
+}
+
+interface BatchState {
+  batch: number;
+  latencies: Ring;
+  predicted: Latency | undefined;
+}
+
+interface ConfigState {
   key: string;
   kind: 'cpu' | 'gpu';
   size: number;
-  batch: number;
   fn: FunctionConfig;
-  buf: Float64Array;
-  head: number;
-  count: number;
-  /** Sum of the last min(count, minSamples) latencies. */
+  batches: Map<number, BatchState>;
+  /** latency / predicted average, since the last refit (or suspicion). */
+  rAvg: Ring;
+  /** latency / predicted maximum, same samples. */
+  rMax: Ring;
+  /** Sum of the newest min(count, minSamples) entries of rAvg. */
   recentSum: number;
   outside: number;
   state: 'tracking' | 'suspect';
-  /** Whether the suspicion came from the tail (then the confirmation needs minTailSamples). */
+  /** The tail raised the suspicion (its confirmation then needs minTailSamples). */
   tailTrigger: boolean;
-  predicted: Latency | undefined;
   tailCache: number;
   tailDirty: number;
 }
 
+/** Identity of a function configuration, e.g. "cpu vcpu=1.55" or "gpu gpuMemoryGb=2". */
+export function configKey(fn: FunctionConfig): string {
+  return fn.kind === 'cpu' ? `cpu vcpu=${fn.vcpu}` : `gpu gpuMemoryGb=${fn.gpuMemoryGb}`;
+}
+
 export function calibrationKey(fn: FunctionConfig, batch: number): string {
-  return fn.kind === 'cpu'
-    ? `cpu vcpu=${fn.vcpu} batch=${batch}`
-    : `gpu gpuMemoryGb=${fn.gpuMemoryGb} batch=${batch}`;
+  return `${configKey(fn)} batch=${batch}`;
 }
 
 function defaultPredict(profile: ServerlessProfile, fn: FunctionConfig, batch: number): Latency {
@@ -175,11 +233,11 @@ function cpuAnchorGrid(profile: ServerlessProfile): number[] {
 export class LatencyCalibrator {
   private readonly o: Required_;
   private readonly predictFn: NonNullable<CalibrationOptions['predict']>;
-  private readonly keys = new Map<string, KeyState>();
+  private readonly configs = new Map<string, ConfigState>();
   private current: CalibratedProfile;
   /** Every refit so far, oldest first. */
   readonly events: CalibrationEvent[] = [];
-  /** Configurations that became suspect and were cleared by their fresh samples (noise). */
+  /** Suspicions cleared by their fresh samples (noise, not drift). */
   falseAlarms = 0;
 
   constructor(profile: ServerlessProfile, options: CalibrationOptions = {}) {
@@ -205,167 +263,176 @@ export class LatencyCalibrator {
     return this.o;
   }
 
-  private state(fn: FunctionConfig, batch: number): KeyState {
-    const key = calibrationKey(fn, batch);
-    let s = this.keys.get(key);
-    if (!s) {
-      s = {
+  private config(fn: FunctionConfig): ConfigState {
+    const key = configKey(fn);
+    let c = this.configs.get(key);
+    if (!c) {
+      c = {
         key,
         kind: fn.kind,
         size: fn.kind === 'cpu' ? fn.vcpu : fn.gpuMemoryGb,
-        batch,
         fn,
-        buf: new Float64Array(this.o.window),
-        head: 0,
-        count: 0,
+        batches: new Map(),
+        rAvg: new Ring(this.o.window),
+        rMax: new Ring(this.o.window),
         recentSum: 0,
         outside: 0,
         state: 'tracking',
         tailTrigger: false,
-        predicted: undefined,
         tailCache: NaN,
         tailDirty: 0,
       };
-      this.keys.set(key, s);
+      this.configs.set(key, c);
     }
-    return s;
+    return c;
   }
 
-  private predicted(s: KeyState): Latency {
-    if (!s.predicted) s.predicted = this.predictFn(this.current.profile, s.fn, s.batch);
-    return s.predicted;
+  private batchState(c: ConfigState, batch: number): BatchState {
+    let b = c.batches.get(batch);
+    if (!b) c.batches.set(batch, (b = { batch, latencies: new Ring(this.o.window), predicted: undefined }));
+    return b;
   }
 
-  private recentMean(s: KeyState): number {
-    return s.count === 0 ? NaN : s.recentSum / Math.min(s.count, this.o.minSamples);
+  private predicted(c: ConfigState, b: BatchState): Latency {
+    if (!b.predicted) b.predicted = this.predictFn(this.current.profile, c.fn, b.batch);
+    return b.predicted;
   }
 
-  private tail(s: KeyState): number {
-    if (s.count < this.o.minTailSamples) return NaN;
-    // Recomputed every tenth sample: a quantile over the window is the costly part of observe.
-    if (s.tailDirty > 0 && (s.tailDirty >= 10 || Number.isNaN(s.tailCache))) {
-      const n = Math.min(s.count, this.o.window);
-      const xs = new Array<number>(n);
-      for (let i = 0; i < n; i++) xs[i] = s.buf[(s.head - 1 - i + this.o.window) % this.o.window];
-      s.tailCache = quantile(xs, this.o.tailQuantile);
-      s.tailDirty = 0;
+  private restart(c: ConfigState): void {
+    c.rAvg.clear();
+    c.rMax.clear();
+    c.recentSum = 0;
+    c.outside = 0;
+    c.tailCache = NaN;
+    c.tailDirty = 0;
+  }
+
+  private recentRatio(c: ConfigState): number {
+    return c.rAvg.count === 0 ? NaN : c.recentSum / Math.min(c.rAvg.count, this.o.minSamples);
+  }
+
+  private tailRatio(c: ConfigState): number {
+    if (c.rMax.count < this.o.minTailSamples) return NaN;
+    // Recomputed every tenth sample: the quantile over the window is the costly part of observe.
+    if (c.tailDirty > 0 && (c.tailDirty >= 10 || Number.isNaN(c.tailCache))) {
+      c.tailCache = c.rMax.quantile(this.o.tailQuantile);
+      c.tailDirty = 0;
     }
-    return s.tailCache;
-  }
-
-  private clear(s: KeyState): void {
-    s.head = 0;
-    s.count = 0;
-    s.recentSum = 0;
-    s.outside = 0;
-    s.tailCache = NaN;
-    s.tailDirty = 0;
-  }
-
-  private push(s: KeyState, x: number): void {
-    const w = this.o.window;
-    const m = this.o.minSamples;
-    if (s.count >= m) s.recentSum -= s.buf[(s.head - m + w) % w];
-    s.buf[s.head] = x;
-    s.head = (s.head + 1) % w;
-    s.count++;
-    s.recentSum += x;
-    s.tailDirty++;
+    return c.tailCache;
   }
 
   /** Deviation of the mean and the tail from the prediction (NaN where there are too few samples). */
-  private deviation(s: KeyState): { mean: number; tail: number } {
-    const p = this.predicted(s);
-    const mean = s.count >= this.o.minSamples ? this.recentMean(s) / p.avg - 1 : NaN;
-    const t = this.tail(s);
-    return { mean, tail: Number.isNaN(t) ? NaN : t / p.max - 1 };
+  private deviation(c: ConfigState): { mean: number; tail: number } {
+    const mean = c.rAvg.count >= this.o.minSamples ? this.recentRatio(c) - 1 : NaN;
+    return { mean, tail: this.tailRatio(c) - 1 };
   }
 
   /**
    * Record one batch's measured latency (seconds) on `fn` at `batch` requests, at time `t` of the
    * caller's clock. Returns the refit event when this observation completed one (the new profile
-   * is then `profile`), else undefined. Non-finite or non-positive latencies are ignored.
+   * is then `profile`), else undefined. Non-finite or non-positive latencies are ignored, and so
+   * are configurations the profile does not cover.
    */
   observe(fn: FunctionConfig, batch: number, latencyS: number, t: number): CalibrationEvent | undefined {
-    if (!(latencyS > 0) || !Number.isFinite(latencyS) || !(batch >= 1)) return undefined;
-    const s = this.state(fn, batch);
-    const p = this.predicted(s);
-    // Unprofiled configuration (e.g. batch beyond the CPU table): nothing to compare with.
+    if (!(latencyS > 0) || !Number.isFinite(latencyS) || !Number.isInteger(batch) || batch < 1)
+      return undefined;
+    const c = this.config(fn);
+    const b = this.batchState(c, batch);
+    const p = this.predicted(c, b);
     if (!(p.avg > 0) || !(p.max > 0)) return undefined;
-    this.push(s, latencyS);
     const o = this.o;
-    const d = this.deviation(s);
-    if (s.state === 'tracking') {
+    b.latencies.push(latencyS);
+    const r = latencyS / p.avg;
+    if (c.rAvg.count >= o.minSamples) c.recentSum -= c.rAvg.back(o.minSamples - 1);
+    c.rAvg.push(r);
+    c.recentSum += r;
+    c.rMax.push(latencyS / p.max);
+    c.tailDirty++;
+    const d = this.deviation(c);
+    if (c.state === 'tracking') {
       const out = Math.abs(d.mean) > o.tolerance || Math.abs(d.tail) > o.tailTolerance;
-      s.outside = out ? s.outside + 1 : 0;
-      if (s.outside >= o.confirm) {
-        s.state = 'suspect';
-        s.tailTrigger = !(Math.abs(d.mean) > o.tolerance);
+      c.outside = out ? c.outside + 1 : 0;
+      if (c.outside >= o.confirm) {
+        c.state = 'suspect';
+        c.tailTrigger = !(Math.abs(d.mean) > o.tolerance);
         // Judge the suspicion on fresh samples only: the window mixes the regimes before and after a change.
-        this.clear(s);
+        this.restart(c);
       }
       return undefined;
     }
-    const need = s.tailTrigger ? o.minTailSamples : o.minSamples;
-    if (s.count < need) return undefined;
-    const still = s.tailTrigger ? Math.abs(d.tail) > o.tailTolerance : Math.abs(d.mean) > o.tolerance;
-    if (!still) {
-      s.state = 'tracking';
-      s.outside = 0;
+    if (c.rAvg.count < o.minSamples) return undefined;
+    // The fresh mean confirms whatever raised the suspicion; a tail suspicion with a mean in
+    // tolerance waits for enough fresh samples to judge the tail itself.
+    if (Math.abs(d.mean) > o.tolerance) c.tailTrigger = false;
+    else if (c.tailTrigger && c.rAvg.count < o.minTailSamples) return undefined;
+    else if (!c.tailTrigger || !(Math.abs(d.tail) > o.tailTolerance)) {
+      c.state = 'tracking';
+      c.outside = 0;
       this.falseAlarms++;
       return undefined;
     }
     return this.refit(t);
   }
 
-  /** Measured vs predicted for every configuration seen, sorted by key. */
+  /** Measured vs predicted for every (configuration, batch size) seen, sorted by key. */
   stats(): CalibrationKeyStats[] {
-    return [...this.keys.values()]
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((s) => {
-        const predicted = this.predicted(s);
-        const mean = this.recentMean(s);
-        return {
-          key: s.key,
-          kind: s.kind,
-          size: s.size,
-          batch: s.batch,
-          samples: Math.min(s.count, this.o.window),
+    const out: CalibrationKeyStats[] = [];
+    for (const c of this.configs.values())
+      for (const b of c.batches.values()) {
+        const predicted = this.predicted(c, b);
+        const mean = b.latencies.meanLast(this.o.minSamples);
+        out.push({
+          key: `${c.key} batch=${b.batch}`,
+          config: c.key,
+          kind: c.kind,
+          size: c.size,
+          batch: b.batch,
+          samples: b.latencies.size,
           mean,
-          tail: this.tail(s),
+          tail: b.latencies.size >= this.o.minTailSamples ? b.latencies.quantile(this.o.tailQuantile) : NaN,
           predicted,
           error: mean / predicted.avg - 1,
-          state: s.state,
-        };
-      });
+          state: c.state,
+        });
+      }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /**
-   * Refit the profile now from every configuration with `minSamples` samples (suspect ones with
-   * fresh samples lead; the others anchor their own configuration at what they measure).
+   * Refit the profile from every configuration with `minSamples` ratios: suspect ones (fresh
+   * samples) lead and set the resource's drift ratio; tracking ones within tolerance anchor their
+   * own configuration at what they measure.
    */
   private refit(t: number): CalibrationEvent {
     const o = this.o;
     const base = this.current.profile;
-    type M = { s: KeyState; mean: number; tail: number; p: Latency; drifted: boolean };
+    type M = { c: ConfigState; rAvg: number; rMax: number; drifted: boolean; batches: BatchState[] };
     const measured: M[] = [];
-    for (const s of this.keys.values()) {
-      if (s.count < o.minSamples) continue;
-      const drifted = s.state === 'suspect';
-      const dev = this.deviation(s);
+    for (const c of this.configs.values()) {
+      if (c.rAvg.count < o.minSamples) continue;
+      const drifted = c.state === 'suspect';
+      const dev = this.deviation(c);
       // A tracking configuration out of tolerance is left out: it is on its way to its own check.
       if (!drifted && (Math.abs(dev.mean) > o.tolerance || Math.abs(dev.tail) > o.tailTolerance)) continue;
-      measured.push({ s, mean: this.recentMean(s), tail: this.tail(s), p: this.predicted(s), drifted });
+      const rAvg = this.recentRatio(c);
+      const tail = this.tailRatio(c);
+      measured.push({
+        c,
+        rAvg,
+        // Max: the measured tail where there are enough samples, else the mean's ratio.
+        rMax: Number.isNaN(tail) ? rAvg : tail,
+        drifted,
+        batches: [...c.batches.values()].filter((b) => b.latencies.count > 0),
+      });
     }
     const ratioOf = (kind: 'cpu' | 'gpu'): number => {
       if (!o.transfer) return 1;
       let w = 0;
       let l = 0;
       for (const m of measured)
-        if (m.drifted && m.s.kind === kind) {
-          const n = Math.min(m.s.count, o.window);
-          w += n;
-          l += n * Math.log(m.mean / m.p.avg);
+        if (m.drifted && m.c.kind === kind) {
+          w += m.c.rAvg.size;
+          l += m.c.rAvg.size * Math.log(m.rAvg);
         }
       return w > 0 ? Math.exp(l / w) : 1;
     };
@@ -377,7 +444,7 @@ export class LatencyCalibrator {
     if (next.cpu && base.cpu) {
       const grid = cpuAnchorGrid(base);
       for (let b = 1; b <= base.cpu.avg.length; b++) {
-        const here = measured.filter((m) => m.s.kind === 'cpu' && m.s.batch === b);
+        const here = measured.filter((m) => m.c.kind === 'cpu' && m.batches.some((x) => x.batch === b));
         for (const which of ['avg', 'max'] as const) {
           const coef = base.cpu[which][b - 1]!;
           const scaled: ExpCoef = [coef[0] * ratio.cpu, coef[1], coef[2] * ratio.cpu];
@@ -387,13 +454,13 @@ export class LatencyCalibrator {
           }
           const pts: Point[] = [];
           for (const m of here) {
-            // Max: the measured tail where the window is long enough, else the predicted max moved by the mean's ratio.
-            const y = which === 'avg' ? m.mean : Number.isNaN(m.tail) ? (m.p.max * m.mean) / m.p.avg : m.tail;
-            for (let k = 0; k < w; k++) pts.push({ x: m.s.size, y });
+            const p = this.predictFn(base, m.c.fn, b);
+            const y = which === 'avg' ? p.avg * m.rAvg : p.max * m.rMax;
+            for (let k = 0; k < w; k++) pts.push({ x: m.c.size, y });
           }
-          for (const c of grid)
-            if (!here.some((m) => Math.abs(m.s.size - c) < 0.05))
-              pts.push({ x: c, y: scaled[0] * Math.exp(-c / scaled[1]) + scaled[2] });
+          for (const x of grid)
+            if (!here.some((m) => Math.abs(m.c.size - x) < 0.05))
+              pts.push({ x, y: scaled[0] * Math.exp(-x / scaled[1]) + scaled[2] });
           let fit: ExpCoef = scaled;
           try {
             fit = fitExponential(pts, { what: `calibration cpu.${which} b=${b}` });
@@ -406,16 +473,17 @@ export class LatencyCalibrator {
       }
     }
     if (next.gpu && base.gpu) {
-      const here = measured.filter((m) => m.s.kind === 'gpu');
+      const here = measured.filter((m) => m.c.kind === 'gpu');
       if (here.length > 0 || ratio.gpu !== 1) {
-        const maxB = Math.max(2, ...base.gpu.gpuMemThresholds, ...here.map((m) => m.s.batch));
+        const seen = new Set(here.flatMap((m) => m.batches.map((x) => x.batch)));
+        const maxB = Math.max(2, ...base.gpu.gpuMemThresholds, ...seen);
         const pts: Point[] = [];
         // At a fixed GPU memory the latency is proportional to L0(b): move L0 by the measured ratio.
         for (const m of here)
-          for (let k = 0; k < w; k++)
-            pts.push({ x: m.s.batch, y: (gpuLatencyWhole(base, m.s.batch) * m.mean) / m.p.avg });
+          for (const x of m.batches)
+            for (let k = 0; k < w; k++) pts.push({ x: x.batch, y: gpuLatencyWhole(base, x.batch) * m.rAvg });
         for (let b = 1; b <= maxB; b++)
-          if (!here.some((m) => m.s.batch === b)) pts.push({ x: b, y: gpuLatencyWhole(base, b) * ratio.gpu });
+          if (!seen.has(b)) pts.push({ x: b, y: gpuLatencyWhole(base, b) * ratio.gpu });
         try {
           const f = fitLinear(pts, 'calibration gpu');
           if (!(f.slope >= 0 && f.slope + f.intercept > 0)) throw new Error('not a latency line');
@@ -427,35 +495,37 @@ export class LatencyCalibrator {
         }
       }
     }
-    const errAt = (prof: ServerlessProfile): number =>
-      Math.max(0, ...measured.map((m) => Math.abs(this.predictFn(prof, m.s.fn, m.s.batch).avg / m.mean - 1)));
+    // Error at the measured points: the measured mean at a batch size is its prediction × the pooled ratio.
+    const errAt = (prof: ServerlessProfile): number => {
+      let e = 0;
+      for (const m of measured)
+        for (const x of m.batches) {
+          const want = this.predictFn(base, m.c.fn, x.batch).avg * m.rAvg;
+          e = Math.max(e, Math.abs(this.predictFn(prof, m.c.fn, x.batch).avg / want - 1));
+        }
+      return e;
+    };
     const event: CalibrationEvent = {
       version: this.current.version + 1,
       at: t,
       drifted: measured
         .filter((m) => m.drifted)
-        .map((m) => {
-          const tail = m.s.tailTrigger;
-          const measuredV = tail ? m.tail : m.mean;
-          const predictedV = tail ? m.p.max : m.p.avg;
-          return {
-            key: m.s.key,
-            measured: measuredV,
-            predicted: predictedV,
-            ratio: measuredV / predictedV,
-            tail,
-          };
-        }),
+        .map((m) => ({
+          key: m.c.key,
+          ratio: m.c.tailTrigger ? m.rMax : m.rAvg,
+          samples: m.c.rAvg.size,
+          tail: m.c.tailTrigger,
+        })),
       ratio,
       errorBefore: errAt(base),
       errorAfter: errAt(next),
     };
     this.current = { version: event.version, at: t, profile: next, event };
     this.events.push(event);
-    for (const s of this.keys.values()) {
-      s.predicted = undefined;
-      s.outside = 0;
-      if (s.state === 'suspect') s.state = 'tracking';
+    for (const c of this.configs.values()) {
+      for (const b of c.batches.values()) b.predicted = undefined;
+      this.restart(c);
+      c.state = 'tracking';
     }
     return event;
   }

@@ -72,6 +72,8 @@ export interface ServiceOptions {
    * request of it is past its hard deadline (the backend call is then aborted).
    */
   maxInFlight?: number | 'auto';
+  /** Sees every answered batch's backend time (latency calibration, src/serve/calibration-loop.ts). */
+  onBatchLatency?: (fn: FunctionConfig, batch: number, latencyS: number) => void;
 }
 
 interface BackendSlot {
@@ -386,6 +388,7 @@ export class ServerlessService {
         const out = await slot.backend.infer({ inputs, size: pend.length, signal: ctrl.signal });
         const dt = (performance.now() - t0) / 1000;
         gm.exec(key).observe(dt);
+        this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
