@@ -16,7 +16,7 @@ import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from
 import { barChartSvg, lineChartSvg, markdownTable, textTable, writeFigure } from './report.ts';
 import { runConstantScenario, runTraceScenario, type ScenarioResult } from './scenarios.ts';
 import { readTraces } from './workload.ts';
-import { driftOptions, driftReport, type DriftRunReport } from './drift-cli.ts';
+import { driftOptions, driftReport, driftTables, type DriftRunReport } from './drift-cli.ts';
 
 export interface SimulateServerlessCliOptions {
   /** Bundled model name or profile file; `profile` is the same for a file (give one of them). */
@@ -277,6 +277,7 @@ function printServerlessTables(
       ]),
     ),
   );
+  out.push(...driftTables(runs));
   process.stdout.write(out.join('\n') + '\n');
 }
 

@@ -13,6 +13,7 @@ import {
   type PhaseStats,
 } from './drift.ts';
 import type { ScenarioResult } from './scenarios.ts';
+import { textTable } from './report.ts';
 
 export interface DriftCliOptions {
   drifts: DriftSpec[];
@@ -90,4 +91,38 @@ export function driftReport(o: DriftCliOptions, loop: DriftLoop, r: ScenarioResu
       },
     },
   };
+}
+
+/** Text-mode lines: per-phase SLO violations and cost, and the refits (nothing without drift or refits). */
+export function driftTables(
+  runs: readonly { algorithm: string; drift?: DriftRunReport['drift'] }[],
+): string[] {
+  const withDrift = runs.filter(
+    (r) => r.drift && (r.drift.phases.length > 1 || r.drift.calibration.version > 0),
+  );
+  if (withDrift.length === 0) return [];
+  const out = ['', 'per drift phase (calibration on: refit and re-plan on confirmed drift)'];
+  out.push(
+    textTable(
+      ['algorithm', 'minutes', 'requests', 'SLO viol. %', 'cost/req measured', 'refits'],
+      withDrift.flatMap((r) =>
+        r.drift!.phases.map((p) => [
+          r.algorithm,
+          `${p.fromMinute}-${p.toMinute}`,
+          p.requests,
+          100 * p.sloViolationRate,
+          p.costPerRequest,
+          r.drift!.calibration.events.filter((e) => e.at >= p.fromMinute * 60 && e.at < p.toMinute * 60)
+            .length,
+        ]),
+      ),
+    ),
+  );
+  for (const r of withDrift)
+    for (const e of r.drift!.calibration.events)
+      out.push(
+        `${r.algorithm}: refit v${e.version} at ${(e.at / 60).toFixed(2)} min: ` +
+          e.drifted.map((d) => `${d.key} x${d.ratio.toFixed(3)}${d.tail ? ' (tail)' : ''}`).join(', '),
+      );
+  return out;
 }
