@@ -62,7 +62,7 @@ async function start(calibration: Record<string, unknown>) {
       admin: { token: TOKEN },
       // Late answers are counted as SLO misses, not cut off: every request must come back with its data.
       limits: { hardDeadlineFactor: 20 },
-      calibration: { dir, ...calibration },
+      calibration: { enabled: true, dir, ...calibration },
     }),
   );
   const backends: { kind: string; b: ReplayBackend }[] = [];

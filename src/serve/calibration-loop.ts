@@ -112,7 +112,14 @@ export class CalibrationLoop {
 
   /** One answered batch: `latencyS` of backend time on `fn` for `batch` requests. */
   observe(fn: FunctionConfig, batch: number, latencyS: number): void {
-    const ev = this.calibrator.observe(fn, batch, latencyS, this.o.timers.now() - this.started);
+    let ev: CalibrationEvent | undefined;
+    try {
+      ev = this.calibrator.observe(fn, batch, latencyS, this.o.timers.now() - this.started);
+    } catch (e) {
+      // Called on the answer path: a calibration bug must never fail a served batch.
+      this.o.logger.error({ model: this.o.model, err: (e as Error).message }, 'calibration failed');
+      return;
+    }
     if (!ev) return;
     this.count.labels(this.o.model).inc();
     this.version.labels(this.o.model).set(ev.version);
