@@ -122,10 +122,13 @@ test('the plan’s function kind ×1.5 mid-run: the gateway recalibrates and re-
     // Drift: the latency of the function kind a0 runs on ×1.5 from now on.
     const kind = svc.plan.groups.find((g) => g.apps.includes('a0'))!.function.kind;
     setFactor(kind, 1.5);
-    const late = guard(60_000);
-    await drive(url, sent, apps, 50, () => svc.planVersion >= 1 || late());
-    assert.ok(svc.planVersion >= 1, 'the gateway re-planned after the drift');
     const loop = gw.models.get('echo')!.calibration!;
+    const late = guard(240_000);
+    await drive(url, sent, apps, 50, () => svc.planVersion >= 1 || late());
+    assert.ok(
+      svc.planVersion >= 1,
+      `no re-plan after the drift: ${JSON.stringify({ version: loop.calibrator.version, stats: loop.calibrator.stats() })}`,
+    );
     assert.ok(loop.calibrator.version >= 1);
     const ev = loop.calibrator.events[0];
     assert.ok(ev.drifted[0].key.startsWith(`${kind} `), ev.drifted[0].key);
