@@ -40,7 +40,12 @@ test(
       for (const app of ['app0', 'app1', 'app2', 'app3'])
         assert.ok(planText.includes(app), `plan table lists ${app}`);
       const charts = await page.$$eval('#model-mlp .uplot', (els) => els.length);
-      assert.equal(charts, 4 + 3, 'one latency chart per app + rate, batch, cost');
+      assert.equal(charts, 4 + 3 + 1, 'one latency chart per app + rate, batch, cost + calibration');
+      // Calibration: measured vs predicted per group, with the profile version and refits.
+      assert.match((await page.textContent('#model-mlp .cal-info')) ?? '', /profile v\d+; \d+ refit/);
+      const cal = (await page.textContent('#model-mlp .calibration')) ?? '';
+      assert.match(cal, /measured/);
+      assert.match(cal, /predicted/);
       // The API the page draws from holds measured latencies for every app.
       const live = await (await fetch(`${demo.url}/api/live`)).json();
       const pts = live.models[0].series as { apps: Record<string, { p99: number | null }> }[];

@@ -26,6 +26,9 @@ export function baseConfig(over: Partial<ServeConfigInput> = {}): ServeConfigInp
     applications: APPS,
     serving: { mode: 'serverless', backend: { type: 'replay', latency: 0 } },
     replan: { intervalS: 0, windowS: 10 },
+    // A replay latency of 0 against VGG19's profile is a drift of ×0: calibration (on by default)
+    // would refit and re-plan under these tests; test/serve-calibration.test.ts turns it on.
+    calibration: { enabled: false },
     logLevel: 'silent',
     ...over,
   };

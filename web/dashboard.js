@@ -36,6 +36,7 @@
       el('h2', {}, 'latency vs SLO (p50 / p95 / p99, last 10 s)'),
       el('div', { class: 'grid lat' }),
       el('div', { class: 'grid totals' }),
+      el('div', { class: 'calibration' }),
     );
     root.append(s);
     return s;
@@ -94,6 +95,107 @@
     const div = el('div', {});
     div.append(el('p', {}, `cluster pool, Kairos distributor; ${model.queued} requests in flight`), t);
     return div;
+  }
+
+  // Latency calibration (src/serve/calibration-loop.ts): per plan group, the measured mean batch
+  // latency and the profile's prediction over the group's function (batch sizes pooled by samples),
+  // kept client-side per poll; a refit shows as a marker.
+  const calHistory = new Map();
+
+  function configKey(f) {
+    return f.kind === 'cpu' ? `cpu vcpu=${f.vcpu}` : `gpu gpuMemoryGb=${f.gpuMemoryGb}`;
+  }
+
+  function groupLatency(cal, g) {
+    let n = 0;
+    let meas = 0;
+    let pred = 0;
+    for (const r of cal.stats) {
+      if (r.config !== configKey(g.function) || !(r.samples > 0) || r.mean === null) continue;
+      n += r.samples;
+      meas += r.samples * r.mean;
+      pred += r.samples * r.predicted.avg;
+    }
+    return n > 0 ? { measured: meas / n, predicted: pred / n } : null;
+  }
+
+  function calibrationView(model, parent, t) {
+    const cal = model.calibration;
+    if (!cal || !model.plan) {
+      parent.replaceChildren();
+      return;
+    }
+    let h = calHistory.get(model.name);
+    if (!h) calHistory.set(model.name, (h = { t: [], series: new Map(), refit: [], version: cal.version }));
+    const groups = model.plan.groups.map((g) => g.apps.join(','));
+    h.t.push(t);
+    h.refit.push(cal.version !== h.version ? 0 : null);
+    h.version = cal.version;
+    for (const [i, g] of model.plan.groups.entries()) {
+      for (const k of ['measured', 'predicted']) {
+        const name = `${groups[i]} ${k}`;
+        if (!h.series.has(name))
+          h.series.set(
+            name,
+            h.t.slice(0, -1).map(() => null),
+          );
+      }
+      const l = groupLatency(cal, g);
+      h.series.get(`${groups[i]} measured`).push(l ? l.measured : null);
+      h.series.get(`${groups[i]} predicted`).push(l ? l.predicted : null);
+    }
+    for (const v of h.series.values()) while (v.length < h.t.length) v.push(null);
+    if (h.t.length > 600) {
+      h.t.shift();
+      h.refit.shift();
+      for (const v of h.series.values()) v.shift();
+    }
+    const names = [...h.series.keys()];
+    let card = parent.querySelector('.cal-info');
+    if (!card) {
+      parent.append(el('h2', {}, 'latency calibration: measured vs predicted batch latency'));
+      card = el('div', { class: 'cal-info' });
+      parent.append(card, el('div', { class: 'grid cal-charts' }));
+    }
+    const ev = cal.events
+      .slice(-5)
+      .map(
+        (e) =>
+          `v${e.version} at ${fmt(e.at, 1)} s: ${e.drifted.map((d) => `${d.key} ×${fmt(d.ratio, 2)}`).join(', ')}`,
+      );
+    card.replaceChildren(
+      el(
+        'p',
+        {},
+        `profile v${cal.version}; ${cal.events.length} refit(s)${ev.length ? ': ' + ev.join('; ') : ''}; false alarms ${cal.falseAlarms}`,
+      ),
+    );
+    const key = `${model.name}/cal/${names.join('|')}`;
+    for (const [k, c] of charts)
+      if (k.startsWith(`${model.name}/cal/`) && k !== key) {
+        c.plot.destroy();
+        const old = parent.querySelector(`[data-chart="${CSS.escape(k)}"]`);
+        if (old) old.remove();
+        charts.delete(k);
+      }
+    const extra = { refit: { stroke: '#000', points: { show: true, size: 9 }, paths: () => null } };
+    names.forEach((n) => {
+      if (n.endsWith(' predicted')) extra[n] = { dash: [6, 4] };
+    });
+    const c = chart(
+      key,
+      parent.querySelector('.cal-charts'),
+      'batch latency per group (dashed: predicted; ● refit)',
+      names.concat(['refit']),
+      'seconds',
+      extra,
+    );
+    c.plot.setData(
+      [h.t].concat(
+        names.map((n) => h.series.get(n)),
+        [h.refit],
+      ),
+    );
   }
 
   function chart(key, parent, title, seriesNames, yLabel, extra) {
@@ -184,6 +286,7 @@
         }
       }
       const last = pts[pts.length - 1];
+      if (last) calibrationView(model, s.querySelector('.calibration'), last.t);
       s.dataset.points = String(pts.length);
       s.dataset.lastT = last ? String(last.t) : '';
     }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { HetserveError } from './errors.ts';
 import { parseWith } from './validate.ts';
+import { CalibrationConfigSchema } from './calibration-config.ts';
 
 /** KServe v2 tensor datatypes the gateway accepts in JSON (BYTES/FP16/BF16 are not batched here). */
 export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] as const;
@@ -99,6 +100,11 @@ export const ReplayBackendSchema = z
       .default(0),
     /** Make this fraction of batches fail (fault injection for tests; default 0). */
     failRate: z.number().min(0).max(1).default(0),
+    /**
+     * Factor on every replayed latency (default 1): a slower or faster function than the latency
+     * source says, e.g. to test calibration; also settable at run time (`ReplayBackend.latencyScale`).
+     */
+    latencyScale: z.number().positive().optional(),
   })
   .strict();
 
@@ -306,6 +312,8 @@ export const ServeConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Online latency calibration, serverless mode (docs/reference/calibration.md). */
+    calibration: CalibrationConfigSchema.default({ enabled: true }),
     /** Log level for pino (default info). */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

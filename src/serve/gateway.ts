@@ -40,6 +40,7 @@ import { restInferResponse } from './oip/infer.ts';
 import { ModelStats } from './oip/stats.ts';
 import { repositoryIndex, tritonModelConfig } from './oip/triton.ts';
 import { dashboardAsset } from './dashboard.ts';
+import type { CalibrationLoop } from './calibration-loop.ts';
 
 export interface GatewayOptions {
   config: ServeConfig;
@@ -62,6 +63,8 @@ interface ModelEntry {
   service: ServerlessService | ClusterService;
   /** Triton's statistics extension. */
   stats: ModelStats;
+  /** Online latency calibration (serverless mode, `calibration.enabled`). */
+  calibration?: CalibrationLoop;
 }
 
 /** Protocol extensions the REST endpoint implements (server metadata). */
@@ -199,9 +202,10 @@ export class Gateway {
           },
         );
       const profile = await this.loadProfile(m.profile);
+      const calibration = await this.calibrationLoop(m.name, profile);
       const planFn: PlanFn = this.opts.planFn
         ? (a) => this.opts.planFn!(m, a)
-        : await this.defaultPlanFn(profile);
+        : await this.defaultPlanFn(() => calibration?.profile ?? profile);
       const samples = await this.sampleFn(profile);
       let io: Awaited<ReturnType<Backend['start']>> | undefined;
       const makeBackend = async (fn: FunctionConfig, key: string): Promise<Backend> => {
@@ -234,9 +238,11 @@ export class Gateway {
         maxQueue: c.limits.maxQueue,
         hardDeadlineFactor: c.limits.hardDeadlineFactor,
         windowS: c.replan.windowS,
+        ...(calibration ? { onBatchLatency: calibration.observe.bind(calibration) } : {}),
       });
+      calibration?.whenRefitted(() => void service.replanSerial());
       await service.start();
-      this.models.set(m.name, { config: m, service, stats });
+      this.models.set(m.name, { config: m, service, stats, ...(calibration ? { calibration } : {}) });
       this.logger.info(
         {
           model: m.name,
@@ -284,7 +290,10 @@ export class Gateway {
       }
     }
     const tick = setInterval(() => {
-      for (const e of this.models.values()) e.service.tick();
+      for (const e of this.models.values()) {
+        e.service.tick();
+        e.calibration?.tick();
+      }
     }, this.opts.tickMs ?? 1000);
     tick.unref();
     this.intervals.push(tick);
@@ -340,17 +349,37 @@ export class Gateway {
     );
   }
 
-  private async defaultPlanFn(profile: ServerlessProfile): Promise<PlanFn> {
+  /** The planner on the profile in use (the calibrated one once the loop has refitted). */
+  private async defaultPlanFn(profile: () => ServerlessProfile): Promise<PlanFn> {
     const s = this.config.serving;
     if (s.mode !== 'serverless') throw new Error('unreachable');
     const { planServerless } = await import('./planning.ts');
     return (apps) =>
-      planServerless(apps, profile, {
+      planServerless(apps, profile(), {
         algorithm: s.algorithm,
         prices: this.prices,
         compat: s.compat,
         extrapolate: s.extrapolate,
       });
+  }
+
+  private async calibrationLoop(
+    model: string,
+    profile: ServerlessProfile,
+  ): Promise<CalibrationLoop | undefined> {
+    const cfg = this.config.calibration;
+    if (!cfg.enabled) return undefined;
+    const { CalibrationLoop } = await import('./calibration-loop.ts');
+    const { resolve } = await import('node:path');
+    return new CalibrationLoop({
+      model,
+      profile,
+      config: cfg,
+      ...(cfg.dir ? { dir: resolve(this.baseDir, cfg.dir) } : {}),
+      timers: this.timers,
+      registry: this.metrics.registry,
+      logger: this.logger,
+    });
   }
 
   private authorised(req: IncomingMessage): boolean {
@@ -399,6 +428,8 @@ export class Gateway {
         if (m) return this.modelGet(res, decodePathSegment(m[1]), m[2], m[3]);
         if (path === '/metrics') return void this.sendMetrics(res).catch(fail);
         if (path === '/api/live') return sendJson(res, 200, this.liveData());
+        if (path === '/admin/profile' || path === '/admin/calibration')
+          return this.adminCalibration(req, res, path, url.slice(path.length));
         const asset = dashboardAsset(path);
         if (asset) {
           res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
@@ -546,7 +577,7 @@ export class Gateway {
   /** Data for the dashboard: plans (or the cluster pool), SLOs and the per-second series. */
   liveData(): unknown {
     return {
-      models: [...this.models.values()].map(({ service }) => ({
+      models: [...this.models.values()].map(({ service, calibration }) => ({
         name: service.io.name,
         mode: service instanceof ServerlessService ? 'serverless' : 'cluster',
         ...(service instanceof ServerlessService
@@ -557,6 +588,7 @@ export class Gateway {
           this.config.applications.filter((a) => service.hasApp(a.name)).map((a) => [a.name, a.slo]),
         ),
         rates: service.rates(),
+        ...(calibration ? { calibration: calibration.snapshot() } : {}),
         queued: service.queued,
         series: service.live.points,
       })),
@@ -578,7 +610,31 @@ export class Gateway {
     return s;
   }
 
-  private async admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  /**
+   * GET /admin/profile (the calibrated profile in use, with its version) and GET /admin/calibration
+   * (measured vs predicted per configuration, refits); `?model=` picks the model (default the first).
+   */
+  private adminCalibration(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
+    this.checkAdmin(req);
+    const model = new URLSearchParams(query.replace(/^\?/, '')).get('model') ?? [...this.models.keys()][0];
+    this.serverless(model);
+    const loop = this.entry(model).calibration;
+    if (!loop)
+      throw new HetserveError('E_INVALID_INPUT', 'calibration: off (calibration.enabled is false)', {
+        field: 'calibration.enabled',
+        value: false,
+      });
+    if (path === '/admin/profile')
+      return sendJson(res, 200, {
+        model,
+        version: loop.calibrator.version,
+        at: loop.calibrator.calibrated.at,
+        profile: loop.profile,
+      });
+    sendJson(res, 200, { model, ...loop.snapshot() });
+  }
+
+  private checkAdmin(req: IncomingMessage): void {
     if (!this.token)
       throw new HetserveError(
         'E_UNKNOWN_MODEL_ENDPOINT',
@@ -590,6 +646,10 @@ export class Gateway {
         field: 'authorization',
         value: null,
       });
+  }
+
+  private async admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    this.checkAdmin(req);
     const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
     const b = (body ?? {}) as Record<string, unknown>;
     const modelName = typeof b['model'] === 'string' ? b['model'] : [...this.models.keys()][0];

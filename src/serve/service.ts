@@ -74,6 +74,8 @@ export interface ServiceOptions {
   maxInFlight?: number | 'auto';
   /** Called for each batch a backend answered: its size and backend time, s (statistics). */
   onBatch?: (size: number, execS: number) => void;
+  /** Sees every answered batch's backend time (latency calibration, src/serve/calibration-loop.ts). */
+  onBatchLatency?: (fn: FunctionConfig, batch: number, latencyS: number) => void;
 }
 
 interface BackendSlot {
@@ -417,6 +419,7 @@ export class ServerlessService {
         const dt = (performance.now() - t0) / 1000;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
+        this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,

@@ -17,6 +17,8 @@ import {
   type ServerlessModel,
   type ServerlessSimResult,
 } from './serverless.ts';
+import type { LatencyCalibrator } from '../profile/calibration.ts';
+import { driftHook, type CalibrationLoopRecord, type DriftSpec } from './drift.ts';
 import { mmppArrivals, poissonArrivals, traceArrivals } from '../workload/arrivals.ts';
 
 /** Plans the given apps (rates of the current minute); apps with rate 0 are the planner's to exclude. */
@@ -36,6 +38,26 @@ export interface ScenarioCommon {
   /** Measured latency samples to draw from (src/profile/samples.ts#sampleLookup). Default: none, the model's draw. */
   samples?: ServerlessModel['samples'];
   onMinute?: (minute: number) => void;
+  /** Latency drifts (src/simulate/drift.ts; default none). */
+  drift?: readonly DriftSpec[];
+  /**
+   * Online calibration: fed every batch latency; on a refit the apps are re-planned at once with
+   * `planFor` (which should plan on `calibrator.profile`). Refits are appended to `calibration`.
+   */
+  calibrator?: LatencyCalibrator;
+  calibration?: CalibrationLoopRecord;
+}
+
+function hookOf(s: ScenarioCommon, ratesAt: (t: number) => number[]) {
+  if (!s.drift?.length && !s.calibrator) return {};
+  return {
+    latencyHook: driftHook(
+      s.drift ?? [],
+      s.calibrator,
+      (t) => s.planFor(appsAt(s.apps, ratesAt(t))),
+      s.calibration,
+    ),
+  };
 }
 
 export interface TraceScenario extends ScenarioCommon {
@@ -109,6 +131,7 @@ export function runTraceScenario(s: TraceScenario): ScenarioResult {
     ...(s.policy ? { policy: s.policy } : {}),
     ...(s.compat ? { compat: s.compat } : {}),
     ...(s.onMinute ? { onSegment: s.onMinute } : {}),
+    ...hookOf(s, (t) => ratesAt(Math.min(minutes - 1, Math.floor(t / 60)))),
   });
   // Planning statistics over every planner call, the first one included.
   const calls = r.perSegment.filter((x) => x.segment > 0 && x.planningMs > 0).length + 1;
@@ -170,6 +193,7 @@ export function runConstantScenario(s: ConstantScenario): ScenarioResult {
     ...(s.policy ? { policy: s.policy } : {}),
     ...(s.compat ? { compat: s.compat } : {}),
     ...(s.onMinute ? { onSegment: s.onMinute } : {}),
+    ...hookOf(s, () => [...s.rates]),
   });
   return {
     ...r,

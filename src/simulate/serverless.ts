@@ -61,6 +61,15 @@ export interface ColdStartOptions {
   durationS: number;
 }
 
+/**
+ * Latency drift and online calibration (src/simulate/drift.ts): `scale` multiplies each drawn batch
+ * latency; `observe` sees it (before any cold start) and may return a plan to install at once.
+ */
+export interface LatencyHook {
+  scale(fn: FunctionConfig, t: number): number;
+  observe(fn: FunctionConfig, batch: number, latencyS: number, t: number): Plan | null;
+}
+
 export interface ServerlessSimOptions {
   /** Applications (name, SLO); `arrivals` emits indexes into this list. */
   apps: readonly Pick<App, 'name' | 'slo'>[];
@@ -92,6 +101,8 @@ export interface ServerlessSimOptions {
   compat?: 'paper' | 'prototype';
   /** Called after each segment (minute) with its index; for progress bars. */
   onSegment?: (segment: number) => void;
+  /** Drift and calibration (default none). */
+  latencyHook?: LatencyHook;
 }
 
 export interface SegmentStats {
@@ -210,6 +221,16 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
         }
       }
     }
+    if (o.latencyHook && !bad) {
+      const hook = o.latencyHook;
+      const l = (lat *= hook.scale(fn, b.releasedAt));
+      // Seen when the batch answers, as a live gateway measures it; a timer also keeps the
+      // swap out of this callback (reconfigure emits batches synchronously).
+      clock.setTimer(b.releasedAt + l, () => {
+        const next = hook.observe(fn, n, l, clock.now());
+        if (next) install(next);
+      });
+    }
     if (cold && rng.next() < cold.probability) lat += cold.durationS;
     let h = groupHists.get(b.group.key);
     if (h === undefined) groupHists.set(b.group.key, (h = new BatchSizeHistogram()));
@@ -247,6 +268,15 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
     ...(o.policy ? { policy: o.policy } : {}),
   });
 
+  const install = (next: Plan): void => {
+    routing = routePlan(next, appIndex, o.apps.length);
+    plan = next;
+    prevFns = fns;
+    fns = groupFns(routing.plan);
+    version++; // before reconfigure: it emits batches of both versions synchronously
+    mgr.reconfigure(routing.plan);
+  };
+
   const planning: number[] = [];
   if (o.replan) {
     const replan = o.replan;
@@ -258,14 +288,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
         const next = replan(k);
         const ms = performance.now() - t0;
         planning.push(ms);
-        if (next) {
-          routing = routePlan(next, appIndex, o.apps.length);
-          plan = next;
-          prevFns = fns;
-          fns = groupFns(routing.plan);
-          version++; // before reconfigure: it emits batches of both versions synchronously
-          mgr.reconfigure(routing.plan);
-        }
+        if (next) install(next);
         seg = newSegment(k, plan, ms);
         const more =
           o.durationS === undefined ? o.arrivals.time !== Infinity : (k + 1) * segLen < o.durationS;

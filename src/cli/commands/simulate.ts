@@ -62,8 +62,18 @@ export function register(program: Command): void {
     )
     .option('--policy <name>', 'batching policy of the batch manager: harmony, fixed-delay, edf', 'harmony')
     .option(
+      '--drift <cpu|gpu:factor@minute>',
+      "scale that resource's batch latency by factor from that simulated minute on (repeatable), e.g. cpu:1.5@10",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option(
+      '--calibrate <on|off>',
+      'online latency calibration: refit the profile from measured batch latencies on drift and re-plan at once',
+      'on',
+    )
+    .option(
       '--json',
-      'print results as JSON (sloViolationRate overall and per app, costPerRequest measured and predicted, per minute)',
+      'print results as JSON (sloViolationRate overall and per app, costPerRequest measured and predicted, per minute, per drift phase)',
     )
     .option('--report <dir>', 'write report.md, results.json and SVG + PNG figures into <dir>')
     .option('--quiet', 'no progress bar')

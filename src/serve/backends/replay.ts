@@ -22,12 +22,15 @@ export class ReplayBackend implements Backend {
   private readonly rand: () => number;
   private readonly cfg: ReplayConfig;
   private readonly ctx: BackendContext;
+  /** Factor on every latency (config `latencyScale`); tests change it mid-run to simulate drift. */
+  latencyScale: number;
 
   constructor(cfg: ReplayConfig, ctx: BackendContext, seed = 1) {
     this.cfg = cfg;
     this.ctx = ctx;
     this.id = ctx.id;
     this.rand = prng(seed);
+    this.latencyScale = cfg.latencyScale ?? 1;
     if (!ctx.model.inputs)
       throw new HetserveError(
         'E_CONFIG_INVALID',
@@ -106,7 +109,7 @@ export class ReplayBackend implements Backend {
     if (this.cfg.failRate > 0 && this.rand() < this.cfg.failRate)
       return Promise.reject(new HetserveError('E_BACKEND_FAILED', `${this.id}: injected failure`));
     const out = this.answer(batch);
-    const ms = this.latencyMs(batch.size);
+    const ms = this.latencyMs(batch.size) * this.latencyScale;
     if (ms <= 0) return Promise.resolve(out);
     return new Promise((resolve, reject) => {
       if (batch.signal.aborted) return reject(abortError(batch.signal));

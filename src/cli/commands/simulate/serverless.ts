@@ -22,6 +22,7 @@ import {
 } from '../../../experiments/report.ts';
 import { runConstantScenario, runTraceScenario, type ScenarioResult } from '../../../simulate/scenarios.ts';
 import { readTraces } from '../../../workload/arrivals.ts';
+import { driftOptions, driftReport, driftTables, type DriftRunReport } from './drift.ts';
 
 export interface SimulateServerlessCliOptions {
   /** Bundled model name or profile file; `profile` is the same for a file (give one of them). */
@@ -44,11 +45,17 @@ export interface SimulateServerlessCliOptions {
   json?: boolean;
   report?: string;
   quiet?: boolean;
+  /** `<cpu|gpu>:<factor>@<minute>`, repeatable (src/simulate/drift.ts). */
+  drift?: string[];
+  /** 'on' (default) or 'off': online latency calibration with re-planning. */
+  calibrate?: string;
 }
 
 export interface ServerlessRun {
   algorithm: string;
   result: ScenarioResult;
+  /** Drift/calibration figures (src/simulate/drift-cli.ts), when drifts are given or calibration is on. */
+  drift?: DriftRunReport['drift'];
 }
 
 function policyByName(name: string): BatchPolicy {
@@ -111,6 +118,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       { field: 'burst', value: o.burst },
     );
   const policy = policyByName(o.policy);
+  const drift = driftOptions(o.drift, o.calibrate);
   const predictor = createPredictor(profile, { prices: o.prices, compat });
   const samples = sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, latencyMode);
   const planOptions = { prices: o.prices, compat, seed };
@@ -143,7 +151,9 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   const runs: ServerlessRun[] = [];
   try {
     for (const algorithm of algorithms) {
-      const planFor = (xs: App[]) => planApps(xs, profile, { ...planOptions, algorithm });
+      const loop = await drift.loop(profile);
+      const planFor = (xs: App[]) =>
+        planApps(xs, loop.calibrator?.profile ?? profile, { ...planOptions, algorithm });
       const common = {
         apps,
         planFor,
@@ -154,6 +164,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
         ...(coldStart ? { coldStart } : {}),
         ...(samples ? { samples } : {}),
         onMinute: () => progress.tick(1, algorithm),
+        ...loop.scenario,
       };
       const result = counts
         ? runTraceScenario({ ...common, counts, from, minutes })
@@ -163,7 +174,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
             durationS,
             ...(burst ? { burst } : {}),
           });
-      runs.push({ algorithm, result });
+      runs.push({ algorithm, result, ...driftReport(drift, loop, result) });
     }
   } finally {
     progress.stop();
@@ -182,6 +193,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       : { poisson: apps.map((a) => ({ app: a.name, rps: a.rps })), durationS },
     coldStart: coldStart ?? null,
     burst: burst ?? null,
+    ...drift.meta,
   };
   if (o.report) await writeServerlessReport(o.report, meta, apps, runs);
   if (o.json) {
@@ -208,6 +220,7 @@ export function summariseRun(r: ServerlessRun) {
     planningMs: { initial: x.initialPlanningMs, ...x.planningMs },
     initialPlan: x.initialPlan,
     perMinute: x.perSegment,
+    ...(r.drift ?? {}),
     simulatedS: x.simulatedS,
     wallMs: x.wallMs,
   };
@@ -270,6 +283,7 @@ function printServerlessTables(
       ]),
     ),
   );
+  out.push(...driftTables(runs));
   process.stdout.write(out.join('\n') + '\n');
 }
 
