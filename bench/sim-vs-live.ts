@@ -5,6 +5,8 @@
  * grid of rates around the simulator's allowable rate. Prints the QoS-met ratio side by side per
  * rate, the allowable rate of each (the rate where the ratio crosses 99 %, interpolated on the
  * grid), and the share of queries the GPU type serves. Target: allowable rates within 10 %.
+ * Then serverless mode: the README case's SLO-miss rate and mean batch size per group, live vs
+ * simulated.
  *
  *   npx tsx bench/sim-vs-live.ts [--seconds 20] [--quick]
  */
@@ -14,7 +16,7 @@ import { LatencyTable } from '../src/plan/cluster/latency-table.ts';
 import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
 import { findAllowableThroughput } from '../src/simulate/cluster.ts';
 import { distributorFactory } from '../src/simulate/distributors.ts';
-import { liveCase, simulateCase, type AgreementCase } from '../src/serve/agreement.ts';
+import { liveCase, serverlessReadmeCase, simulateCase, type AgreementCase } from '../src/serve/agreement.ts';
 import { figure, finish } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -92,4 +94,20 @@ figure('sim-vs-live', 'cluster allowable rate live / simulated', liveA / simA, '
 figure('sim-vs-live', 'cluster allowable rate simulated', simA, 'q/s');
 figure('sim-vs-live', 'cluster allowable rate live', liveA, 'q/s');
 figure('sim-vs-live', 'cluster largest QoS-met gap', worst, 'ratio');
+
+// Serverless mode: the README case (VGG19, four apps), live for `seconds` × 3 vs simulated 600 s.
+const sv = await serverlessReadmeCase(seconds * 3, 600);
+console.log(
+  `serverless README case: SLO-miss rate live ${(sv.live.sloMissRate * 100).toFixed(2)} % (${sv.live.requests} requests), ` +
+    `simulated ${(sv.sim.sloMissRate * 100).toFixed(3)} % (${sv.sim.requests})`,
+);
+for (const [g, b] of Object.entries(sv.sim.meanBatch)) {
+  const l = sv.live.meanBatch[g] ?? 0;
+  console.log(
+    `  group ${g}: mean batch live ${l.toFixed(2)}, simulated ${b.toFixed(2)}, live/sim ${(l / b).toFixed(3)}`,
+  );
+  figure('sim-vs-live', `serverless mean batch live / simulated (${g})`, l / b, 'ratio');
+}
+figure('sim-vs-live', 'serverless SLO-miss rate live', sv.live.sloMissRate, 'ratio');
+figure('sim-vs-live', 'serverless SLO-miss rate simulated', sv.sim.sloMissRate, 'ratio');
 finish();

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deepRecSysSizes } from '../src/plan/cluster/query-sizes.ts';
-import { liveCase, simulateCase } from '../src/serve/agreement.ts';
+import { liveCase, serverlessReadmeCase, simulateCase } from '../src/serve/agreement.ts';
 
 test(
   'cluster: live QoS-met ratio and per-type shares agree with the simulator',
@@ -43,5 +43,29 @@ test(
       .reduce((a, [, x]) => a + x, 0);
     const offered = c.sizes.sizes.reduce((a, s, i) => a + (s > 200 ? c.sizes.probabilities[i] : 0), 0);
     assert.ok(Math.abs(large - offered) <= 0.1, `live share over 200 items ${large} vs offered ${offered}`);
+  },
+);
+
+test(
+  'serverless README case: live batch sizes and SLO misses agree with the simulator',
+  { timeout: 120_000 },
+  async () => {
+    const { live, sim } = await serverlessReadmeCase(6, 300);
+    assert.ok(live.requests >= 100, `live sent ${live.requests}`);
+    const groups = Object.keys(sim.meanBatch);
+    assert.deepEqual(Object.keys(live.meanBatch).sort(), [...groups].sort());
+    for (const g of groups) {
+      // the last batches of a short live run are flushed part-full: a ratio, with room for that
+      const r = live.meanBatch[g] / sim.meanBatch[g];
+      assert.ok(
+        r > 0.75 && r < 1.15,
+        `group ${g}: mean batch live ${live.meanBatch[g]} vs sim ${sim.meanBatch[g]}`,
+      );
+    }
+    assert.ok(sim.sloMissRate < 0.01, `sim misses ${sim.sloMissRate}`);
+    assert.ok(
+      live.sloMissRate <= sim.sloMissRate + 0.05,
+      `live misses ${live.sloMissRate} vs sim ${sim.sloMissRate}`,
+    );
   },
 );

@@ -119,3 +119,82 @@ export async function liveCase(c: AgreementCase, durationS: number): Promise<Agr
     await gw.close();
   }
 }
+
+export interface ServerlessAgreement {
+  /** Share of requests not answered within their app's SLO. */
+  sloMissRate: number;
+  /** Mean batch size per plan group (apps joined with ','). */
+  meanBatch: Record<string, number>;
+  requests: number;
+}
+
+/**
+ * The README case (VGG19, four apps at 5/5/5/15 req/s with SLOs 0.5–1 s) live and simulated: the
+ * gateway plans it (serverless mode, replay functions drawing the profile's latencies), the load
+ * generator sends the apps' Poisson rates for `durationS`; the simulator runs the same plan, profile
+ * and rates for `simS` seconds.
+ */
+export async function serverlessReadmeCase(
+  durationS: number,
+  simS = 600,
+): Promise<{ live: ServerlessAgreement; sim: ServerlessAgreement }> {
+  const apps = [
+    { name: 'app0', slo: 0.5, rps: 5 },
+    { name: 'app1', slo: 0.6, rps: 5 },
+    { name: 'app2', slo: 0.8, rps: 5 },
+    { name: 'app3', slo: 1.0, rps: 15 },
+  ];
+  const config = parseServeConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    models: [{ name: 'vgg', profile: 'VGG19', inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }] }],
+    applications: apps,
+    serving: { mode: 'serverless', backend: { type: 'replay', latency: { profile: true } } },
+    replan: { intervalS: 0, windowS: 60 },
+    logLevel: 'silent',
+  });
+  const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
+  const { url } = await gw.start();
+  let live: ServerlessAgreement;
+  const plan = gw.serverless('vgg').plan;
+  try {
+    const rep = await runLoad({ url, model: 'vgg', apps, durationS, connections: 256 });
+    const text = await gw.metrics.registry.metrics();
+    const sum = new Map<string, number>();
+    const count = new Map<string, number>();
+    for (const m of text.matchAll(
+      /hetserve_batch_size_(sum|count)\{model="vgg",group="([^"]+)"\} ([\d.e+-]+)/g,
+    ))
+      (m[1] === 'sum' ? sum : count).set(m[2], Number(m[3]));
+    const sent = rep.apps.reduce((a, x) => a + x.sent, 0);
+    const inSlo = rep.apps.reduce((a, x) => a + (x.sloAttainment ?? 0) * x.sent, 0);
+    live = {
+      requests: sent,
+      sloMissRate: sent ? 1 - inSlo / sent : 0,
+      meanBatch: Object.fromEntries([...count].map(([g, n]) => [g, n ? sum.get(g)! / n : 0])),
+    };
+  } finally {
+    await gw.close();
+  }
+  const { createPredictor, resolveProfile } = await import('../predict/index.ts');
+  const { sampleLookup } = await import('../profile/samples.ts');
+  const { runConstantScenario } = await import('../simulate/scenarios.ts');
+  const profile = resolveProfile('VGG19');
+  const predictor = createPredictor(profile, {});
+  const samples = sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, 'auto');
+  const r = runConstantScenario({
+    apps,
+    planFor: () => plan,
+    predictor,
+    rates: apps.map((a) => a.rps),
+    durationS: simS,
+    ...(samples ? { samples } : {}),
+  });
+  return {
+    live,
+    sim: {
+      requests: r.requests,
+      sloMissRate: r.sloViolationRate,
+      meanBatch: Object.fromEntries(r.groups.map((g) => [g.group, g.meanBatchSize])),
+    },
+  };
+}
