@@ -117,6 +117,9 @@ test('dashboard of a cluster-mode model shows the pool and live latency', { time
     const text = (await page.textContent('#model-echo .plan')) ?? '';
     assert.match(text, /Kairos/);
     assert.ok(text.includes('f0') && text.includes('s0'));
+    // pool per type, QoS-met ratio and cost per hour (no prices for these made-up types: 0)
+    assert.match(text, /fast\s*1/);
+    assert.match(text, /QoS met [\d.]+ %; [\d.]+ q\/s; 0\.000 \$\/h/);
     assert.equal(
       await page.$$eval('#model-echo .uplot', (els) => els.length),
       1 + 2,

@@ -205,3 +205,114 @@ test('Kairos data: replay instances draw measured rm2 latencies; the estimator u
       e.code === 'E_CONFIG_INVALID' && e.details?.value === 'p5.48xlarge',
   );
 });
+
+test('live query sizes: query_size and the batch dimension route large queries to the GPU type', async () => {
+  const kairos = (type: string) => ({ type: 'replay' as const, latency: { kairos: { model: 'rm2', type } } });
+  const cfg = baseConfig({
+    serving: {
+      mode: 'cluster',
+      qosMs: 350,
+      baseType: 'g4dn.xlarge',
+      kairos: { model: 'rm2' },
+      instances: [
+        { name: 'gpu0', type: 'g4dn.xlarge', backend: kairos('g4dn.xlarge') },
+        { name: 'cpu0', type: 'r5n.large', backend: kairos('r5n.large') },
+        { name: 'cpu1', type: 'r5n.large', backend: kairos('r5n.large') },
+      ],
+    },
+  });
+  const { gw, url } = await startGateway(cfg);
+  try {
+    for (let r = 0; r < 3; r++) {
+      const rs = await Promise.all([
+        // 900 items: r5n.large needs 363 ms on average, over the 350 ms QoS: only the GPU type meets it
+        post(
+          `${url}/v2/models/echo/infer`,
+          JSON.stringify({
+            parameters: { app: 'a3', query_size: 900 },
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [r, 0, 0, 0] }],
+          }),
+        ),
+        // a request of 2 rows is one query of size 2
+        post(
+          `${url}/v2/models/echo/infer`,
+          JSON.stringify({
+            parameters: { app: 'a3' },
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+          }),
+        ),
+      ]);
+      for (const x of rs) assert.equal(x.status, 200);
+      assert.equal(rs[0].json.outputs[0].data[0], r);
+      assert.deepEqual(rs[1].json.outputs[0].shape, [2, 4]);
+      assert.ok(
+        rs[0].json.parameters.backend_ms >= 200,
+        `900 items took ${rs[0].json.parameters.backend_ms} ms`,
+      );
+    }
+    const m = await (await fetch(`${url}/metrics`)).text();
+    assert.match(
+      m,
+      /hetserve_cluster_queries_total\{model="echo",type="g4dn.xlarge",size_bucket="501-1000",qos="\w+"\} 3/,
+    );
+    assert.doesNotMatch(
+      m,
+      /hetserve_cluster_queries_total\{model="echo",type="r5n.large",size_bucket="501-1000"/,
+    );
+    const live = (await (await fetch(`${url}/api/live`)).json()) as {
+      models: { cluster: { pool: unknown } }[];
+    };
+    assert.deepEqual(live.models[0].cluster.pool, { 'g4dn.xlarge': 1, 'r5n.large': 2 });
+    const bad = await post(
+      `${url}/v2/models/echo/infer`,
+      JSON.stringify({
+        parameters: { app: 'a3', query_size: 0 },
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0, 0, 0, 0] }],
+      }),
+    );
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.json), /query_size/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('realloc config: needs the Kairos table and a price for every pool type', async () => {
+  const serving = {
+    mode: 'cluster' as const,
+    qosMs: 350,
+    baseType: 'g4dn.xlarge',
+    instances: [{ name: 'gpu0', type: 'g4dn.xlarge', backend: { type: 'replay' as const, latency: 1 } }],
+    realloc: {
+      budgetUsdPerHour: 2,
+      pool: [{ type: 'g4dn.xlarge', backend: { type: 'replay' as const, latency: 1 } }],
+    },
+  };
+  await assert.rejects(
+    startGateway(baseConfig({ serving })),
+    (e: Error & { details?: { field?: string } }) => e.details?.field === 'serving.realloc',
+  );
+  await assert.rejects(
+    startGateway(
+      baseConfig({
+        serving: {
+          ...serving,
+          kairos: { model: 'rm2' },
+          realloc: {
+            budgetUsdPerHour: 2,
+            pool: [{ type: 'r5n.large', backend: { type: 'replay', latency: 1 } }],
+          },
+        },
+      }),
+    ),
+    (e: Error & { details?: { field?: string } }) => e.details?.field === 'serving.realloc.pool',
+  );
+});
+
+test('hetserve load --query-sizes: a bad mix is a coded error naming the option', async () => {
+  const { runCli } = await import('./cli-helpers.ts');
+  const r = await runCli('load', '--app', 'a:1', '--query-sizes', '/nonexistent/mix.json', '--duration', '1');
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--query-sizes/);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+});

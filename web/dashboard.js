@@ -90,10 +90,48 @@
     t.append(el('tr', {}, el('th', {}, 'instance'), el('th', {}, 'type'), el('th', {}, 'state')));
     for (const i of model.instances)
       t.append(
-        el('tr', {}, el('td', {}, i.name), el('td', {}, i.type), el('td', {}, i.busy ? 'busy' : 'idle')),
+        el(
+          'tr',
+          {},
+          el('td', {}, i.name),
+          el('td', {}, i.type),
+          el('td', {}, i.draining ? 'draining' : i.busy ? 'busy' : 'idle'),
+        ),
       );
     const div = el('div', {});
-    div.append(el('p', {}, `cluster pool, Kairos distributor; ${model.queued} requests in flight`), t);
+    div.append(el('p', {}, `cluster pool, Kairos distributor; ${model.queued} requests in flight`));
+    const c = model.cluster;
+    if (c) {
+      // Pool per type with utilisation, then QoS-met ratio, rate and cost (re-allocation's inputs).
+      const types = el('table', { class: 'plan-table', 'data-pool': '' });
+      types.append(
+        el('tr', {}, el('th', {}, 'type'), el('th', {}, 'instances'), el('th', {}, 'utilisation')),
+      );
+      for (const [type, n] of Object.entries(c.pool))
+        types.append(
+          el(
+            'tr',
+            {},
+            el('td', {}, type),
+            el('td', {}, String(n)),
+            el('td', {}, `${Math.round((c.utilisation[type] ?? 0) * 100)} %`),
+          ),
+        );
+      const qos = c.qosMetRatio === null ? '–' : `${(c.qosMetRatio * 100).toFixed(1)} %`;
+      const budget = c.budgetUsdPerHour ? ` of ${c.budgetUsdPerHour} $/h budget` : '';
+      const last = c.lastDecision
+        ? `; last re-allocation check: ${c.lastDecision.action} (${c.lastDecision.reason})`
+        : '';
+      div.append(
+        types,
+        el(
+          'p',
+          { 'data-cluster-summary': '' },
+          `QoS met ${qos}; ${c.rateQps.toFixed(1)} q/s; ${c.costUsdPerHour.toFixed(3)} $/h${budget}; ${c.draining} draining${last}`,
+        ),
+      );
+    }
+    div.append(t);
     return div;
   }
 

@@ -184,6 +184,19 @@ abstract class DistributorBase<P> implements QueryDistributor<P> {
     this.lastNow = now;
   }
 
+  /**
+   * Mark idle instance `index` busy until `until` (s, an estimate) running query `id`: a pool
+   * rebuilt around a query still running (the cluster service's re-allocation) must not hand that
+   * instance out before its `onComplete`.
+   */
+  occupy(index: number, until: number, id?: string | number): void {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.types.length) || this.busy[index] !== 0)
+      throw badField('E_DISPATCH_CONFIG', 'instance', index, 'must be an idle instance index');
+    this.busy[index] = 1;
+    this.busyUntil[index] = until;
+    this.running[index] = id;
+  }
+
   pending(): number {
     return this.queue.length;
   }

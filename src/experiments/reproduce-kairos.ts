@@ -5,7 +5,8 @@
  *
  * Per model, at the $2.5/h budget and the model's QoS (p99):
  * - homogeneous: the best all-g4dn configuration under FCFS, scaled to the budget (paper practice);
- * - Kairos: allocate()'s choice (similarity rule) with the Kairos distributor;
+ * - Kairos: allocate()'s default choice (top-1 by upper bound) with the Kairos distributor; the
+ *   paper's similarity pick is placed in the oracle ranking too;
  * - the same configuration with FCFS and with a tuned size threshold (DeepRecSys-like: the
  *   threshold is hill-climbed on a grid, then measured);
  * - Ribbon-like: Bayesian optimisation over configurations (`bayesianSearch`) whose objective
@@ -85,6 +86,8 @@ interface ModelResult {
     /** Rank (1-based; 0 = not evaluated) and allowable QPS of the top-1 configuration by upper bound. */
     top1Rank: number;
     top1OracleQps: number;
+    /** The paper's similarity pick (L1 medoid of the top 5 by upper bound) in the oracle ranking. */
+    similarity: { counts: Record<string, number>; rank: number; oracleQps: number };
     ranked: { counts: Record<string, number>; allowableQps: number }[];
     wallMs: number;
   };
@@ -131,7 +134,8 @@ export async function reproduceKairos(o: KairosReproOptions): Promise<{ reportPa
     const t0 = performance.now();
     const alloc = await allocate({
       model,
-      select: 'similarity',
+      // The default rule without an oracle (with one, allocate() would default to 'verified').
+      select: 'top1',
       top: 10,
       oracle,
       oracleCandidates: oracleTop === Infinity ? 100_000 : oracleTop,
@@ -143,6 +147,8 @@ export async function reproduceKairos(o: KairosReproOptions): Promise<{ reportPa
     const chosenIdx = ranked.findIndex((r) => key(r.counts, types) === chosenKey);
     const top1Key = key(alloc.top1.counts as Record<string, number>, types);
     const top1Idx = ranked.findIndex((r) => key(r.counts, types) === top1Key);
+    const simCounts = alloc.runnersUp[alloc.similarity.chosenRank - 1].counts as Record<string, number>;
+    const simIdx = ranked.findIndex((r) => key(r.counts, types) === key(simCounts, types));
     const cache = new Map<string, number>(ranked.map((r) => [key(r.counts, types), r.allowableQps]));
 
     o.onProgress?.(`${model}: Kairos, FCFS`);
@@ -261,6 +267,11 @@ export async function reproduceKairos(o: KairosReproOptions): Promise<{ reportPa
         chosenOracleQps: chosenIdx >= 0 ? ranked[chosenIdx].allowableQps : NaN,
         top1Rank: top1Idx + 1,
         top1OracleQps: top1Idx >= 0 ? ranked[top1Idx].allowableQps : NaN,
+        similarity: {
+          counts: simCounts,
+          rank: simIdx + 1,
+          oracleQps: simIdx >= 0 ? ranked[simIdx].allowableQps : NaN,
+        },
         ranked,
         wallMs: oracleMs,
       },
@@ -345,12 +356,13 @@ async function writeKairosReport(
       '5/5 models: top-1 UB config best of top 20',
       `rank ${r.oracle.chosenRank > 0 ? r.oracle.chosenRank : `> ${r.oracle.evaluated}`}, ${sig((r.oracle.chosenOracleQps / r.oracle.best.allowableQps) * 100, 3)} % of best`,
     ]);
+    const sm = r.oracle.similarity;
     paperRows.push([
       r.model,
-      `top-1 by upper bound ${cfg(r.top1)} vs oracle`,
+      `the paper's similarity pick ${cfg(sm.counts)} vs oracle`,
+      KAIROS_REFERENCE.paper.vsOracle,
       '–',
-      '5/5 models: top-1 UB config best of top 20',
-      `rank ${r.oracle.top1Rank > 0 ? r.oracle.top1Rank : `> ${r.oracle.evaluated}`}, ${sig((r.oracle.top1OracleQps / r.oracle.best.allowableQps) * 100, 3)} % of best`,
+      `rank ${sm.rank > 0 ? sm.rank : `> ${r.oracle.evaluated}`}, ${sig((sm.oracleQps / r.oracle.best.allowableQps) * 100, 3)} % of best`,
     ]);
   }
   const rm2 = results.find((r) => r.model === 'rm2');
@@ -373,7 +385,7 @@ async function writeKairosReport(
     '## Method',
     '',
     `- Allowable throughput: the largest offered rate at which ≥ 99 % of 20,000 queries finish within the QoS, found per seed by bisection over [0, 1.2 × fluid capacity] (${meta.steps} steps); an early stop (certain failure, > 10 % violations after 100 queries, queue stacking) counts as failure. Headline numbers: median over seeds ${meta.seeds.join(', ')} [min–max]. Search-internal evaluations (oracle, Ribbon trials, threshold tuning): one seed, 7 steps (threshold tuning: ${meta.quick ? 5 : 7}).`,
-    '- Kairos: the configuration `allocate()` picks (upper bound, L1 medoid of the top 5) served by the Kairos matching distributor (paper mode: float estimates, QoS-scaled penalties).',
+    "- Kairos: the configuration `allocate()` picks by default (top-1 by upper bound; the paper's rule, the L1 medoid of the top 5, is `--select similarity`: reports/kairos/selection-rules.md measures both) served by the Kairos matching distributor (paper mode: float estimates, QoS-scaled penalties).",
     '- Homogeneous: 4 × g4dn.xlarge under FCFS, throughput scaled by budget / cost (paper practice).',
     '- Threshold (DeepRecSys-like): size threshold hill-climbed on a grid for the chosen configuration, then measured.',
     "- Ribbon-like: Bayesian optimisation (GP + EI, the cluster planner's `bayesianSearch`) over affordable configurations, each trial a simulated allowable-throughput measurement with the Kairos distributor (advantaged, as the paper does; exploration cost not counted).",
@@ -384,6 +396,10 @@ async function writeKairosReport(
     "The paper's per-model bars could not be read (design §0); its text claims are listed with the design's research-simulation numbers (§6.7, Poisson-integer gaps, 6,000 queries) for reference.",
     '',
     markdownTable(['model', 'metric', 'paper', 'research sim (design)', 'ours'], paperRows),
+    '',
+    '## Where the default does not beat every baseline',
+    '',
+    ...defaultLosses(results, cfg),
     '',
     '## Allowable throughput (queries/s)',
     '',
@@ -450,4 +466,47 @@ async function writeKairosReport(
   const p = join(dir, 'report.md');
   writeFileSync(p, md);
   return p;
+}
+
+/** Report lines: each model where a baseline measured more than the default (Kairos), and why. */
+function defaultLosses(results: ModelResult[], cfg: (c: Record<string, number> | null) => string): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    const k = r.kairos;
+    const bases: [string, number, AllowableResult | null, string][] = [
+      ['homogeneous (scaled)', r.homogeneous.scaledQps, null, ''],
+      [
+        'tuned threshold',
+        r.threshold.allowable.allowableQps,
+        r.threshold.allowable,
+        `T=${r.threshold.threshold}`,
+      ],
+      [
+        'Ribbon-like',
+        r.ribbon.measured?.allowableQps ?? 0,
+        r.ribbon.measured,
+        r.ribbon.counts ? cfg(r.ribbon.counts) : '',
+      ],
+      ['FCFS', r.fcfs.allowableQps, r.fcfs, ''],
+    ];
+    for (const [name, qps, res, what] of bases) {
+      if (qps <= k.allowableQps) continue;
+      const overlap = res && res.spreadQps[0] <= k.spreadQps[1];
+      const why =
+        name === 'Ribbon-like'
+          ? `it picks by simulating ${r.ribbon.distinct} configurations (exploration not counted), the default by the upper bound without simulating (\`--select verified\` with an oracle closes this gap)`
+          : name === 'tuned threshold'
+            ? 'the threshold was tuned by simulation on this very configuration'
+            : 'see the table below';
+      out.push(
+        `- ${r.model}: ${name} ${what} ${sig(qps, 4)} q/s > default ${cfg(r.chosen)} ${sig(k.allowableQps, 4)} q/s ` +
+          `(${sig(k.allowableQps / qps, 3)}×)${overlap ? `; the seed ranges overlap ([${sig(res!.spreadQps[0], 4)}–${sig(res!.spreadQps[1], 4)}] vs [${sig(k.spreadQps[0], 4)}–${sig(k.spreadQps[1], 4)}]): within measurement noise` : ''}; ${why}.`,
+      );
+    }
+  }
+  if (out.length === 0)
+    out.push(
+      'None: on every model the default (top-1 by upper bound, Kairos distributor) measured more than the homogeneous (scaled), tuned-threshold, Ribbon-like and FCFS baselines.',
+    );
+  return out;
 }

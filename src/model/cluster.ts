@@ -79,7 +79,7 @@ export const AllocationSchema = z
     // Optional report fields written by `hetserve allocate` (src/plan/cluster/allocate.ts).
     compat: z.enum(['prototype']).nullable().optional(),
     rankBy: z.enum(['ub', 'lp']).optional(),
-    select: z.enum(['similarity', 'top1']).optional(),
+    select: z.enum(['similarity', 'top1', 'verified']).optional(),
     top1: ClusterConfigSchema.optional(),
     runnersUp: z.array(ClusterConfigSchema).optional(),
     homogeneous: ClusterConfigSchema.extend({ scaledToBudgetQps: z.number().nonnegative() })

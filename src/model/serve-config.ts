@@ -85,13 +85,14 @@ export const ReplayBackendSchema = z
           .object({
             /**
              * Kairos measured samples (data/kairos): bundled model (rm2, dien, wnd, mtwnd, ncf),
-             * instance type (e.g. g4dn.xlarge) and the query size whose samples are drawn (default 10).
+             * instance type (e.g. g4dn.xlarge) and a fixed query size whose samples are drawn
+             * (default: each query's own size, rounded up to the profiled grid, at most its largest).
              */
             kairos: z
               .object({
                 model: z.string().min(1),
                 type: z.string().min(1),
-                querySize: z.number().int().positive().default(10),
+                querySize: z.number().int().positive().optional(),
               })
               .strict(),
           })
@@ -229,17 +230,50 @@ export const ClusterModeSchema = z
     qosMs: z.number().positive(),
     /** Instance type all others are compared with (the Kairos base type). */
     baseType: z.string().min(1),
-    /** Mean service time per instance type, ms (the distributor's estimator); default 1 ms. */
+    /** Service time of one item per instance type, ms, × the query size (the distributor's estimator); default 1 ms. */
     latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
     /**
      * Estimate service times from a bundled Kairos latency table instead (rm2, dien, wnd, mtwnd,
-     * ncf): the mean at `querySize` items per query for each instance type. Overrides latencyMs.
+     * ncf): the mean of each instance type at the query's size (its batch dimension, or
+     * parameters.query_size, rounded up to the profiled grid). `querySize` fixes every query's size
+     * instead. Overrides latencyMs.
      */
     kairos: z
-      .object({ model: z.string().min(1), querySize: z.number().int().positive().default(10) })
+      .object({ model: z.string().min(1), querySize: z.number().int().positive().optional() })
       .strict()
       .optional(),
     instances: z.array(ClusterInstanceSchema).min(1),
+    /**
+     * Live re-allocation (needs `kairos`, whose table the allocator plans with): every `intervalS`
+     * the measured rate and size mix (over replan.windowS) pick a configuration within the budget;
+     * the pool grows or shrinks when it is short, or when a cheaper one suffices, by `margin`.
+     * Absent: the pool stays as `instances`.
+     */
+    realloc: z
+      .object({
+        budgetUsdPerHour: z.number().positive(),
+        /** Types the pool may use: price (default: data/kairos/aws-ec2-prices.csv), most instances, backend of a new one. */
+        pool: z
+          .array(
+            z
+              .object({
+                type: z.string().min(1),
+                priceUsdPerHour: z.number().positive().optional(),
+                maxCount: z.number().int().nonnegative().optional(),
+                backend: BackendSchema,
+              })
+              .strict(),
+          )
+          .min(1),
+        /** Seconds between decisions (default 30). */
+        intervalS: z.number().positive().default(30),
+        /** Hysteresis: grow only for > (1 + margin) × the capacity, shrink only below (1 − margin) × the cost (default 0.1). */
+        margin: z.number().min(0).max(0.9).default(0.1),
+        /** Capacity (Kairos upper bound) wanted per unit of measured rate (default 1.25). */
+        headroom: z.number().min(1).default(1.25),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -142,54 +142,20 @@ export class Gateway {
         continue;
       }
       if (serving.mode === 'cluster') {
-        const instances = [];
-        for (const inst of serving.instances) {
-          const backend = factory(inst.backend, {
-            id: `${m.name}/${inst.name}`,
-            model: m,
-            baseDir: this.baseDir,
-          });
-          instances.push({ name: inst.name, type: inst.type, backend, io: await backend.start() });
-        }
-        let latencyMs = serving.latencyMs;
-        if (serving.kairos) {
-          const { LatencyTable } = await import('../predict/latency-table.ts');
-          const table = LatencyTable.bundled(serving.kairos.model);
-          const size = serving.kairos.querySize;
-          latencyMs = Object.fromEntries(
-            [...new Set([...serving.instances.map((i) => i.type), serving.baseType])].map((t) => {
-              if (!table.has(t))
-                throw new HetserveError(
-                  'E_CONFIG_INVALID',
-                  `serving.instances: type ${JSON.stringify(t)} is not in the ${serving.kairos!.model} table; known: ${table.types.join(', ')}`,
-                  {
-                    field: 'serving.instances.type',
-                    value: t,
-                  },
-                );
-              return [t, table.meanMs(t, size)];
-            }),
-          );
-        }
-        const service = new ClusterService({
-          io: instances[0].io,
+        const { startClusterService } = await import('./cluster-setup.ts');
+        const service = await startClusterService({
+          serving,
+          model: m,
           apps,
-          instances,
-          qosMs: serving.qosMs,
-          baseType: serving.baseType,
-          latencyMs,
+          factory,
+          baseDir: this.baseDir,
           timers: this.timers,
           metrics: this.metrics,
           logger: this.logger,
-          maxQueue: c.limits.maxQueue,
-          hardDeadlineFactor: c.limits.hardDeadlineFactor,
+          limits: c.limits,
           windowS: c.replan.windowS,
         });
         this.models.set(m.name, { config: m, service, stats: new ModelStats() });
-        this.logger.info(
-          { model: m.name, instances: serving.instances.map((i) => `${i.name}:${i.type}`) },
-          'cluster pool started',
-        );
         continue;
       }
       if (!m.profile)
@@ -582,7 +548,7 @@ export class Gateway {
         mode: service instanceof ServerlessService ? 'serverless' : 'cluster',
         ...(service instanceof ServerlessService
           ? { planVersion: service.planVersion, plan: service.plan }
-          : { instances: service.instances() }),
+          : { instances: service.instances(), cluster: service.summary() }),
         currency: this.prices?.currency,
         slo: Object.fromEntries(
           this.config.applications.filter((a) => service.hasApp(a.name)).map((a) => [a.name, a.slo]),

@@ -9,7 +9,8 @@
 import { Pool } from 'undici';
 import * as hdr from 'hdr-histogram-js';
 import { HetserveError } from '../model/errors.ts';
-import { Rng } from '../workload/rng.ts';
+import { DiscreteSampler, Rng } from '../workload/rng.ts';
+import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import { poissonArrivals, traceArrivals } from '../workload/arrivals.ts';
 
 export interface LoadApp {
@@ -39,6 +40,11 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Connections to the endpoint (default 64). */
   connections?: number;
+  /**
+   * Cluster mode: each request carries `parameters.query_size` drawn from this mix (e.g. the
+   * DeepRecSys-like one), so the gateway routes it by size. Default: none.
+   */
+  querySizes?: QuerySizeDistribution;
   /** How the app is named: header `x-hetserve-app` (default) or the `app` request parameter. */
   appVia?: 'header' | 'parameter';
   signal?: AbortSignal;
@@ -81,6 +87,7 @@ async function bodyFactory(
   pool: Pool,
   model: string,
   rng: Rng,
+  sizes?: QuerySizeDistribution,
 ): Promise<(app: string, viaParam: boolean) => string> {
   let meta: { inputs?: { name: string; datatype: string; shape: number[] }[] };
   try {
@@ -113,6 +120,15 @@ async function bodyFactory(
     return { name: t.name, datatype: t.datatype, shape, data };
   });
   const body = JSON.stringify({ inputs });
+  if (sizes) {
+    const sampler = new DiscreteSampler(sizes.sizes, sizes.probabilities);
+    const sizeRng = new Rng((rng.next() * 2 ** 31) >>> 0);
+    return (app, viaParam) =>
+      JSON.stringify({
+        parameters: { ...(viaParam ? { app } : {}), query_size: sizes.sizes[sampler.drawIndex(sizeRng)] },
+        inputs,
+      });
+  }
   return (app, viaParam) => (viaParam ? JSON.stringify({ parameters: { app }, inputs }) : body);
 }
 
@@ -137,7 +153,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   const pool = new Pool(origin.origin, { connections: opts.connections ?? 64, keepAliveTimeout: 30_000 });
   const viaParam = opts.appVia === 'parameter';
   try {
-    const makeBody = await bodyFactory(pool, opts.model, rng);
+    const makeBody = await bodyFactory(pool, opts.model, rng, opts.querySizes);
     const stream = opts.traces
       ? traceArrivals(
           opts.traces.map((c) => c.map((x) => x * scale)),

@@ -37,6 +37,11 @@ export interface DecodedRequest {
   rows: number;
   /** Requested output names (default all). */
   outputs: string[] | undefined;
+  /**
+   * Cluster mode's query size when it differs from `rows` (parameters.query_size: e.g. the items
+   * one recommendation query scores); undefined = `rows`.
+   */
+  querySize?: number;
 }
 
 const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
@@ -86,6 +91,7 @@ export function decodeInferRequest(body: unknown, model: ModelIO, maxRows = 1): 
   let app: string | undefined;
   let deadlineMs: number | undefined;
   let priority: number | undefined;
+  let querySize: number | undefined;
   const params = body['parameters'];
   if (params !== undefined) {
     if (!isRecord(params)) throw badField('E_INVALID_INPUT', 'parameters', params, 'must be an object');
@@ -100,6 +106,12 @@ export function decodeInferRequest(body: unknown, model: ModelIO, maxRows = 1): 
       if (typeof d !== 'number' || !(d > 0) || !Number.isFinite(d))
         throw badField('E_INVALID_INPUT', 'parameters.deadline_ms', d, 'must be a positive number of ms');
       deadlineMs = d;
+    }
+    const qs = params['query_size'];
+    if (qs !== undefined) {
+      if (typeof qs !== 'number' || !Number.isInteger(qs) || qs < 1)
+        throw badField('E_INVALID_INPUT', 'parameters.query_size', qs, 'must be an integer >= 1');
+      querySize = qs;
     }
     const p = params['priority'];
     if (p !== undefined) {
@@ -183,7 +195,16 @@ export function decodeInferRequest(body: unknown, model: ModelIO, maxRows = 1): 
       return name;
     });
   }
-  return { id, app, deadlineMs, priority, samples, rows: rows ?? 1, outputs };
+  return {
+    id,
+    app,
+    deadlineMs,
+    priority,
+    samples,
+    rows: rows ?? 1,
+    outputs,
+    ...(querySize !== undefined ? { querySize } : {}),
+  };
 }
 
 function checkValues(flat: unknown[], dt: Datatype, field: string): number[] {

@@ -15,7 +15,7 @@ interface AllocateCliOptions {
   pool?: string;
   types?: string;
   sizes?: string;
-  select: string;
+  select?: string;
   rank: string;
   compat?: string;
   top: string;
@@ -76,7 +76,10 @@ export function register(program: Command): void {
       '--sizes <file>',
       'query-size histogram JSON {sizes, weights} or {size: weight}; default: DeepRecSys-like mix',
     )
-    .option('--select <rule>', 'similarity (L1 medoid of the top K) or top1', 'similarity')
+    .option(
+      '--select <rule>',
+      'top1 (default), verified (default with --oracle: the best measured of the oracle candidates), or similarity (the paper: L1 medoid of the top K)',
+    )
     .option('--k <n>', 'how many top configurations the similarity rule compares', '5')
     .option(
       '--rank <key>',
@@ -173,7 +176,10 @@ export function register(program: Command): void {
         sizes: o.sizes
           ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
           : undefined,
-        select: oneOf('--select', o.select, ['similarity', 'top1'] as const),
+        select:
+          o.select === undefined
+            ? undefined
+            : oneOf('--select', o.select, ['similarity', 'top1', 'verified'] as const),
         similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
         rank: oneOf('--rank', o.rank, ['ub', 'lp'] as const),
         compat,

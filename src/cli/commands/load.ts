@@ -15,6 +15,7 @@ interface LoadCliOpts {
   timeout: string;
   connections: string;
   appVia: string;
+  querySizes?: string;
   json?: boolean;
 }
 
@@ -63,6 +64,10 @@ export function register(program: Command): void {
       "name the app by 'header' (x-hetserve-app) or 'parameter' (parameters.app)",
       'header',
     )
+    .option(
+      '--query-sizes <mix>',
+      "cluster mode: send parameters.query_size drawn from 'deeprecsys' or a histogram JSON file {sizes, weights}",
+    )
     .option('--json', 'print the report as JSON')
     .action(async (o: LoadCliOpts) => {
       const { runLoad, formatLoadReport } = await import('../../serve/load.ts');
@@ -107,6 +112,18 @@ export function register(program: Command): void {
           apps.map((a) => a.name),
         );
       }
+      let querySizes: import('../../workload/query-sizes.ts').QuerySizeDistribution | undefined;
+      if (o.querySizes !== undefined) {
+        const q = await import('../../workload/query-sizes.ts');
+        querySizes =
+          o.querySizes === 'deeprecsys'
+            ? q.deepRecSysSizes()
+            : q.sizeDistributionFromHistogram(
+                readJsonFile(o.querySizes, '--query-sizes'),
+                '--query-sizes',
+                1,
+              );
+      }
       const ctrl = new AbortController();
       process.once('SIGINT', () => ctrl.abort());
       const report = await runLoad({
@@ -121,6 +138,7 @@ export function register(program: Command): void {
         timeoutMs: parseNumber('--timeout', o.timeout, { min: 1 }),
         connections: parseNumber('--connections', o.connections, { integer: true, min: 1 }),
         appVia: o.appVia,
+        ...(querySizes ? { querySizes } : {}),
         signal: ctrl.signal,
         onProgress: o.json
           ? undefined

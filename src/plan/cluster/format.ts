@@ -24,7 +24,12 @@ export function formatAllocation(r: AllocationResult): string {
     `${r.model} · budget ${r.budgetUsdPerHour} USD/h · QoS p${r.percentile} ≤ ${r.qosMs} ms · ` +
       `${r.feasibleConfigs} configurations within budget (of ${thousands(r.productSize)})${mode}`,
   );
-  const rule = r.select === 'similarity' ? `similarity: L1 medoid of the top ${r.similarity.k}` : 'top-1';
+  const rule =
+    r.select === 'similarity'
+      ? `similarity: L1 medoid of the top ${r.similarity.k}`
+      : r.select === 'verified'
+        ? `verified: best simulated of the top ${r.oracle?.ranked.length ?? 0}`
+        : 'top-1';
   const by = r.rankBy === 'ub' ? 'upper bound' : 'LP estimate';
   out.push('', `chosen (${rule} by ${by}, rank ${r.chosen.rank}): ${describeMix(r.chosen.counts)}`);
   out.push(`  ${line(r.chosen)}`);

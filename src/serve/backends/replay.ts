@@ -11,6 +11,7 @@ import { echoSpecs } from '../tensors.ts';
 import type { Backend, BackendBatch, BackendContext } from './types.ts';
 import { abortError } from './types.ts';
 import type { BackendConfig } from '../../model/serve-config.ts';
+import type { LatencyTable } from '../../predict/latency-table.ts';
 
 type ReplayConfig = Extract<BackendConfig, { type: 'replay' }>;
 
@@ -52,7 +53,8 @@ export class ReplayBackend implements Backend {
       });
   }
 
-  private kairosSamples: Float64Array | undefined;
+  /** Kairos samples: the table, and the fixed size (undefined: each batch's own query size). */
+  private kairos: { table: LatencyTable; type: string; size: number | undefined } | undefined;
 
   async start(): Promise<ModelIO> {
     const l = this.cfg.latency;
@@ -65,7 +67,7 @@ export class ReplayBackend implements Backend {
           `backend.latency.kairos.type: ${JSON.stringify(l.kairos.type)} is not in ${l.kairos.model}; known: ${table.types.join(', ')}`,
           { field: 'backend.latency.kairos.type', value: l.kairos.type },
         );
-      this.kairosSamples = table.samplesMs(l.kairos.type, l.kairos.querySize);
+      this.kairos = { table, type: l.kairos.type, size: l.kairos.querySize };
     }
     const inputs = this.ctx.model.inputs!;
     this.io = {
@@ -82,12 +84,15 @@ export class ReplayBackend implements Backend {
    * this size, uniformly (`samples: 'auto'` and the profile has some), else triangular(2·avg − max,
    * avg, max), whose mean is avg.
    */
-  latencyMs(size: number): number {
+  latencyMs(size: number, querySize = size): number {
     const l = this.cfg.latency;
     if (typeof l === 'number') return l;
     if ('samplesMs' in l) return l.samplesMs[Math.floor(this.rand() * l.samplesMs.length)];
     if ('kairos' in l) {
-      const xs = this.kairosSamples!;
+      const k = this.kairos!;
+      // Beyond the profiled sizes the largest one stands in (the table has no larger samples).
+      const at = Math.min(k.size ?? querySize, k.table.maxSize);
+      const xs = k.table.samplesMs(k.type, at);
       return xs[Math.floor(this.rand() * xs.length)];
     }
     const measured = l.samples === 'auto' ? this.ctx.latencySamples?.(size) : undefined;
@@ -109,7 +114,7 @@ export class ReplayBackend implements Backend {
     if (this.cfg.failRate > 0 && this.rand() < this.cfg.failRate)
       return Promise.reject(new HetserveError('E_BACKEND_FAILED', `${this.id}: injected failure`));
     const out = this.answer(batch);
-    const ms = this.latencyMs(batch.size) * this.latencyScale;
+    const ms = this.latencyMs(batch.size, batch.querySize) * this.latencyScale;
     if (ms <= 0) return Promise.resolve(out);
     return new Promise((resolve, reject) => {
       if (batch.signal.aborted) return reject(abortError(batch.signal));

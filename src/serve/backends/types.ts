@@ -12,6 +12,11 @@ export interface BackendBatch {
   /** Stacked inputs, in the model's input order; shape [size, ...dims]. */
   inputs: Tensor[];
   size: number;
+  /**
+   * Work the batch stands for when it differs from `size` (cluster mode's query size, e.g. items
+   * scored): replay draws its latency at this size. Default `size`.
+   */
+  querySize?: number;
   /** Aborted when the batch's deadline passes or the gateway gives up; backends must stop waiting. */
   signal: AbortSignal;
 }

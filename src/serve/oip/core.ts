@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { HetserveError } from '../../model/errors.ts';
 import type { Answer } from '../service.ts';
+import { ClusterService } from '../cluster.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import {
   concatRows,
@@ -121,7 +122,8 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
     appLabel = app;
     // A request of n samples is n requests to the batch manager; the answer stacks them back.
     const answers =
-      decoded.rows === 1
+      // In cluster mode a request of n samples is one query of size n (or parameters.query_size).
+      decoded.rows === 1 || svc instanceof ClusterService
         ? [await svc.infer(decoded, app)]
         : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
     const failed = answers.find((x) => !x.ok);
