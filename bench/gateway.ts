@@ -11,6 +11,8 @@
  *    the gateway minus batching wait minus backend time (the `gateway_ms`, `queue_ms`,
  *    `backend_ms` the gateway returns), p50/p99 (targets 0.3 / 2 ms); and the client-side
  *    latency difference to the bare server (HTTP parse/serialise included).
+ * 2b. The same gateways over gRPC (OIP ModelInfer, typed contents, 64 calls in flight from one
+ *    grpc-js client in this process), beside REST.
  * 3. onnx backend (the synthetic MLP, widened to 4 x 1024 hidden, 1 worker): throughput unbatched (batch 1) vs batched
  *    (batch 16, timeout 5 ms).
  *
@@ -131,11 +133,11 @@ async function serve(role: Role): Promise<void> {
       apps,
     }),
   });
-  const { port } = await gw.start();
-  console.log(`PORT ${port}`);
+  const { port, grpcPort } = await gw.start();
+  console.log(`PORT ${port} GRPC ${grpcPort}`);
 }
 
-function start(role: Role): Promise<{ child: ChildProcess; url: string }> {
+function start(role: Role): Promise<{ child: ChildProcess; url: string; grpcPort: number }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role],
@@ -147,8 +149,8 @@ function start(role: Role): Promise<{ child: ChildProcess; url: string }> {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+      const m = /PORT (\d+)(?: GRPC (\d+))?/.exec(out);
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, grpcPort: Number(m[2] ?? 0) });
     });
     child.once('exit', (code) => reject(new Error(`${role} server exited (${code})`)));
   });
@@ -201,6 +203,58 @@ async function throughput(
   };
 }
 
+/** ModelInfer calls kept `inflight` at a time for SECONDS (after 1 s of warm-up). */
+async function grpcThroughput(port: number, inflight: number): Promise<Throughput> {
+  const grpc = await import('@grpc/grpc-js');
+  const { loadService } = await import('../src/serve/grpc/server.ts');
+  const pkg = loadService() as unknown as {
+    inference: { GRPCInferenceService: new (addr: string, creds: unknown) => GrpcClient };
+  };
+  const client = new pkg.inference.GRPCInferenceService(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  );
+  const req = {
+    model_name: 'echo',
+    parameters: { app: { string_param: 'a' } },
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [0.5, 1.5, -2, 3] } }],
+  };
+  const run = async (ms: number) => {
+    const lat: number[] = [];
+    let errors = 0;
+    const end = performance.now() + ms;
+    const worker = () =>
+      new Promise<void>((done) => {
+        const go = (): void => {
+          if (performance.now() >= end) return done();
+          const t0 = performance.now();
+          client.ModelInfer(req, (err) => {
+            if (err) errors++;
+            else lat.push(performance.now() - t0);
+            go();
+          });
+        };
+        go();
+      });
+    await Promise.all(Array.from({ length: inflight }, worker));
+    return { lat, errors };
+  };
+  await run(1000);
+  const r = await run(SECONDS * 1000);
+  client.close();
+  return {
+    rps: r.lat.length / SECONDS,
+    p50: percentile(r.lat, 50),
+    p99: percentile(r.lat, 99),
+    errors: r.errors,
+  };
+}
+
+interface GrpcClient {
+  ModelInfer(req: unknown, cb: (err: Error | null) => void): void;
+  close(): void;
+}
+
 /** Closed-loop requests at moderate concurrency; per-request gateway-internal timings and client latency. */
 async function overhead(
   url: string,
@@ -250,17 +304,27 @@ async function main(): Promise<void> {
     'replay-8': [],
   };
   const ratios: number[] = [];
+  const ratio1: number[] = [];
+  const ratio8: number[] = [];
+  const grpcRps: Record<'replay-1' | 'replay-8', number[]> = { 'replay-1': [], 'replay-8': [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const role of ['bare', 'hono', 'replay-1', 'replay-8'] as const) {
       const s = await start(role);
       const t = await throughput(s.url, infer, BODY, 64, role === 'bare' || role === 'hono' ? {} : app);
-      await stop(s.child);
       if (t.errors > 0) rows.push(`  ${role} round ${round}: ${t.errors} errors`);
       rps[role].push(t.rps);
+      if (role === 'replay-1' || role === 'replay-8') {
+        const g = await grpcThroughput(s.grpcPort, 64);
+        if (g.errors > 0) rows.push(`  ${role} gRPC round ${round}: ${g.errors} errors`);
+        grpcRps[role].push(g.rps);
+      }
+      await stop(s.child);
     }
     ratios.push(Math.max(rps['replay-1'][round], rps['replay-8'][round]) / rps.bare[round]);
+    ratio1.push(rps['replay-1'][round] / rps.bare[round]);
+    ratio8.push(rps['replay-8'][round] / rps.bare[round]);
     rows.push(
-      `round ${round}: bare ${rps.bare[round].toFixed(0)}  hono echo ${rps.hono[round].toFixed(0)}  batch1 ${rps['replay-1'][round].toFixed(0)}  batch8 ${rps['replay-8'][round].toFixed(0)} req/s  ratio ${ratios[round].toFixed(3)}`,
+      `round ${round}: bare ${rps.bare[round].toFixed(0)}  hono echo ${rps.hono[round].toFixed(0)}  batch1 ${rps['replay-1'][round].toFixed(0)} (x${ratio1[round].toFixed(2)})  batch8 ${rps['replay-8'][round].toFixed(0)} (x${ratio8[round].toFixed(2)}) req/s; gRPC batch1 ${grpcRps['replay-1'][round].toFixed(0)}  batch8 ${grpcRps['replay-8'][round].toFixed(0)} req/s`,
     );
   }
   figure(B, 'bare_node_http_rps', median(rps.bare), 'req/s');
@@ -269,6 +333,10 @@ async function main(): Promise<void> {
   figure(B, 'replay_batch1_rps', median(rps['replay-1']), 'req/s');
   figure(B, 'replay_batch8_rps', median(rps['replay-8']), 'req/s');
   figure(B, 'ratio_to_bare_node_http', median(ratios), 'ratio');
+  figure(B, 'ratio_batch1_to_bare', median(ratio1), 'ratio');
+  figure(B, 'ratio_batch8_to_bare', median(ratio8), 'ratio');
+  figure(B, 'grpc_batch1_rps', median(grpcRps['replay-1']), 'req/s');
+  figure(B, 'grpc_batch8_rps', median(grpcRps['replay-8']), 'req/s');
   rows.push(
     `median over ${ROUNDS} rounds: bare ${median(rps.bare).toFixed(0)}, gateway batch 1 ${median(rps['replay-1']).toFixed(0)}, batch 8 ${median(rps['replay-8']).toFixed(0)} req/s; gateway/bare ${median(ratios).toFixed(3)}`,
   );

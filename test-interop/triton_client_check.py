@@ -103,15 +103,18 @@ def main():
     top = r.as_numpy("x")
     check("classification", [v.decode() for v in top[0]] == ["4.000000:3", "3.000000:2"], top)
 
-    # Compression both ways, and Triton's timeout parameter (µs).
+    # Compression both ways (64 samples: answers under 1 KiB go out uncompressed), and Triton's
+    # timeout parameter (µs).
+    x64 = np.linspace(-1, 1, 256, dtype=np.float32).reshape(64, 4)
+    i64 = np.arange(192, dtype=np.int64).reshape(64, 3)
     r = c.infer(
         "echo",
-        inputs(x, ids),
+        inputs(x64, i64),
         request_compression_algorithm="gzip",
         response_compression_algorithm="deflate",
         timeout=5_000_000,
     )
-    check("compressed", np.array_equal(r.as_numpy("x"), x))
+    check("compressed", np.array_equal(r.as_numpy("x"), x64) and np.array_equal(r.as_numpy("ids"), i64))
 
     # async_infer with 200 requests in flight, zero errors.
     ca = httpclient.InferenceServerClient(url=URL, concurrency=200)
@@ -124,8 +127,8 @@ def main():
 
     stats = c.get_inference_statistics("echo")["model_stats"][0]
     ok = stats["inference_stats"]["success"]["count"]
-    # one per sample: 5 single-sample requests, one of 8, the 200 async ones
-    check("statistics (model)", ok == 5 + 8 + 200, stats["inference_stats"])
+    # one per sample: 4 single-sample requests, one of 8, one of 64, the 200 async ones
+    check("statistics (model)", ok == 4 + 8 + 64 + 200, stats["inference_stats"])
     check("statistics batch sizes", len(stats["batch_stats"]) >= 1, stats)
 
     # Every error decoded with its message.

@@ -162,7 +162,8 @@ test('lambda: memory in 128..10240 MB gives the planned vCPU (or is capped with 
     }),
     { numRuns: RUNS },
   );
-  coverage.assertReached(0.9);
+  // An all-GPU plan is refused (checked by exportOrUnsupported); most cases must reach the files.
+  coverage.assertReached(0.5);
 });
 
 for (const batching of ['gateway', 'function'] as const) {
@@ -208,7 +209,8 @@ for (const batching of ['gateway', 'function'] as const) {
       }),
       { numRuns: RUNS },
     );
-    coverage.assertReached(0.9);
+    // A plan of only too-big groups is refused (checked); most cases must reach the files.
+    coverage.assertReached(0.5);
   });
 }
 

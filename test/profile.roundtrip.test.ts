@@ -6,7 +6,7 @@ import { buildCpuProfile } from '../src/profile/build.ts';
 import { summarise } from '../src/profile/stats.ts';
 import { plan, vcpuGrid } from '../src/plan/serverless/index.ts';
 import { cpuLatencyAvg, cpuLatencyMax } from '../src/predict/index.ts';
-import { medianOf, withoutOutliers, withoutOutlierSamples } from './robust.ts';
+import { medianOf, relativeSpread, withoutOutliers, withoutOutlierSamples } from './robust.ts';
 
 /**
  * Issue 8 round trip: profile a model, plan on the profile, then measure the planned configuration
@@ -42,20 +42,27 @@ async function roundTripProblems(): Promise<string[]> {
     assert.ok(vcpu >= lo - 1e-9 && vcpu <= hi + 1e-9, `vCPU ${vcpu} inside the fitted range`);
     // The plan's numbers are the predictor's, i.e. the fitted curves at (vCPU, batch).
     assert.ok(Math.abs(g.latency.avg - cpuLatencyAvg(profile, vcpu, g.batchSize)) < 1e-12);
-    // Three fresh measurements of 15 runs; the error is the median over them, so one disturbed
+    // Three fresh measurements of 40 runs; the error is the median over them, so one disturbed
     // measurement does not decide.
     const errs = { avg: [] as number[], max: [] as number[] };
+    const measured = { avg: [] as number[], max: [] as number[] };
     const seen: string[] = [];
     for (let k = 0; k < 3; k++) {
-      const fresh = await profileOnnx(model.bytes, { vcpus: [vcpu], batches: [g.batchSize], runs: 15 });
+      const fresh = await profileOnnx(model.bytes, { vcpus: [vcpu], batches: [g.batchSize], runs: 40 });
       const s = summarise(withoutOutliers(fresh.measurements[0]!.samples), 90);
       errs.avg.push(Math.abs(g.latency.avg / s.avg - 1));
       errs.max.push(Math.abs(cpuLatencyMax(profile, vcpu, g.batchSize) / s.max - 1));
+      measured.avg.push(s.avg);
+      measured.max.push(s.max);
       seen.push(`avg ${s.avg.toFixed(5)} max ${s.max.toFixed(5)}`);
     }
     const ea = medianOf(errs.avg);
     const em = medianOf(errs.max);
-    if (ea >= 0.15 || em >= 0.15)
+    // 15 %, widened by three robust SDs of the fresh measurements themselves (at most to 30 %):
+    // on a quiet machine that is 15 %; when the neighbours make the timings scatter, the test
+    // does not blame the profile for the scatter.
+    const tol = (xs: number[]) => Math.min(0.3, 0.15 + 3 * relativeSpread(xs));
+    if (ea >= tol(measured.avg) || em >= tol(measured.max))
       bad.push(
         `vCPU ${vcpu} b=${g.batchSize}: predicted avg ${g.latency.avg} max ${g.latency.max}; measured ${seen.join(', ')}`,
       );

@@ -33,3 +33,9 @@ export function medianOf(xs: readonly number[]): number {
   if (xs.length === 0) throw new RangeError('median of nothing');
   return median([...xs]);
 }
+
+/** Robust relative spread: 1.4826 × MAD / |median| (0 for constant data). */
+export function relativeSpread(xs: readonly number[]): number {
+  const m = medianOf(xs);
+  return m === 0 ? 0 : (MAD_TO_SD * medianAbsoluteDeviation([...xs])) / Math.abs(m);
+}

@@ -342,20 +342,29 @@ test('gzip and deflate request bodies; Accept-Encoding compresses the answer', a
   const { gw, url } = await startGateway();
   const infer = `${url}/v2/models/echo/infer`;
   try {
-    const body = inferBody([1, 2, 3, 4], 'a0');
+    // 64 samples: an answer over 1 KiB (smaller ones are never compressed).
+    const xs = Array.from({ length: 256 }, (_, i) => i + 0.125);
+    const body = JSON.stringify({
+      parameters: { app: 'a0' },
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [64, 4], data: xs }],
+    });
     const g = await rawPost(infer, gzipSync(body), { 'content-encoding': 'gzip', 'accept-encoding': 'gzip' });
     assert.equal(g.status, 200, g.body.toString());
     assert.equal(g.headers['content-encoding'], 'gzip');
-    assert.deepEqual(JSON.parse(gunzipSync(g.body).toString()).outputs[0].data, [1, 2, 3, 4]);
+    assert.deepEqual(JSON.parse(gunzipSync(g.body).toString()).outputs[0].data, xs);
     const d = await rawPost(infer, deflateSync(body), {
       'content-encoding': 'deflate',
       'accept-encoding': 'deflate',
     });
     assert.equal(d.status, 200);
     assert.equal(d.headers['content-encoding'], 'deflate');
-    assert.deepEqual(JSON.parse(inflateSync(d.body).toString()).outputs[0].data, [1, 2, 3, 4]);
+    assert.deepEqual(JSON.parse(inflateSync(d.body).toString()).outputs[0].data, xs);
     const plain = await rawPost(infer, body);
     assert.equal(plain.headers['content-encoding'], undefined);
+    const small = await rawPost(infer, inferBody([1, 2, 3, 4], 'a0'), { 'accept-encoding': 'gzip' });
+    assert.equal(small.status, 200);
+    assert.equal(small.headers['content-encoding'], undefined, 'an answer under 1 KiB is not compressed');
+    assert.deepEqual(JSON.parse(small.body.toString()).outputs[0].data, [1, 2, 3, 4]);
     const br = await rawPost(infer, body, { 'content-encoding': 'br' });
     assert.equal(br.status, 400);
     assert.equal(JSON.parse(br.body.toString()).field, 'content-encoding');
@@ -367,28 +376,28 @@ test('gzip and deflate request bodies; Accept-Encoding compresses the answer', a
 });
 
 test('Triton’s timeout parameter (µs) is the request’s deadline', async () => {
-  const cfg = baseConfig({ serving: { mode: 'serverless', backend: { type: 'replay', latency: 300 } } });
+  // The backend takes 2 s and a3 may wait 5 x 1 s: a 504 well before 2 s comes from `timeout`.
+  const cfg = baseConfig({
+    serving: { mode: 'serverless', backend: { type: 'replay', latency: 2000 } },
+    limits: { hardDeadlineFactor: 5 },
+  });
   const { gw, url } = await startGateway(cfg, {
     planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 1, timeout: 0.001 }]),
   });
+  const send = (timeout: unknown) =>
+    post(
+      `${url}/v2/models/echo/infer`,
+      inferBody([1, 2, 3, 4], 'a3', { parameters: { app: 'a3', timeout } }),
+    );
   try {
     const t0 = performance.now();
-    const r = await post(
-      `${url}/v2/models/echo/infer`,
-      inferBody([1, 2, 3, 4], 'a3', { parameters: { app: 'a3', timeout: 30_000 } }),
-    );
+    const r = await send(30_000);
     const took = performance.now() - t0;
     assert.equal(r.status, 504, JSON.stringify(r.json));
-    assert.ok(took < 250, `answered after ${took.toFixed(0)} ms, before the 300 ms backend`);
-    const ok = await post(
-      `${url}/v2/models/echo/infer`,
-      inferBody([1, 2, 3, 4], 'a3', { parameters: { app: 'a3', timeout: 0 } }),
-    );
+    assert.ok(took < 1500, `answered after ${took.toFixed(0)} ms, before the 2 s backend`);
+    const ok = await send(0);
     assert.equal(ok.status, 200, '0 µs = no timeout, as in Triton');
-    const bad = await post(
-      `${url}/v2/models/echo/infer`,
-      inferBody([1, 2, 3, 4], 'a3', { parameters: { app: 'a3', timeout: 1.5 } }),
-    );
+    const bad = await send(1.5);
     assert.equal(bad.status, 400);
     assert.equal(bad.json.field, 'parameters.timeout');
   } finally {

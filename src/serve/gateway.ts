@@ -526,7 +526,8 @@ export class Gateway {
       'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
     };
     if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
-    const enc = responseEncoding(h['accept-encoding']);
+    const size = body.length;
+    const enc = responseEncoding(h['accept-encoding'], size);
     const out = enc ? encodeContent(Buffer.from(body), enc) : body;
     if (enc) headers['content-encoding'] = enc;
     headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;

@@ -225,9 +225,16 @@ export function decodeContent(body: Buffer, encoding: string | undefined, limit:
   }
 }
 
+/**
+ * Answers shorter than this go out uncompressed whatever Accept-Encoding says (identity is always
+ * acceptable): compressing a few hundred bytes costs more CPU than it saves on the wire, and most
+ * HTTP clients offer gzip by default.
+ */
+export const COMPRESS_MIN_BYTES = 1024;
+
 /** The encoding to answer with, from Accept-Encoding (gzip first, as Triton); undefined = none. */
-export function responseEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefined {
-  if (!accept) return undefined;
+export function responseEncoding(accept: string | undefined, bytes: number): 'gzip' | 'deflate' | undefined {
+  if (!accept || bytes < COMPRESS_MIN_BYTES) return undefined;
   const offered = accept
     .toLowerCase()
     .split(',')
