@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { HetserveError } from '../model/errors.ts';
 import { parseWith } from '../model/validate.ts';
+import { HOSTILE_DEFAULTS } from './hostile.ts';
 
 /** KServe v2 tensor datatypes the gateway accepts in JSON (BYTES/FP16/BF16 are not batched here). */
 export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] as const;
@@ -273,8 +274,23 @@ export const ServeConfigSchema = z
         retryAfterS: z.number().int().nonnegative().default(1),
         /** Grace period for draining on SIGTERM, seconds (default 30). */
         drainS: z.number().positive().default(30),
+        // Hostile-traffic limits (src/serve/hostile.ts, docs/reference/hostile-input.md).
+        /** Deepest JSON nesting of a body (default 32): beyond it 400 E_JSON_TOO_DEEP. */
+        maxJsonDepth: z.number().int().min(2).max(1000).default(HOSTILE_DEFAULTS.maxJsonDepth),
+        /** Request line + headers must arrive within this, ms (default 10000): else 408. */
+        headersTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.headersTimeoutMs),
+        /** Whole request (headers + body) must arrive within this, ms (default 30000): else 408. */
+        requestTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.requestTimeoutMs),
+        /** A body stalled this long, ms, is answered 408 and its connection closed (default 5000). */
+        bodyIdleTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.bodyIdleTimeoutMs),
+        /** Idle keep-alive connections close after this, ms (default 65000). */
+        keepAliveTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.keepAliveTimeoutMs),
       })
       .strict()
+      .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      })
       .default({
         maxBodyBytes: 1 << 20,
         maxSamplesPerRequest: 64,
@@ -282,6 +298,7 @@ export const ServeConfigSchema = z
         hardDeadlineFactor: 2,
         retryAfterS: 1,
         drainS: 30,
+        ...HOSTILE_DEFAULTS,
       }),
     admin: z
       .object({

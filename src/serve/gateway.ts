@@ -29,6 +29,14 @@ import { ClusterService } from './cluster.ts';
 import { concatRows, decodeInferRequest, encodeInferResponse, splitRows } from './tensors.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { dashboardAsset } from './dashboard.ts';
+import {
+  allowedMethods,
+  applyServerLimits,
+  checkJsonDepth,
+  methodNotAllowed,
+  serverOptions,
+  watchBodyIdle,
+} from './hostile.ts';
 
 export interface GatewayOptions {
   config: ServeConfig;
@@ -226,9 +234,8 @@ export class Gateway {
         field: 'applications',
         value: [],
       });
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
-    this.server.headersTimeout = 20_000;
-    this.server.requestTimeout = 120_000;
+    this.server = createServer(serverOptions(c.limits), (req, res) => this.handle(req, res));
+    applyServerLimits(this.server, c.limits);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (e: NodeJS.ErrnoException) =>
         reject(
@@ -349,11 +356,11 @@ export class Gateway {
           res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
           return void res.end(asset.body);
         }
-      } else {
-        throw new HetserveError('E_INVALID_INPUT', `method: ${method} is not supported here`, {
-          field: 'method',
-          value: method,
-        });
+      }
+      const allow = allowedMethods(path, (p) => dashboardAsset(p) !== undefined);
+      if (allow && !allow.includes(method)) {
+        res.setHeader('allow', allow.join(', '));
+        throw methodNotAllowed(method, path, allow);
       }
       throw new HetserveError('E_UNKNOWN_MODEL_ENDPOINT', `path: no endpoint ${method} ${path}`, {
         field: 'path',
@@ -405,7 +412,7 @@ export class Gateway {
     if (this.draining)
       throw new HetserveError('E_SHUTTING_DOWN', 'the gateway is draining; retry on another replica');
     const e = this.entry(model);
-    const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
+    const body = await this.readJson(req, res);
     const decoded = decodeInferRequest(body, e.service.io, this.config.limits.maxSamplesPerRequest);
     const header = req.headers['x-hetserve-app'];
     const app = (typeof header === 'string' && header !== '' ? header : undefined) ?? decoded.app;
@@ -452,6 +459,20 @@ export class Gateway {
         backend_ms: +(worst.execS * 1000).toFixed(3),
       }),
     );
+  }
+
+  /** The JSON body, read within the body-idle timeout and checked for nesting before parsing. */
+  private async readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const l = this.config.limits;
+    const unwatch = watchBodyIdle(req, res, l.bodyIdleTimeoutMs);
+    let buf: Buffer;
+    try {
+      buf = await readBody(req, l.maxBodyBytes);
+    } finally {
+      unwatch();
+    }
+    checkJsonDepth(buf, l.maxJsonDepth);
+    return parseJsonBody(buf);
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {
@@ -507,7 +528,7 @@ export class Gateway {
         field: 'authorization',
         value: null,
       });
-    const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
+    const body = await this.readJson(req, res);
     const b = (body ?? {}) as Record<string, unknown>;
     const modelName = typeof b['model'] === 'string' ? b['model'] : [...this.models.keys()][0];
     const svc = this.serverless(modelName);

@@ -1,6 +1,6 @@
 /** Small node:http helpers: bounded body reading, JSON and problem responses. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HetserveError, isHetserveError } from '../model/errors.ts';
+import { HetserveError, formatValue, isHetserveError } from '../model/errors.ts';
 
 /** Read the whole body, refusing more than `limit` bytes (E_BODY_TOO_LARGE). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -75,7 +75,13 @@ export function sendJson(
 export function sendProblem(res: ServerResponse, e: unknown, instance: string, retryAfterS: number): void {
   const err = isHetserveError(e) ? e : new HetserveError('E_INTERNAL', 'internal error');
   const body = err.toProblem(instance);
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  let text: string;
+  try {
+    text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  } catch {
+    // A value too deep or cyclic for JSON: name it instead of failing the answer.
+    text = JSON.stringify({ ...body, value: formatValue(body['value']) });
+  }
   const headers: Record<string, string | number> = {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(text),
