@@ -283,6 +283,12 @@ export const ServeConfigSchema = z
         requestTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.requestTimeoutMs),
         /** A body stalled this long, ms, is answered 408 and its connection closed (default 5000). */
         bodyIdleTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.bodyIdleTimeoutMs),
+        /**
+         * Serverless admission: 'deadline' (default) admits a request only when its predicted
+         * completion meets its deadline and keeps each app's planned share of a saturated group
+         * (else 429 E_OVERLOADED with Retry-After at once); 'queue': only maxQueue.
+         */
+        admission: z.enum(['deadline', 'queue']).default('deadline'),
         /** Idle keep-alive connections close after this, ms (default 65000). */
         keepAliveTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.keepAliveTimeoutMs),
       })
@@ -298,6 +304,7 @@ export const ServeConfigSchema = z
         hardDeadlineFactor: 2,
         retryAfterS: 1,
         drainS: 30,
+        admission: 'deadline',
         ...HOSTILE_DEFAULTS,
       }),
     admin: z

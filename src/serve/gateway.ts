@@ -213,6 +213,7 @@ export class Gateway {
         maxQueue: c.limits.maxQueue,
         hardDeadlineFactor: c.limits.hardDeadlineFactor,
         windowS: c.replan.windowS,
+        admission: c.limits.admission,
       });
       await service.start();
       this.models.set(m.name, { config: m, service });
@@ -434,10 +435,19 @@ export class Gateway {
       );
     // A request of n samples is n requests to the batch manager; the answer stacks them back.
     const svc = e.service;
+    // A request of n rows is admitted or refused as a whole.
+    const refused =
+      decoded.rows > 1 &&
+      svc instanceof ServerlessService &&
+      svc.admit(app, decoded.rows, decoded.deadlineMs);
+    if (refused) {
+      this.metrics.requests.labels(model, app, String(refused.httpStatus)).inc();
+      throw refused;
+    }
     const answers =
       decoded.rows === 1
         ? [await svc.infer(decoded, app)]
-        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app)));
+        : await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app, true)));
     const failed = answers.find((x) => !x.ok);
     if (failed && !failed.ok) {
       this.metrics.requests.labels(model, app, String(failed.error.httpStatus)).inc();

@@ -86,7 +86,10 @@ export function sendProblem(res: ServerResponse, e: unknown, instance: string, r
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(text),
   };
-  if (err.httpStatus === 429 || err.httpStatus === 503) headers['retry-after'] = String(retryAfterS);
+  // An error may know better when to come back (the deadline admission's predicted drain).
+  const own = err.details['retryAfterS'];
+  if (err.httpStatus === 429 || err.httpStatus === 503)
+    headers['retry-after'] = String(typeof own === 'number' && own >= 0 ? Math.ceil(own) : retryAfterS);
   if (err.httpStatus === 401) headers['www-authenticate'] = 'Bearer';
   if (err.code === 'E_BODY_TOO_LARGE') headers['connection'] = 'close';
   if (res.headersSent) {
