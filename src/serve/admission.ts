@@ -71,6 +71,12 @@ export class DrainWaiters {
   }
 }
 
+/**
+ * Places kept per app: twice its share of the reachable backlog, since an app's backlog swings
+ * around its rate times its wait (Poisson arrivals) and its requests may wait up to the SLO.
+ */
+const RESERVE_HEADROOM = 2;
+
 /** What the deadline admission knows of one plan group. */
 export interface AdmissionGroup {
   apps: readonly string[];
@@ -101,8 +107,8 @@ export interface AdmissionDecision {
  * running in its group (FIFO), batches of B on c concurrent slots of latency L complete the k-th
  * request after ceil(k / (B c)) average batch latencies plus one (max - avg) tail. So an app with
  * deadline D may find at most K = B c floor((D - (max - avg)) / avg) requests ahead. Each other
- * app b of the group keeps room for the part of its planned share (rps_b / sum rps, of its own
- * K_b) that it does not use at the moment, behind the new request and within b's SLO, so one
+ * app b of the group keeps room for the part of its planned share (rps_b over the group's
+ * capacity B c / L, or over the planned total when larger) that it does not use at the moment, behind the new request and within b's SLO, so one
  * app's flood can neither fill the backlog nor build one too long for a tighter SLO.
  *
  * The batch latency is the larger of the plan's prediction and an exponential average of measured
@@ -189,18 +195,26 @@ export class DeadlineAdmission {
     const predictedS = predict(backlog + rows);
     const k = this.reach(gi, deadlineS);
     if (!Number.isFinite(k)) return { admit: true, predictedS };
+    // An app's share is its planned rate over the group's capacity (or over the planned total
+    // when the plan fills the group): what it needs is kept, the rest is free for anyone.
     const total = g.apps.reduce((s, a) => s + Math.max(0, g.rps[a] ?? 0), 0);
-    const share = (a: string): number => (total > 0 ? Math.max(0, g.rps[a] ?? 0) / total : 1 / g.apps.length);
+    const capacity = Number.isFinite(perWave) ? perWave / avg : Infinity;
+    const denom = Math.max(total, capacity);
+    const share = (a: string): number =>
+      denom > 0 && Number.isFinite(denom) ? Math.max(0, g.rps[a] ?? 0) / denom : 1 / g.apps.length;
     // Places kept for the other apps' unused shares: they queue behind this request, so each of
     // them must still be within reach of that app's own SLO. Shares are of the backlog every app
     // of the group can live with (the tightest reach), so they add up.
     const reaches = new Map(g.apps.map((a) => [a, this.reach(gi, this.#slo.get(a) ?? deadlineS)]));
     const common = Math.min(...reaches.values());
+    // The headroom never lets the kept places add up to more than the whole backlog.
+    const planned = g.apps.reduce((x, a) => x + share(a), 0);
+    const headroom = Math.min(RESERVE_HEADROOM, planned > 0 ? 1 / planned : 1);
     let reserved = 0;
     let reach = k;
     for (const b of g.apps) {
       if (b === app) continue;
-      const unused = Math.max(0, Math.floor(share(b) * common) - this.pending(b));
+      const unused = Math.max(0, Math.ceil(headroom * share(b) * common) - this.pending(b));
       if (unused > 0) {
         reserved += unused;
         reach = Math.min(reach, reaches.get(b)!);
