@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Plan } from '../src/model/plan.ts';
 import { parseServeConfig, type ServeConfigInput } from '../src/serve/config.ts';
-import { Gateway } from '../src/serve/gateway.ts';
+import { Gateway, type GatewayOptions } from '../src/serve/gateway.ts';
+import { createBackend } from '../src/serve/backends/index.ts';
 import { runLoad, type LoadReport } from '../src/serve/load.ts';
 import { OnnxBackend } from '../src/serve/backends/onnx.ts';
 import { assembleBatch } from '../src/serve/tensors.ts';
@@ -81,6 +82,7 @@ export function planFor(s: Scenario): Plan {
 export async function startScenario(
   s: Scenario,
   admission: 'deadline' | 'queue',
+  backendFactory?: GatewayOptions['backendFactory'],
 ): Promise<{ gw: Gateway; url: string }> {
   const c = capacityOf(s);
   const config = parseServeConfig({
@@ -92,7 +94,12 @@ export async function startScenario(
     limits: { admission, maxQueue: 100_000 },
     logLevel: 'silent',
   });
-  const gw = new Gateway({ config, logger: pino({ level: 'silent' }), planFn: () => planFor(s) });
+  const gw = new Gateway({
+    config,
+    logger: pino({ level: 'silent' }),
+    planFn: () => planFor(s),
+    ...(backendFactory ? { backendFactory } : {}),
+  });
   const { url } = await gw.start();
   return { gw, url };
 }
@@ -132,7 +139,7 @@ export async function spawnGateway(
   s: Scenario,
   admission: 'deadline' | 'queue',
   extraEnv: Record<string, string> = {},
-): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+): Promise<{ url: string; child: ChildProcess; rss: number[]; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: {
       ...process.env,
@@ -143,12 +150,15 @@ export async function spawnGateway(
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const rss: number[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /URL (\S+)/.exec(buf);
       if (m) resolve(m[1]);
+      for (const r of buf.matchAll(/RSS (\d+)\n/g)) rss.push(Number(r[1]));
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
     });
     child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
   });
@@ -158,12 +168,33 @@ export async function spawnGateway(
     child.kill('SIGTERM');
     await exited;
   };
-  return { url, child, stop };
+  return { url, child, rss, stop };
 }
 
 async function serveRole(): Promise<void> {
   const s = JSON.parse(process.env['OVERLOAD_SCENARIO']!) as Scenario;
-  const { gw, url } = await startScenario(s, process.env['OVERLOAD_ADMISSION'] as 'deadline' | 'queue');
+  // Soak: a worker of an onnx backend crashes every OVERLOAD_KILL_EVERY_S seconds.
+  const killEvery = Number(process.env['OVERLOAD_KILL_EVERY_S'] ?? 0);
+  const onnx: OnnxBackend[] = [];
+  const { gw, url } = await startScenario(
+    s,
+    process.env['OVERLOAD_ADMISSION'] as 'deadline' | 'queue',
+    killEvery > 0
+      ? (cfg, ctx) => {
+          const b = createBackend(cfg, ctx);
+          if (b instanceof OnnxBackend) onnx.push(b);
+          return b;
+        }
+      : undefined,
+  );
+  if (killEvery > 0) {
+    let n = 0;
+    setInterval(() => {
+      const live = onnx.filter((b) => b.liveWorkers > 0);
+      if (live.length) void live[n++ % live.length].killWorker(0);
+    }, killEvery * 1000).unref();
+  }
+  setInterval(() => console.log(`RSS ${process.memoryUsage().rss}`), 1000).unref();
   console.log(`URL ${url}`);
   process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }
@@ -212,14 +243,14 @@ async function onnxLatency(model: Scenario['model'], batch: number): Promise<num
   return xs[Math.floor(xs.length * 0.5)];
 }
 
-export async function scenarios(): Promise<Scenario[]> {
+export async function scenarios(backends: readonly string[] = BACKENDS): Promise<Scenario[]> {
   const out: Scenario[] = [];
   const echo = {
     name: 'echo',
     profile: 'VGG19',
     inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [4] }],
   };
-  if (BACKENDS.includes('replay'))
+  if (backends.includes('replay'))
     out.push({
       name: 'replay',
       batch: 4,
@@ -228,7 +259,7 @@ export async function scenarios(): Promise<Scenario[]> {
       model: echo,
       backend: { type: 'replay', latency: 100 },
     });
-  if (BACKENDS.includes('onnx')) {
+  if (backends.includes('onnx')) {
     const model = {
       name: 'mlp',
       profile: 'VGG19',
