@@ -19,7 +19,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Plan } from '../src/model/plan.ts';
-import { parseServeConfig, type ServeConfigInput } from '../src/serve/config.ts';
+import { ModelConfigSchema, parseServeConfig, type ServeConfigInput } from '../src/serve/config.ts';
+import { parseWith } from '../src/model/validate.ts';
 import { Gateway, type GatewayOptions } from '../src/serve/gateway.ts';
 import { createBackend } from '../src/serve/backends/index.ts';
 import { runLoad, type LoadReport } from '../src/serve/load.ts';
@@ -225,7 +226,7 @@ async function phase(s: Scenario, admission: 'deadline' | 'queue', flood: boolea
 async function onnxLatency(model: Scenario['model'], batch: number): Promise<number> {
   const b = new OnnxBackend(
     { type: 'onnx', workers: 1, threadsPerWorker: 1 },
-    { id: 'probe', model, baseDir: '.' },
+    { id: 'probe', model: parseWith(ModelConfigSchema, model, 'E_CONFIG_INVALID', 'model'), baseDir: '.' },
   );
   const io = await b.start();
   const reqs = Array.from({ length: batch }, () => ({
