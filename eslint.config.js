@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'reports/', 'web/vendor/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'reports/', 'web/vendor/', 'coverage/', 'hetserve-export/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,7 +19,8 @@ export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('hetserve')
     .description('Cheap, SLO-aware DNN inference on heterogeneous resources (serverless + cluster)')
     .version('0.1.0')
-    .showHelpAfterError()
+    // A usage error is one line naming the option (commander's own message), not the whole help.
+    .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
