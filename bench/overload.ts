@@ -264,7 +264,7 @@ export async function scenarios(backends: readonly string[] = BACKENDS): Promise
     const model = {
       name: 'mlp',
       profile: 'VGG19',
-      source: { synthetic: 'mlp' as const, seed: 1, options: { inputs: 256, hidden: 2048, layers: 3 } },
+      source: { synthetic: 'mlp' as const, seed: 1, options: { inputs: 256, hidden: 4096, layers: 4 } },
     };
     const batch = 8;
     // The plan's latency is a profile's: measured here, on this machine, before the run.
