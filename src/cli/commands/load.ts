@@ -94,11 +94,10 @@ export function register(program: Command): void {
         ];
       }
       if (apps.length === 0)
-        throw new HetserveError(
-          'E_APPS_EMPTY',
-          'give --app name:slo:rps (repeatable) or --apps file.json',
-          { field: '--app', value: [] },
-        );
+        throw new HetserveError('E_APPS_EMPTY', 'give --app name:slo:rps (repeatable) or --apps file.json', {
+          field: '--app',
+          value: [],
+        });
       if (o.appVia !== 'header' && o.appVia !== 'parameter')
         throw new HetserveError(
           'E_INVALID_OPTION',
