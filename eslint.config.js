@@ -39,7 +39,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'reports/', 'web/vendor/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'reports/', 'web/vendor/', 'coverage/', 'hetserve-export/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -101,9 +101,9 @@ test(
           '--model',
           'echo',
           '--app',
-          'a0:30:0.5',
+          'a0:0.5:30',
           '--app',
-          'a3:30',
+          'a3:1:30',
           '--duration',
           '1',
           '--json',
@@ -127,12 +127,17 @@ test(
         assert.ok(a.sent > 5);
         assert.equal(a.ok, a.sent);
       }
-      assert.equal(report.apps[1].sloAttainment, null);
+      // name:slo:rps, as in `plan`: both SLOs were read as SLOs.
+      for (const a of report.apps) assert.equal(typeof a.sloAttainment, 'number');
     } finally {
       await gw.close();
     }
     const bad = spawnSync(process.execPath, [...CLI, 'load', '--app', 'a0'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /E_INVALID_OPTION.*--app/);
+    // The old name:rps order gets one line naming the new form.
+    const old = spawnSync(process.execPath, [...CLI, 'load', '--app', 'a0:30'], { encoding: 'utf8' });
+    assert.equal(old.status, 2);
+    assert.match(old.stderr, /expected name:slo:rps, as in `hetserve plan`.*no longer accepted/);
   },
 );

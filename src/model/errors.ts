@@ -81,6 +81,11 @@ export const ERROR_CATALOGUE = {
   // Open Inference Protocol front ends (REST extensions, gRPC)
   E_APP_REQUIRED: { title: 'Application not named', ...BAD_INPUT },
   E_UNSUPPORTED: { title: 'Protocol feature not supported', ...BAD_INPUT },
+  // hostile traffic (src/serve/hostile.ts) and deadline-aware admission (src/serve/admission.ts)
+  E_JSON_TOO_DEEP: { title: 'JSON nested too deeply', ...BAD_INPUT },
+  E_METHOD_NOT_ALLOWED: { title: 'Method not allowed', exitCode: 2, httpStatus: 405 },
+  E_REQUEST_TIMEOUT: { title: 'Request not received in time', exitCode: 2, httpStatus: 408 },
+  E_OVERLOADED: { title: 'Overloaded: the deadline cannot be met', exitCode: 4, httpStatus: 429 },
 
   // ── exporters ───────────────────────────────────────────────────────────
   E_UNKNOWN_TARGET: { title: 'Unknown export target', ...BAD_INPUT },
@@ -142,12 +147,20 @@ export function badField(
   return new HetserveError(code, `${field}: ${why} (got ${formatValue(value)})`, { field, value, ...extra });
 }
 
+/**
+ * A short printable form of any value for an error message. Never throws: values too deep or
+ * cyclic for JSON, BigInts and non-finite numbers (which JSON would print as null) get a
+ * description instead.
+ */
 export function formatValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  const clip = (s: string): string => (s.length > 120 ? s.slice(0, 117) + '...' : s);
   try {
+    if (typeof v === 'string') return clip(JSON.stringify(v));
+    if (typeof v === 'number' || typeof v === 'bigint') return String(v);
     const s = JSON.stringify(v);
-    return s === undefined ? String(v) : s.length > 120 ? s.slice(0, 117) + '...' : s;
+    return s === undefined ? String(v) : clip(s);
   } catch {
-    return String(v);
+    if (Array.isArray(v)) return `[an array of ${v.length}, too deep or cyclic to print]`;
+    return v !== null && typeof v === 'object' ? '{an object too deep or cyclic to print}' : typeof v;
   }
 }

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { HetserveError } from './errors.ts';
 import { parseWith } from './validate.ts';
 import { CalibrationConfigSchema } from './calibration-config.ts';
+import { HOSTILE_DEFAULTS } from './hostile-limits.ts';
 
 /** KServe v2 tensor datatypes the gateway accepts in JSON (BYTES/FP16/BF16 are not batched here). */
 export const DATATYPES = ['BOOL', 'UINT8', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64'] as const;
@@ -327,8 +328,29 @@ export const ServeConfigSchema = z
         retryAfterS: z.number().int().nonnegative().default(1),
         /** Grace period for draining on SIGTERM, seconds (default 30). */
         drainS: z.number().positive().default(30),
+        // Hostile-traffic limits (src/serve/hostile.ts, docs/reference/hostile-input.md).
+        /** Deepest JSON nesting of a body (default 32): beyond it 400 E_JSON_TOO_DEEP. */
+        maxJsonDepth: z.number().int().min(2).max(1000).default(HOSTILE_DEFAULTS.maxJsonDepth),
+        /** Request line + headers must arrive within this, ms (default 10000): else 408. */
+        headersTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.headersTimeoutMs),
+        /** Whole request (headers + body) must arrive within this, ms (default 30000): else 408. */
+        requestTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.requestTimeoutMs),
+        /** A body stalled this long, ms, is answered 408 and its connection closed (default 5000). */
+        bodyIdleTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.bodyIdleTimeoutMs),
+        /**
+         * Serverless admission: 'deadline' (default) admits a request only when its predicted
+         * completion meets its deadline and keeps each app's planned share of a saturated group
+         * (else 429 E_OVERLOADED with Retry-After at once); 'queue': only maxQueue.
+         */
+        admission: z.enum(['deadline', 'queue']).default('deadline'),
+        /** Idle keep-alive connections close after this, ms (default 65000). */
+        keepAliveTimeoutMs: z.number().int().positive().default(HOSTILE_DEFAULTS.keepAliveTimeoutMs),
       })
       .strict()
+      .refine((l) => l.headersTimeoutMs <= l.requestTimeoutMs, {
+        message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      })
       .default({
         maxBodyBytes: 1 << 20,
         maxSamplesPerRequest: 64,
@@ -336,6 +358,8 @@ export const ServeConfigSchema = z
         hardDeadlineFactor: 2,
         retryAfterS: 1,
         drainS: 30,
+        admission: 'deadline',
+        ...HOSTILE_DEFAULTS,
       }),
     admin: z
       .object({

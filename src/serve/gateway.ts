@@ -41,6 +41,14 @@ import { ModelStats } from './oip/stats.ts';
 import { repositoryIndex, tritonModelConfig } from './oip/triton.ts';
 import { dashboardAsset } from './dashboard.ts';
 import type { CalibrationLoop } from './calibration-loop.ts';
+import {
+  allowedMethods,
+  applyServerLimits,
+  checkJsonDepth,
+  methodNotAllowed,
+  serverOptions,
+  watchBodyIdle,
+} from './hostile.ts';
 
 export interface GatewayOptions {
   config: ServeConfig;
@@ -205,6 +213,7 @@ export class Gateway {
         hardDeadlineFactor: c.limits.hardDeadlineFactor,
         windowS: c.replan.windowS,
         ...(calibration ? { onBatchLatency: calibration.observe.bind(calibration) } : {}),
+        admission: c.limits.admission,
       });
       calibration?.whenRefitted(() => void service.replanSerial());
       await service.start();
@@ -227,9 +236,8 @@ export class Gateway {
         field: 'applications',
         value: [],
       });
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
-    this.server.headersTimeout = 20_000;
-    this.server.requestTimeout = 120_000;
+    this.server = createServer(serverOptions(c.limits), (req, res) => this.handle(req, res));
+    applyServerLimits(this.server, c.limits);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (e: NodeJS.ErrnoException) =>
         reject(
@@ -401,11 +409,11 @@ export class Gateway {
           res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
           return void res.end(asset.body);
         }
-      } else {
-        throw new HetserveError('E_INVALID_INPUT', `method: ${method} is not supported here`, {
-          field: 'method',
-          value: method,
-        });
+      }
+      const allow = allowedMethods(path, (p) => dashboardAsset(p) !== undefined);
+      if (allow && !allow.includes(method)) {
+        res.setHeader('allow', allow.join(', '));
+        throw methodNotAllowed(method, path, allow);
       }
       throw new HetserveError('E_UNKNOWN_MODEL_ENDPOINT', `path: no endpoint ${method} ${path}`, {
         field: 'path',
@@ -512,8 +520,14 @@ export class Gateway {
       model,
       version,
       body: async () => {
-        const raw = decodeContent(await readBody(req, limit), h['content-encoding'], limit);
+        const raw = decodeContent(await this.readBuffer(req, res), h['content-encoding'], limit);
         const len = h['inference-header-content-length'];
+        const jsonLen = typeof len === 'string' ? Number(len) : raw.length;
+        // Nesting is bounded on the JSON part only (binary tensors may hold any byte).
+        checkJsonDepth(
+          Number.isInteger(jsonLen) && jsonLen >= 0 && jsonLen <= raw.length ? raw.subarray(0, jsonLen) : raw,
+          this.config.limits.maxJsonDepth,
+        );
         return parseInferBody(raw, typeof len === 'string' ? len : undefined);
       },
       app: typeof header === 'string' && header !== '' ? header : undefined,
@@ -533,6 +547,24 @@ export class Gateway {
     headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
     res.writeHead(200, headers);
     res.end(out);
+  }
+
+  /** The raw body, read within the body-idle timeout. */
+  private async readBuffer(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
+    const l = this.config.limits;
+    const unwatch = watchBodyIdle(req, res, l.bodyIdleTimeoutMs);
+    try {
+      return await readBody(req, l.maxBodyBytes);
+    } finally {
+      unwatch();
+    }
+  }
+
+  /** The JSON body, read within the body-idle timeout and checked for nesting before parsing. */
+  private async readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const buf = await this.readBuffer(req, res);
+    checkJsonDepth(buf, this.config.limits.maxJsonDepth);
+    return parseJsonBody(buf);
   }
 
   private async sendMetrics(res: ServerResponse): Promise<void> {
@@ -617,7 +649,7 @@ export class Gateway {
 
   private async admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     this.checkAdmin(req);
-    const body = parseJsonBody(await readBody(req, this.config.limits.maxBodyBytes));
+    const body = await this.readJson(req, res);
     const b = (body ?? {}) as Record<string, unknown>;
     const modelName = typeof b['model'] === 'string' ? b['model'] : [...this.models.keys()][0];
     const svc = this.serverless(modelName);

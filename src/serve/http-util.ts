@@ -1,6 +1,6 @@
 /** Small node:http helpers: bounded body reading, JSON and problem responses. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HetserveError, isHetserveError } from '../model/errors.ts';
+import { HetserveError, formatValue, isHetserveError } from '../model/errors.ts';
 
 /** Read the whole body, refusing more than `limit` bytes (E_BODY_TOO_LARGE). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -77,12 +77,21 @@ export function sendProblem(res: ServerResponse, e: unknown, instance: string, r
   // `error` is the Open Inference Protocol's error field (what Triton and KServe clients read);
   // the problem details stay beside it.
   const body = { error: err.message, ...err.toProblem(instance) };
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  let text: string;
+  try {
+    text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  } catch {
+    // A value too deep or cyclic for JSON: name it instead of failing the answer.
+    text = JSON.stringify({ ...body, value: formatValue((body as Record<string, unknown>)['value']) });
+  }
   const headers: Record<string, string | number> = {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(text),
   };
-  if (err.httpStatus === 429 || err.httpStatus === 503) headers['retry-after'] = String(retryAfterS);
+  // An error may know better when to come back (the deadline admission's predicted drain).
+  const own = err.details['retryAfterS'];
+  if (err.httpStatus === 429 || err.httpStatus === 503)
+    headers['retry-after'] = String(typeof own === 'number' && own >= 0 ? Math.ceil(own) : retryAfterS);
   if (err.httpStatus === 401) headers['www-authenticate'] = 'Bearer';
   if (err.code === 'E_BODY_TOO_LARGE') headers['connection'] = 'close';
   if (res.headersSent) {

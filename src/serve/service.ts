@@ -3,7 +3,7 @@
  * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
  * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
  */
-import { admissionError, DrainWaiters } from './admission.ts';
+import { admissionError, DeadlineAdmission, DrainWaiters } from './admission.ts';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createBatchManager } from '../dispatch/batch-manager.ts';
@@ -42,6 +42,8 @@ interface Pending {
   hardDeadline: number;
   slo: number;
   done: boolean;
+  /** Counted in the deadline admission's pending requests (undone in finish). */
+  counted?: boolean;
   resolve: (a: Answer) => void;
 }
 
@@ -76,6 +78,12 @@ export interface ServiceOptions {
   onBatch?: (size: number, execS: number) => void;
   /** Sees every answered batch's backend time (latency calibration, src/serve/calibration-loop.ts). */
   onBatchLatency?: (fn: FunctionConfig, batch: number, latencyS: number) => void;
+  /**
+   * 'deadline' (default): admit a request only when its predicted completion meets its deadline,
+   * each app keeping its planned share of a saturated group (src/serve/admission.ts
+   * DeadlineAdmission), else 429 E_OVERLOADED at once. 'queue': only the maxQueue bound.
+   */
+  admission?: 'deadline' | 'queue';
 }
 
 interface BackendSlot {
@@ -121,6 +129,7 @@ export class ServerlessService {
   /** Swaps run one at a time (an admin swap may meet a periodic re-plan). */
   private swapping: Promise<unknown> = Promise.resolve();
   private published: { info: string[][]; cost: string[] } = { info: [], cost: [] };
+  private admission: DeadlineAdmission | undefined;
   readonly startedAt: number;
 
   constructor(opts: ServiceOptions) {
@@ -167,6 +176,55 @@ export class ServerlessService {
         Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),
     });
     this.publishPlan();
+    this.installAdmission();
+  }
+
+  /** The deadline admission's view of the current plan (its groups, concurrency, planned rates). */
+  private installAdmission(): void {
+    if ((this.opts.admission ?? 'deadline') !== 'deadline') return;
+    const groups = this.manager.groups().map((gv) => {
+      const g = this.plan.groups[gv.index];
+      return {
+        apps: g.apps,
+        batchSize: g.batchSize,
+        concurrency: this.inFlightLimit(gv),
+        latency: g.latency,
+        rps: Object.fromEntries(
+          g.apps.map((a) => [a, this.plan.apps?.find((x) => x.name === a)?.rps ?? g.rps / g.apps.length]),
+        ),
+        slo: Object.fromEntries(g.apps.map((a) => [a, this.appSlo.get(a) ?? Infinity])),
+      };
+    });
+    if (this.admission) this.admission.setGroups(groups);
+    else this.admission = new DeadlineAdmission(groups);
+  }
+
+  /**
+   * Admission of a request of `rows` samples as a whole (the gateway asks before submitting its
+   * rows, so a request is never half admitted). The refusal, or undefined when admitted.
+   */
+  admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
+    const slo = this.appSlo.get(app);
+    if (!this.admission || slo === undefined || !this.accepting) return undefined;
+    const deadline = Math.min(slo, deadlineMs !== undefined ? deadlineMs / 1000 : Infinity);
+    const d = this.admission.decide(app, rows, deadline);
+    if (d.admit) return undefined;
+    this.opts.metrics.rejected.labels(this.io.name, `overload-${d.reason}`).inc();
+    const why =
+      d.reason === 'share'
+        ? `its share of the group is in use (the other applications' planned share is kept for them)`
+        : `the requests ahead of it would finish in ${d.predictedS.toFixed(3)} s`;
+    return new HetserveError(
+      'E_OVERLOADED',
+      `app ${app}: cannot meet its deadline of ${deadline} s: ${why}; retry after ${d.retryAfterS} s`,
+      {
+        field: 'app',
+        value: app,
+        reason: d.reason,
+        predictedS: +d.predictedS.toFixed(4),
+        retryAfterS: d.retryAfterS,
+      },
+    );
   }
 
   /** maxInFlight of a group of the plan being installed (its backend already exists). */
@@ -252,8 +310,11 @@ export class ServerlessService {
     return r;
   }
 
-  /** Submit one decoded request for `app`; resolves when answered (never rejects). */
-  infer(req: DecodedRequest, app: string): Promise<Answer> {
+  /**
+   * Submit one decoded request for `app`; resolves when answered (never rejects). `admitted`:
+   * the caller already passed `admit` for it (a request of several rows).
+   */
+  infer(req: DecodedRequest, app: string, admitted = false): Promise<Answer> {
     const slo = this.appSlo.get(app);
     const refused = admissionError({
       model: this.io.name,
@@ -266,6 +327,8 @@ export class ServerlessService {
       onQueueFull: () => this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc(),
     });
     if (refused || slo === undefined) return Promise.resolve({ ok: false, error: refused! });
+    const overloaded = admitted ? undefined : this.admit(app, 1, req.deadlineMs);
+    if (overloaded) return Promise.resolve({ ok: false, error: overloaded });
     const now = this.opts.timers.now();
     this.meters.get(app)!.add(now);
     const wanted = req.deadlineMs !== undefined ? req.deadlineMs / 1000 : Infinity;
@@ -280,6 +343,10 @@ export class ServerlessService {
         deadline: now + Math.min(slo, wanted),
         payload: p,
       });
+      if (r.accepted && this.admission) {
+        p.counted = true;
+        this.admission.add(app);
+      }
       if (!r.accepted) {
         this.opts.metrics.rejected.labels(this.io.name, r.reason).inc();
         this.finish(p, {
@@ -294,6 +361,7 @@ export class ServerlessService {
     if (p.done) return;
     p.done = true;
     this.inflight--;
+    if (p.counted) this.admission?.done(p.app);
     const c = this.metricsFor(p.app);
     const lat = this.opts.timers.now() - p.arrival;
     const miss = !a.ok || lat > p.slo;
@@ -420,6 +488,7 @@ export class ServerlessService {
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
         this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
+        if (key === primary) this.admission?.observe(pend[0].app, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
@@ -548,6 +617,7 @@ export class ServerlessService {
     this.plan = plan;
     this.planVersion++;
     this.publishPlan();
+    this.installAdmission();
     this.maybeRetire();
     this.opts.logger.info(
       {

@@ -52,6 +52,9 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
+/** Largest finite float32. */
+const FP32_MAX = 3.4028234663852886e38;
+
 function size(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -219,10 +222,21 @@ function checkValues(flat: unknown[], dt: Datatype, field: string): number[] {
     return out;
   }
   const range = INT_RANGE[dt];
+  // FP32 holds magnitudes up to 3.4028235e38: a larger value would silently become Infinity.
+  const maxAbs = dt === 'FP32' ? FP32_MAX : Infinity;
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw badField('E_TENSOR_INVALID', `${field}[${i}]`, v, `expected a finite ${dt} number`);
+      throw badField(
+        'E_TENSOR_INVALID',
+        `${field}[${i}]`,
+        v,
+        typeof v === 'number'
+          ? `outside the range of a JSON number (it overflows to ${v}); expected a finite ${dt} number`
+          : `expected a finite ${dt} number`,
+      );
+    if (Math.abs(v) > maxAbs)
+      throw badField('E_TENSOR_INVALID', `${field}[${i}]`, v, `outside the range of FP32 (±${FP32_MAX})`);
     if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
       throw badField(
         'E_TENSOR_INVALID',

@@ -39,7 +39,11 @@ export function register(program: Command): void {
     .argument('<file>', 'plan.json (hetserve plan --json) or alloc.json (hetserve allocate --json)')
     .description('Write the configuration of an engine that runs a plan or allocation beyond one machine')
     .requiredOption('-t, --target <target>', `engine: ${TARGETS}`)
-    .option('-o, --out <dir>', 'directory to write the files into (created if missing)', 'deploy')
+    .option(
+      '-o, --out <dir>',
+      'directory to write the files into (created if missing; the default is git- and prettier-ignored in a checkout)',
+      'hetserve-export',
+    )
     .option('--apply', 'after writing, server-side apply the Kubernetes objects to the current cluster')
     .option(
       '--kubeconfig <path>',

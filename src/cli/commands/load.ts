@@ -19,18 +19,24 @@ interface LoadCliOpts {
   json?: boolean;
 }
 
-/** `name:rps[:slo]` */
+/**
+ * `name:slo:rps`, as `plan --app` (SLO in s, rate in req/s; the name may contain ':'). The old
+ * `name:rps[:slo]` order is refused when it can be told apart (two fields), naming the new form.
+ */
 function parseAppSpec(s: string): { name: string; rps: number; slo?: number } {
   const parts = s.split(':');
-  if (parts.length < 2 || parts.length > 3 || parts[0] === '')
-    throw new HetserveError('E_INVALID_OPTION', `--app: expected name:rps[:slo] (got ${JSON.stringify(s)})`, {
-      field: '--app',
-      value: s,
-    });
+  if (parts.length < 3 || parts[0] === '')
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      `--app: expected name:slo:rps, as in \`hetserve plan\` (got ${JSON.stringify(s)}; the older name:rps[:slo] order is no longer accepted)`,
+      { field: '--app', value: s },
+    );
+  const rps = parts.pop()!;
+  const slo = parts.pop()!;
   return {
-    name: parts[0],
-    rps: parseNumber('--app rps', parts[1], { min: 0 }),
-    ...(parts[2] !== undefined ? { slo: parseNumber('--app slo', parts[2], { min: 0 }) } : {}),
+    name: parts.join(':'),
+    slo: parseNumber('--app slo', slo, { min: 0 }),
+    rps: parseNumber('--app rps', rps, { min: 0 }),
   };
 }
 
@@ -43,8 +49,8 @@ export function register(program: Command): void {
     .option('-u, --url <url>', 'endpoint base URL', 'http://127.0.0.1:8080')
     .option('-m, --model <name>', 'model name at the endpoint', 'mlp')
     .option(
-      '-a, --app <name:rps[:slo]>',
-      'an application, its Poisson rate (req/s) and optional SLO (s); repeatable',
+      '-a, --app <name:slo:rps>',
+      'an application, its SLO (s) and Poisson rate (req/s), as in `plan --app`; repeatable',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
@@ -93,11 +99,10 @@ export function register(program: Command): void {
         ];
       }
       if (apps.length === 0)
-        throw new HetserveError(
-          'E_APPS_EMPTY',
-          'give --app name:rps[:slo] (repeatable) or --apps file.json',
-          { field: '--app', value: [] },
-        );
+        throw new HetserveError('E_APPS_EMPTY', 'give --app name:slo:rps (repeatable) or --apps file.json', {
+          field: '--app',
+          value: [],
+        });
       if (o.appVia !== 'header' && o.appVia !== 'parameter')
         throw new HetserveError(
           'E_INVALID_OPTION',

@@ -2,9 +2,13 @@
  * `onnx` backend: onnxruntime-node sessions in worker threads, fed real batched tensors. A
  * serverless function's vCPU maps to `threadsPerWorker` intra-op threads (default min(2,
  * ceil(vcpu))) and `workers` sessions (default ceil(vcpu / threadsPerWorker)); each worker runs
- * one batch at a time, further batches queue. A batch whose deadline passes while running
- * terminates that worker (a hung session cannot be interrupted otherwise) and a fresh one is
- * started; a worker that dies fails its batch with E_BACKEND_FAILED and is replaced.
+ * one batch at a time, further batches queue.
+ *
+ * Supervision: a worker is never terminated while it loads or runs (ending the thread under a
+ * running ONNX Runtime call aborts the whole process). A batch whose deadline passes while running
+ * is answered E_BACKEND_TIMEOUT at once and its worker is left to finish (the late result is
+ * dropped); a worker that dies fails its batch with E_BACKEND_FAILED (the service retries it on
+ * another backend) and is replaced, with a back-off when it dies before becoming ready.
  */
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -37,14 +41,23 @@ interface Job {
   reject: (e: unknown) => void;
   signal: AbortSignal;
   onAbort: () => void;
+  settled: boolean;
 }
 
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
+  /** The batch the worker holds: running, or abandoned after its deadline until the worker is done. */
   job: Job | undefined;
+  /** Loaded its session (a worker that dies before that is respawned after a back-off). */
+  up: boolean;
   dead: boolean;
 }
+
+/** Respawn delay after a worker died before becoming ready (a model that cannot load). */
+const RESPAWN_BACKOFF_MS = 1000;
+/** close(): how long running batches may finish before their workers are ended anyway. */
+const CLOSE_GRACE_MS = 10_000;
 
 /** Model bytes from a config source: the built-in synthetic model or a file (operator-supplied). */
 export async function loadModelBytes(
@@ -88,6 +101,8 @@ export class OnnxBackend implements Backend {
   private io: ModelIO | undefined;
   private nextId = 1;
   private closed = false;
+  /** Workers replaced after dying (metrics, tests). */
+  restarts = 0;
 
   /** One batch per worker session at a time. */
   get concurrency(): number {
@@ -134,16 +149,19 @@ export class OnnxBackend implements Backend {
   private spawn(onMeta?: (m: { inputs: WireMeta[]; outputs: WireMeta[] }) => void): Slot {
     const worker = new Worker(new URL('./onnx-worker.mjs', import.meta.url));
     worker.unref();
-    const slot: Slot = { worker, ready: Promise.resolve(), job: undefined, dead: false };
+    const slot: Slot = { worker, ready: Promise.resolve(), job: undefined, up: false, dead: false };
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMsg = (m: { type: string; message?: string; inputs?: WireMeta[]; outputs?: WireMeta[] }) => {
         if (m.type === 'ready') {
           onMeta?.({ inputs: m.inputs!, outputs: m.outputs! });
           worker.off('message', onMsg);
+          slot.up = true;
           worker.on('message', (r) => this.onResult(slot, r));
           resolve();
           this.pump();
         } else if (m.type === 'error') {
+          // The load finished (with an error): ending the thread now is safe.
+          void worker.terminate();
           reject(
             new HetserveError(
               'E_BACKEND_FAILED',
@@ -172,12 +190,22 @@ export class OnnxBackend implements Backend {
     if (job)
       this.settle(
         job,
-        new HetserveError('E_BACKEND_FAILED', `${this.id}: worker exited while running a batch`),
+        new HetserveError(
+          'E_BACKEND_FAILED',
+          `${this.id}: worker exited while running a batch of ${job.feeds[0]?.dims[0] ?? '?'}; it is replaced`,
+        ),
       );
-    if (!this.closed) {
+    // Before start() succeeded a dead worker means the model cannot load: start() reports it.
+    if (this.closed || !this.io) return;
+    this.restarts++;
+    const replace = (): void => {
       const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots[i] = this.spawn();
-    }
+      if (this.closed || i < 0) return;
+      this.slots[i] = this.spawn();
+      this.pump();
+    };
+    if (slot.up) replace();
+    else setTimeout(replace, RESPAWN_BACKOFF_MS).unref();
   }
 
   private onResult(
@@ -192,6 +220,11 @@ export class OnnxBackend implements Backend {
     const job = slot.job;
     if (!job || job.id !== m.id) return;
     slot.job = undefined;
+    if (job.settled) {
+      // The batch was abandoned at its deadline; the worker is free again.
+      this.pump();
+      return;
+    }
     if (m.type === 'result') {
       this.settle(
         job,
@@ -210,6 +243,8 @@ export class OnnxBackend implements Backend {
   }
 
   private settle(job: Job, err: unknown, out?: Tensor[]): void {
+    if (job.settled) return;
+    job.settled = true;
     job.signal.removeEventListener('abort', job.onAbort);
     if (err) job.reject(err);
     else job.resolve(out!);
@@ -251,20 +286,15 @@ export class OnnxBackend implements Backend {
         reject,
         signal: batch.signal,
         onAbort: () => undefined,
+        settled: false,
       };
       job.onAbort = () => {
         const qi = this.queue.indexOf(job);
         if (qi >= 0) this.queue.splice(qi, 1);
-        const slot = this.slots.find((s) => s.job === job);
-        if (slot) {
-          // A running ORT call cannot be cancelled: replace the worker so the batch stops using it.
-          slot.job = undefined;
-          slot.dead = true;
-          void slot.worker.terminate();
-          const i = this.slots.indexOf(slot);
-          if (!this.closed && i >= 0) this.slots[i] = this.spawn();
-        }
-        job.reject(
+        // A running ORT call cannot be cancelled, and ending its thread would abort the process:
+        // the worker keeps the batch (slot.job) until it finishes, and its result is dropped.
+        this.settle(
+          job,
           new HetserveError(
             'E_BACKEND_TIMEOUT',
             `${this.id}: batch of ${batch.size} did not finish before its deadline`,
@@ -277,9 +307,22 @@ export class OnnxBackend implements Backend {
     });
   }
 
-  /** Test hook: terminate worker `i` as if the OS had killed it. */
-  killWorker(i = 0): Promise<number> {
-    return this.slots[i].worker.terminate();
+  /**
+   * Fault injection (tests, soak benchmark): worker `i` dies as a crashed process would, at the
+   * first point where that is safe: now when idle, else right after its running batch, leaving
+   * that batch unanswered. Resolves when it has exited.
+   */
+  killWorker(i = 0): Promise<void> {
+    const slot = this.slots[i];
+    if (!slot || slot.dead) return Promise.resolve();
+    const exited = new Promise<void>((r) => slot.worker.once('exit', () => r()));
+    slot.worker.postMessage({ type: 'crash' });
+    return exited;
+  }
+
+  /** Workers now (tests). */
+  get liveWorkers(): number {
+    return this.slots.filter((s) => !s.dead).length;
   }
 
   async close(): Promise<void> {
@@ -289,11 +332,29 @@ export class OnnxBackend implements Backend {
       this.settle(j, new HetserveError('E_BACKEND_FAILED', `${this.id}: closed`));
     await Promise.all(
       this.slots.map(async (s) => {
-        s.dead = true;
         if (s.job) this.settle(s.job, new HetserveError('E_BACKEND_FAILED', `${this.id}: closed`));
+        // Let a loading or running worker reach a safe point before ending it (see the header).
+        if (!s.dead && (s.job || !s.up)) await this.idle(s, CLOSE_GRACE_MS);
+        s.dead = true;
         await s.worker.terminate();
       }),
     );
+  }
+
+  /** Resolves once the slot's worker holds no batch and is loaded (or died), or after `ms`. */
+  private idle(s: Slot, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      const poll = setInterval(() => {
+        if ((!s.job && s.up) || s.dead) done();
+      }, 5);
+      function done(): void {
+        clearTimeout(t);
+        clearInterval(poll);
+        resolve();
+      }
+      s.worker.once('exit', done);
+    });
   }
 }
 

@@ -1,0 +1,320 @@
+/**
+ * Overload benchmark: does admission protect goodput? One plan group serves four applications
+ * (SLOs 0.5, 0.6, 0.8, 1.0 s) with batch size B on c concurrent slots; its capacity is
+ * C = B c / L (L the batch latency: fixed for replay, measured for onnx, as a profile would give).
+ *
+ * 1. Baseline: every app at its planned rate (together 0.4 C), open-loop Poisson.
+ * 2. Overload: the same, plus app a0 flooding so the offered load is 3 C — with the deadline
+ *    admission (limits.admission 'deadline', the default) and, side by side, the bound-only
+ *    admission ('queue', the old behaviour).
+ *
+ * Reports goodput (answers within their SLO per second) against C, the share of admitted
+ * requests answered within their SLO, and the other apps' SLO attainment in both phases.
+ * Targets: goodput >= 90 % of C, >= 99 % of admitted within SLO, the other apps unchanged.
+ *
+ * Run: `npm run bench -- overload` (OVERLOAD_SECONDS per phase, default 8; OVERLOAD_BACKENDS,
+ * default "replay,onnx").
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import type { Plan } from '../src/model/plan.ts';
+import { ModelConfigSchema, parseServeConfig, type ServeConfigInput } from '../src/model/serve-config.ts';
+import { parseWith } from '../src/model/validate.ts';
+import { Gateway, type GatewayOptions } from '../src/serve/gateway.ts';
+import { createBackend } from '../src/serve/backends/index.ts';
+import { runLoad, type LoadReport } from '../src/serve/load.ts';
+import { OnnxBackend } from '../src/serve/backends/onnx.ts';
+import { assembleBatch } from '../src/serve/tensors.ts';
+import { figure, finish } from './lib.ts';
+
+const SECONDS = Number(process.env['OVERLOAD_SECONDS'] ?? 8);
+const BACKENDS = (process.env['OVERLOAD_BACKENDS'] ?? 'replay,onnx').split(',');
+
+export const APPS = [
+  { name: 'a0', slo: 0.5, share: 0.1 },
+  { name: 'a1', slo: 0.6, share: 0.1 },
+  { name: 'a2', slo: 0.8, share: 0.1 },
+  { name: 'a3', slo: 1.0, share: 0.1 },
+];
+
+export interface Scenario {
+  name: string;
+  batch: number;
+  concurrency: number;
+  /** Batch latency, seconds (the plan's prediction). */
+  latencyS: number;
+  model: ServeConfigInput['models'][number];
+  backend: ServeConfigInput['serving'] extends infer S ? (S extends { backend: infer B } ? B : never) : never;
+}
+
+export const capacityOf = (s: Scenario): number => (s.batch * s.concurrency) / s.latencyS;
+
+export function planFor(s: Scenario): Plan {
+  const c = capacityOf(s);
+  return {
+    kind: 'serverless-plan',
+    algorithm: 'bench',
+    model: s.model.name,
+    priceTable: 'prototype-cny',
+    currency: 'CNY',
+    compat: 'paper',
+    totalCostPerRequest: 1e-6,
+    groups: [
+      {
+        apps: APPS.map((a) => a.name),
+        function: { kind: 'cpu', vcpu: 1, memoryGb: 2 },
+        batchSize: s.batch,
+        // Batches fill in well under this at the planned rates.
+        timeouts: Object.fromEntries(APPS.map((a) => [a.name, 0.05])),
+        costPerRequest: 1e-6,
+        trafficShare: 1,
+        weightedCost: 1e-6,
+        rps: c * 0.4,
+        latency: { avg: s.latencyS, max: s.latencyS * 1.1 },
+        slack: Object.fromEntries(APPS.map((a) => [a.name, a.slo - 0.05 - s.latencyS * 1.1])),
+      },
+    ],
+    excluded: [],
+    apps: APPS.map((a) => ({ name: a.name, slo: a.slo, rps: a.share * c })),
+  };
+}
+
+export async function startScenario(
+  s: Scenario,
+  admission: 'deadline' | 'queue',
+  backendFactory?: GatewayOptions['backendFactory'],
+): Promise<{ gw: Gateway; url: string }> {
+  const c = capacityOf(s);
+  const config = parseServeConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    models: [{ ...s.model, maxInFlight: s.concurrency }],
+    applications: APPS.map((a) => ({ name: a.name, slo: a.slo, rps: a.share * c })),
+    serving: { mode: 'serverless', backend: s.backend },
+    replan: { intervalS: 0, windowS: 10 },
+    limits: { admission, maxQueue: 100_000 },
+    logLevel: 'silent',
+  });
+  const gw = new Gateway({
+    config,
+    logger: pino({ level: 'silent' }),
+    planFn: () => planFor(s),
+    ...(backendFactory ? { backendFactory } : {}),
+  });
+  const { url } = await gw.start();
+  return { gw, url };
+}
+
+/** Goodput (answers within SLO per second), share of admitted within SLO, per-app attainment. */
+export function summarise(r: LoadReport): {
+  goodput: number;
+  admittedInSlo: number;
+  attainment: Record<string, number>;
+  refused: number;
+} {
+  let inSlo = 0;
+  let admitted = 0;
+  let refused = 0;
+  const attainment: Record<string, number> = {};
+  for (const a of r.apps) {
+    const good = Math.round((a.sloAttainment ?? 0) * a.sent);
+    inSlo += good;
+    const no = (a.errors['429'] ?? 0) + (a.errors['503'] ?? 0);
+    refused += no;
+    admitted += a.sent - no;
+    attainment[a.app] = a.sloAttainment ?? 0;
+  }
+  return {
+    goodput: inSlo / r.durationS,
+    admittedInSlo: admitted ? inSlo / admitted : 1,
+    attainment,
+    refused,
+  };
+}
+
+/**
+ * The gateway of a scenario in a child process (its own core: the load generator here must not
+ * slow the gateway down); resolves with its URL once it listens.
+ */
+export async function spawnGateway(
+  s: Scenario,
+  admission: 'deadline' | 'queue',
+  extraEnv: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; rss: number[]; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: {
+      ...process.env,
+      ...extraEnv,
+      OVERLOAD_ROLE: 'server',
+      OVERLOAD_SCENARIO: JSON.stringify(s),
+      OVERLOAD_ADMISSION: admission,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rss: number[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /URL (\S+)/.exec(buf);
+      if (m) resolve(m[1]);
+      for (const r of buf.matchAll(/RSS (\d+)\n/g)) rss.push(Number(r[1]));
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway child exited with ${code}`)));
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { url, child, rss, stop };
+}
+
+async function serveRole(): Promise<void> {
+  const s = JSON.parse(process.env['OVERLOAD_SCENARIO']!) as Scenario;
+  // Soak: a worker of an onnx backend crashes every OVERLOAD_KILL_EVERY_S seconds.
+  const killEvery = Number(process.env['OVERLOAD_KILL_EVERY_S'] ?? 0);
+  const onnx: OnnxBackend[] = [];
+  const { gw, url } = await startScenario(
+    s,
+    process.env['OVERLOAD_ADMISSION'] as 'deadline' | 'queue',
+    killEvery > 0
+      ? (cfg, ctx) => {
+          const b = createBackend(cfg, ctx);
+          if (b instanceof OnnxBackend) onnx.push(b);
+          return b;
+        }
+      : undefined,
+  );
+  if (killEvery > 0) {
+    let n = 0;
+    setInterval(() => {
+      const live = onnx.filter((b) => b.liveWorkers > 0);
+      if (live.length) void live[n++ % live.length].killWorker(0);
+    }, killEvery * 1000).unref();
+  }
+  setInterval(() => console.log(`RSS ${process.memoryUsage().rss}`), 1000).unref();
+  console.log(`URL ${url}`);
+  process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+}
+
+async function phase(s: Scenario, admission: 'deadline' | 'queue', flood: boolean): Promise<LoadReport> {
+  const { url, stop } = await spawnGateway(s, admission);
+  const c = capacityOf(s);
+  try {
+    return await runLoad({
+      url,
+      model: s.model.name,
+      apps: APPS.map((a) => ({
+        name: a.name,
+        slo: a.slo,
+        rps: a.name === 'a0' && flood ? 3 * c - 0.3 * c : a.share * c,
+      })),
+      durationS: SECONDS,
+      connections: 512,
+      timeoutMs: 10_000,
+      seed: 7,
+    });
+  } finally {
+    await stop();
+  }
+}
+
+/** Batch latency of the onnx scenario's model at batch B on one worker, measured here. */
+async function onnxLatency(model: Scenario['model'], batch: number): Promise<number> {
+  const b = new OnnxBackend(
+    { type: 'onnx', workers: 1, threadsPerWorker: 1 },
+    { id: 'probe', model: parseWith(ModelConfigSchema, model, 'E_CONFIG_INVALID', 'model'), baseDir: '.' },
+  );
+  const io = await b.start();
+  const reqs = Array.from({ length: batch }, () => ({
+    samples: io.inputs.map((t) => Array.from({ length: t.shape.reduce((x, y) => x * y, 1) }, () => 0.5)),
+  }));
+  const inputs = assembleBatch(io, reqs);
+  const xs: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    await b.infer({ inputs, size: batch, signal: new AbortController().signal });
+    if (i >= 5) xs.push((performance.now() - t0) / 1000);
+  }
+  await b.close();
+  xs.sort((x, y) => x - y);
+  return xs[Math.floor(xs.length * 0.5)];
+}
+
+export async function scenarios(backends: readonly string[] = BACKENDS): Promise<Scenario[]> {
+  const out: Scenario[] = [];
+  const echo = {
+    name: 'echo',
+    profile: 'VGG19',
+    inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [4] }],
+  };
+  if (backends.includes('replay'))
+    out.push({
+      name: 'replay',
+      batch: 4,
+      concurrency: 1,
+      latencyS: 0.1,
+      model: echo,
+      backend: { type: 'replay', latency: 100 },
+    });
+  if (backends.includes('onnx')) {
+    const model = {
+      name: 'mlp',
+      profile: 'VGG19',
+      source: { synthetic: 'mlp' as const, seed: 1, options: { inputs: 256, hidden: 4096, layers: 4 } },
+    };
+    const batch = 8;
+    // The plan's latency is a profile's: measured here, on this machine, before the run.
+    const latencyS = await onnxLatency(model, batch);
+    out.push({
+      name: 'onnx',
+      batch,
+      concurrency: 1,
+      latencyS,
+      model,
+      backend: { type: 'onnx', workers: 1, threadsPerWorker: 1 },
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  for (const s of await scenarios()) {
+    const c = capacityOf(s);
+    console.log(
+      `\n## ${s.name}: batch ${s.batch} x ${s.concurrency} slot(s), ${(s.latencyS * 1000).toFixed(1)} ms per batch -> capacity ${c.toFixed(1)} req/s; ${SECONDS} s per phase`,
+    );
+    const base = summarise(await phase(s, 'deadline', false));
+    const rows: [string, ReturnType<typeof summarise>][] = [['baseline (0.4 C)', base]];
+    for (const admission of ['deadline', 'queue'] as const)
+      rows.push([`3 C, admission=${admission}`, summarise(await phase(s, admission, true))]);
+    for (const [label, r] of rows) {
+      const others = ['a1', 'a2', 'a3'].map((a) => `${a} ${(r.attainment[a]! * 100).toFixed(1)}%`).join(', ');
+      console.log(
+        `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}`,
+      );
+    }
+    const [, over] = rows[1];
+    const [, old] = rows[2];
+    figure('overload', `${s.name}.capacity`, +c.toFixed(2), 'req/s');
+    figure('overload', `${s.name}.goodput_vs_capacity`, +(over.goodput / c).toFixed(4), 'ratio');
+    figure('overload', `${s.name}.admitted_within_slo`, +over.admittedInSlo.toFixed(4), 'ratio');
+    figure('overload', `${s.name}.queue_only.goodput_vs_capacity`, +(old.goodput / c).toFixed(4), 'ratio');
+    for (const a of ['a1', 'a2', 'a3'])
+      figure(
+        'overload',
+        `${s.name}.${a}.attainment_change`,
+        +(over.attainment[a]! - base.attainment[a]!).toFixed(4),
+        'ratio',
+      );
+  }
+  finish();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.env['OVERLOAD_ROLE'] === 'server') await serveRole();
+  else await main();
+}
