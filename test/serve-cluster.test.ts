@@ -311,7 +311,15 @@ test('realloc config: needs the Kairos table and a price for every pool type', a
 
 test('hetserve load --query-sizes: a bad mix is a coded error naming the option', async () => {
   const { runCli } = await import('./cli-helpers.ts');
-  const r = await runCli('load', '--app', 'a:1', '--query-sizes', '/nonexistent/mix.json', '--duration', '1');
+  const r = await runCli(
+    'load',
+    '--app',
+    'a:1:1',
+    '--query-sizes',
+    '/nonexistent/mix.json',
+    '--duration',
+    '1',
+  );
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--query-sizes/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);

@@ -221,6 +221,11 @@ export class DeadlineAdmission {
       }
     }
     if (backlog + rows + reserved <= reach) return { admit: true, predictedS };
+    // With nothing of its group ahead of it and one wave's worth of rows, refusing cannot help the
+    // request, and only an admitted
+    // batch can correct a measured latency that has become too pessimistic (a refused group sends
+    // no batch, so nothing would ever be measured again).
+    if (backlog === 0 && rows <= perWave) return { admit: true, predictedS };
     // Past the deadline for anyone (the backlog alone), or past this app's share of it.
     const reason = backlog + rows <= k ? 'share' : 'deadline';
     const excess = backlog + rows + reserved - reach;

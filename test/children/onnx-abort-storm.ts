@@ -34,6 +34,10 @@ const t0 = performance.now();
 for (let i = 0; i < 5; i++) await batch(new AbortController().signal);
 const runMs = (performance.now() - t0) / 5;
 const counts = { ok: 0, timeout: 0, failed: 0, other: 0 };
+// The workers are unref'd (a gateway's server keeps its process alive; this script has none), so
+// hold the event loop open while a replaced worker loads: a batch that never settles then shows
+// as the parent's time-out, not as Node's exit 13 for an unsettled top-level await.
+const keepAlive = setInterval(() => undefined, 1000);
 await Promise.all(
   [0, 1].map(async (lane) => {
     for (let i = 0; i < ITER; i++) {
@@ -55,5 +59,6 @@ await Promise.all(
 );
 // After the storm the backend still answers.
 await batch(new AbortController().signal);
+clearInterval(keepAlive);
 console.log(JSON.stringify({ runMs, ...counts, restarts: b.restarts }));
 await b.close();
