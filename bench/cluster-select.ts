@@ -276,5 +276,5 @@ function writeReport(final = false): string[] {
 
   return md;
 }
-const md = writeReport(true);
+writeReport(true);
 finish();

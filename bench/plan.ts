@@ -52,6 +52,21 @@ function warmMedian(f: () => void, warm: number, runs: number): number {
   return median(xs);
 }
 
+/**
+ * CPU time per call (process.cpuUsage over batches of `n` calls, median of 5 batches): on a
+ * machine shared with other work, wall-clock medians include time spent descheduled, this does not.
+ */
+function cpuPerCall(f: () => void, n: number): number {
+  const xs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const c = process.cpuUsage();
+    for (let i = 0; i < n; i++) f();
+    const d = process.cpuUsage(c);
+    xs.push((d.user + d.system) / 1000 / n);
+  }
+  return median(xs);
+}
+
 const met = (ms: number, target: number) => `target ≤ ${target} ms: ${ms <= target ? 'met' : 'NOT met'}`;
 const profile = bundledProfile('VGG19');
 
@@ -73,10 +88,12 @@ for (const compat of ['paper', 'prototype'] as const) {
     0,
     copies.length,
   );
+  const cpu = cpuPerCall(() => plan(README_APPS, profile, { algorithm: 'harmony', compat }), runs / 5);
   console.log(
-    `  ${compat.padEnd(9)} median ${ms.toFixed(4)} ms (${met(ms, target)}); on a fresh profile object ${fresh.toFixed(3)} ms`,
+    `  ${compat.padEnd(9)} median ${ms.toFixed(4)} ms (${met(ms, target)}), CPU ${cpu.toFixed(4)} ms per call; on a fresh profile object ${fresh.toFixed(3)} ms`,
   );
   figure('plan', `harmony_readme_warm_median_${compat}`, ms, 'ms');
+  figure('plan', `harmony_readme_warm_cpu_per_call_${compat}`, cpu, 'ms');
   figure('plan', `harmony_readme_fresh_profile_median_${compat}`, fresh, 'ms');
 }
 
@@ -257,8 +274,20 @@ console.log('\nExact optimum and baselines: targets (VGG19, same app sets as the
 {
   const apps = appSet(200);
   const ms = warmMedian(() => plan(apps, profile, { algorithm: 'harmony' }), 3, quick ? 10 : 50);
-  console.log(`\nHarmony, 200 apps, paper mode: median ${ms.toFixed(3)} ms (${met(ms, 2)})`);
+  const cpu = cpuPerCall(() => plan(apps, profile, { algorithm: 'harmony' }), quick ? 4 : 10);
+  console.log(
+    `\nHarmony, 200 apps, paper mode: median ${ms.toFixed(3)} ms (${met(ms, 2)}), CPU ${cpu.toFixed(3)} ms per call`,
+  );
   figure('plan', 'harmony_apps200_target_median', ms, 'ms');
+  figure('plan', 'harmony_apps200_cpu_per_call', cpu, 'ms');
+  const apps12 = appSet(12);
+  const autoMs = warmMedian(() => plan(apps12, profile, { algorithm: 'auto' }), 2, quick ? 5 : 15);
+  const autoCpu = cpuPerCall(() => plan(apps12, profile, { algorithm: 'auto' }), 2);
+  console.log(
+    `auto, 12 apps, paper mode: median ${autoMs.toFixed(2)} ms (${met(autoMs, 10)}), CPU ${autoCpu.toFixed(2)} ms per call`,
+  );
+  figure('plan', 'auto_apps12_target_median', autoMs, 'ms');
+  figure('plan', 'auto_apps12_cpu_per_call', autoCpu, 'ms');
 }
 console.log(`# load average (1, 5, 15 min) at end: ${load()}`);
 finish();

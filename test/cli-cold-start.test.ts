@@ -107,6 +107,32 @@ test('the default start and the forced fallback give the same allocation', async
   assert.ok(a.chosen.lpBoundQps !== undefined, 'the LP estimate is on by default');
 });
 
+test('plan: the command bundle, the compiled modules and the sources print the same plan', async () => {
+  const args = ['plan', '--model', 'VGG19', '--apps', 'data/examples/readme-apps.json', '--json'];
+  const before = buildIsFresh(ROOT);
+  const [bundle, modules, source] = await Promise.all([
+    run(BIN, args),
+    run(BIN, args, { HETSERVE_NO_BUNDLE: '1' }),
+    run(BIN, args, FROM_SOURCE),
+  ]);
+  const after = buildIsFresh(ROOT);
+  for (const r of [bundle, modules, source]) assert.equal(r.code, 0, r.stderr);
+  if (before && after) {
+    // `npm ci` builds dist/ with the bundles and their code caches (scripts/bundle-commands.mjs).
+    assert.match(bundle.stderr, /bundle dist\/cli\/bundles\/plan\.cjs, code cache used/);
+    assert.doesNotMatch(modules.stderr, /bundle dist/);
+  }
+  // planningMs is a wall-clock measurement: everything else must be identical.
+  const strip = (out: string) => ({ ...(JSON.parse(out) as object), planningMs: 0 });
+  assert.deepEqual(strip(bundle.stdout), strip(source.stdout));
+  assert.deepEqual(strip(modules.stdout), strip(source.stdout));
+  // A bad input is reported the same way from the bundle: coded error, exit 2, no stack.
+  const bad = await run(BIN, ['plan', '--model', 'VGG19', '--app', 'a:fast:1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /E_APP_INVALID/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
 test('the simulation oracle starts its worker threads from the build and from the sources alike', async () => {
   // Its workers load the compiled worker module next to dist/simulate/oracle.js, or register tsx first.
   const args = ['allocate', '--model', 'rm2', '--budget', '2.5', '--qos', '350', '--json', '--no-lp'];
