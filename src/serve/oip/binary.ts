@@ -5,6 +5,7 @@
  */
 import { gunzipSync, gzipSync, inflateSync, deflateSync } from 'node:zlib';
 import { HetserveError, badField } from '../../model/errors.ts';
+import { parseJsonBody } from '../http-util.ts';
 
 /** Bytes per element of the fixed-size datatypes (BYTES is variable-sized). */
 export const ELEMENT_BYTES: Readonly<Record<string, number>> = {
@@ -155,7 +156,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * result reads like an all-JSON request. Without a header length the body is JSON only.
  */
 export function parseInferBody(body: Buffer, headerLength: string | undefined): unknown {
-  if (headerLength === undefined) return parseJson(body);
+  if (headerLength === undefined) return parseJsonBody(body);
   const n = Number(headerLength);
   if (!Number.isInteger(n) || n < 0 || n > body.length)
     throw badField(
@@ -164,7 +165,7 @@ export function parseInferBody(body: Buffer, headerLength: string | undefined): 
       headerLength,
       `must be an integer between 0 and the body's ${body.length} bytes`,
     );
-  const json = parseJson(body.subarray(0, n));
+  const json = parseJsonBody(body.subarray(0, n));
   let at = n;
   const inputs = isRecord(json) ? json['inputs'] : undefined;
   if (Array.isArray(inputs)) {
@@ -191,17 +192,6 @@ export function parseInferBody(body: Buffer, headerLength: string | undefined): 
       "bytes of binary data that no input's binary_data_size claims",
     );
   return json;
-}
-
-function parseJson(buf: Buffer): unknown {
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch (e) {
-    throw new HetserveError('E_MALFORMED_JSON', `body: not valid JSON (${(e as Error).message})`, {
-      field: 'body',
-      value: buf.length > 60 ? buf.subarray(0, 57).toString('utf8') + '...' : buf.toString('utf8'),
-    });
-  }
 }
 
 /** Inflate a gzip / deflate request body, never beyond `limit` bytes. */
