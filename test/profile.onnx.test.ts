@@ -28,7 +28,9 @@ const dir = mkdtempSync(join(tmpdir(), 'hetserve-profile-'));
  * fit, and each held-out point's error is the median over three independent sweeps.
  * Returns, per held-out point, the relative errors of avg and max.
  */
-async function heldOutErrors(): Promise<Map<string, { ea: number; em: number; text: string }>> {
+async function heldOutErrors(): Promise<
+  Map<string, { ea: number; em: number; avg: number; max: number; text: string }>
+> {
   const model = buildCnn({ size: 64, filters: 32, layers: 3, seed: 5 });
   const trainVcpu = [0.5, 0.7, 1];
   const heldVcpu = [0.6, 0.85];
