@@ -260,14 +260,19 @@ test('gateway: a flood from one app is refused at once with 429 E_OVERLOADED and
       assert.equal(r.code, 'E_OVERLOADED');
       assert.ok(Number(r.retry) >= 1);
     }
+    // Live time on a shared machine: an admitted request can still be late when the host stalls
+    // (504 by design); anything else (5xx, 4xx other than 429) is a bug. That admitted requests meet
+    // their deadline is the virtual-time test's claim above, not this one's.
     assert.ok(
-      flood.every((r) => [200, 429].includes(r.status)),
-      JSON.stringify(flood.filter((r) => ![200, 429].includes(r.status)).slice(0, 3)),
+      flood.every((r) => [200, 429, 504].includes(r.status)),
+      JSON.stringify(flood.filter((r) => ![200, 429, 504].includes(r.status)).slice(0, 3)),
     );
     assert.ok(
-      quiet.every((r) => r.status === 200),
+      quiet.every((r) => r.status === 200 || r.status === 504),
       JSON.stringify(quiet.filter((r) => r.status !== 200)),
     );
+    // The quiet app is never refused, and most of its requests are served in time.
+    assert.ok(quiet.filter((r) => r.status === 200).length >= 24, JSON.stringify(quiet.map((r) => r.status)));
   } finally {
     await pool.close();
     await gw.close();
