@@ -6,7 +6,6 @@
 import { performance } from 'node:perf_hooks';
 import { HetserveError } from '../../model/errors.ts';
 import { ServerlessService, type Answer } from '../service.ts';
-import { ClusterService } from '../cluster.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import {
   concatRows,
@@ -120,19 +119,15 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
         { field: 'app', value: app },
       );
     appLabel = app;
-    // A request of n rows is admitted or refused as a whole.
+    // Serverless mode: a request of n samples is n requests to the batch manager, admitted or
+    // refused as a whole; the answer stacks them back. Cluster mode: one query of size n (or
+    // parameters.query_size).
+    let answers: Answer[];
     if (decoded.rows > 1 && svc instanceof ServerlessService) {
       const refused = svc.admit(app, decoded.rows, decoded.deadlineMs);
       if (refused) throw refused;
-    }
-    // A request of n samples is n requests to the batch manager (admitted above); the answer
-    // stacks them back. In cluster mode it is one query of size n (or parameters.query_size).
-    const answers =
-      decoded.rows === 1 || svc instanceof ClusterService
-        ? [await svc.infer(decoded, app)]
-        : await Promise.all(
-            splitRows(decoded, svc.io).map((r) => (svc as ServerlessService).infer(r, app, true)),
-          );
+      answers = await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app, true)));
+    } else answers = [await svc.infer(decoded, app)];
     const failed = answers.find((x) => !x.ok);
     if (failed && !failed.ok) throw failed.error;
     const ok = answers as Extract<Answer, { ok: true }>[];
