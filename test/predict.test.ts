@@ -16,6 +16,7 @@ import {
   cpuMinVcpu,
   equivalentTimeout,
   equivalentTimeoutPair,
+  surelyFillsPaper,
   expectedBatchWait,
   gpuFunctionMemoryGb,
   gpuLatency,
@@ -329,4 +330,50 @@ test('evaluate: timeouts follow t = s − L_max and every feasible config meets 
       { numRuns: 300 },
     );
   }
+});
+
+test('surelyFillsPaper: when it says yes, the timeout fold over s − L_max passes Eq. 9 as evaluate checks it (near the boundary)', () => {
+  let sure = 0;
+  let unsure = 0;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          slo: fc.double({ min: 0.01, max: 50, noNaN: true }),
+          rps: fc.double({ min: 0.01, max: 500, noNaN: true }),
+        }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: -1e-6, max: 1e-6, noNaN: true }),
+      (apps, u, nudge) => {
+        apps.sort((x, y) => x.slo - y.slo);
+        const slos = apps.map((a) => a.slo);
+        const rates = apps.map((a) => a.rps);
+        let rate = 0;
+        for (const r of rates) rate += r;
+        const teq = equivalentTimeout(slos, rates, 'paper');
+        // A batch size whose boundary L_max = T^X − (b − 1)/r lies in [0, min SLO].
+        const lo = Math.max(1, Math.ceil(rate * (teq - slos[0])));
+        const hi = Math.floor(rate * teq);
+        if (hi < lo) return;
+        const b = 1 + Math.min(hi, lo + Math.floor(u * (hi - lo + 1)));
+        // L_max at (or a hair either side of) the largest value Eq. 9 allows at batch b.
+        const lmax = teq - (b - 1) / rate + nudge * teq;
+        if (!(lmax >= 0 && lmax <= slos[0])) return;
+        if (!surelyFillsPaper(rate, teq, lmax, b, apps.length, slos[slos.length - 1])) {
+          unsure++;
+          return;
+        }
+        sure++;
+        // Predictor.evaluate's check, on its own timeouts.
+        const timeouts = slos.map((s) => s - lmax);
+        const fill = rate * (apps.length === 1 ? timeouts[0] : equivalentTimeout(timeouts, rates, 'paper'));
+        assert.ok(b <= Math.floor(fill + 1e-9) + 1, `b ${b}, fill ${fill}`);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  // Both answers occur, so the property was exercised on each side of the boundary.
+  assert.ok(sure > 100 && unsure > 0, `sure ${sure}, unsure ${unsure}`);
 });

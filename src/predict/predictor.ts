@@ -246,6 +246,29 @@ export class Predictor {
   }
 }
 
+/**
+ * True when `evaluate` (compat 'paper', timeouts by the rule) surely finds Eq. 9 holding for a
+ * group of `n` apps at batch b whose L_max is `lmax`, judged from the group's rate and T^X of its
+ * SLOs (`teqOfSlos`) without the O(n) fold over its timeouts. Exactly, T^X(s − L) = T^X(s) − L (Eq. 5
+ * is shift-equivariant); the two float folds differ by rounding only, under 16·n·ε·max|t| each
+ * (each Eq. 5 step is 1-Lipschitz in the max norm), and the margin required here is ~100 times
+ * that. False means "not sure": ask `evaluate`. Planners use it to defer building evaluations of
+ * candidates they may never keep; the evaluation made later is the same. b = 1 always fills
+ * (zero timeouts). The caller checks L_max ≤ min SLO itself (constraint 10).
+ */
+export function surelyFillsPaper(
+  rate: number,
+  teqOfSlos: number,
+  lmax: number,
+  batch: number,
+  n: number,
+  maxSlo: number,
+): boolean {
+  if (batch === 1) return true;
+  const margin = rate * (teqOfSlos - lmax) - (batch - 1);
+  return margin > 1e-12 * (n + 1) * rate * (Math.abs(maxSlo) + Math.abs(lmax) + 1);
+}
+
 function infeasible(reason: InfeasibleReason, batch: number, rate: number, n: number): GroupEvaluation {
   return {
     feasible: false,

@@ -11,16 +11,35 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import { equivalentTimeoutPair, type GroupEvaluation } from '../../predict/index.ts';
+import {
+  equivalentTimeoutPair,
+  surelyFillsPaper,
+  type FunctionChoice,
+  type GroupEvaluation,
+} from '../../predict/index.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { planCache } from './plan-cache.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';
 import { registerPlanner } from './registry.ts';
-import { cheapestByTables, type GroupSums } from './tables.ts';
+import { cheapestByTables, cheapestOf, type GroupSums } from './tables.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
 
+/**
+ * A run's cheapest configuration: what the merge rules read (kind, cost, rate), and the predictor's
+ * evaluation, or the (function, batch) to evaluate once the run is kept. On the tables' path
+ * (compat 'paper', full batch) a pick that `surelyFillsPaper` is not evaluated while it is only a
+ * candidate: its cost and rate are the values `Predictor.evaluate` gives it.
+ */
+interface Priced {
+  gpu: boolean;
+  cost: number;
+  rate: number;
+  ev: GroupEvaluation | null;
+  fn: FunctionChoice | null;
+  batch: number;
+}
+
 interface WorkGroup {
-  apps: App[];
   /** The apps are ctx.apps[first..end) (groups are runs of SLO-adjacent apps). */
   first: number;
   end: number;
@@ -29,7 +48,7 @@ interface WorkGroup {
    * run's continue its first part's fold over the other parts' apps, with identical results.
    */
   sums: GroupSums;
-  ev: GroupEvaluation;
+  p: Priced;
   /** η^X: share of total traffic (a merged group's share is the sum of its parts', as in the prototype). */
   share: number;
 }
@@ -46,9 +65,17 @@ export interface HarmonyTrace {
 const BOTH: readonly FunctionKind[] = ['cpu', 'gpu'];
 /** Windows priced per start in the final pass. */
 const FINAL_PASS_WINDOWS = 16;
-const isGpu = (g: WorkGroup) => g.ev.function?.kind === 'gpu';
-const rateOf = (g: WorkGroup) => g.ev.rate;
-const total = (L: WorkGroup[]) => L.reduce((s, g) => s + g.ev.costPerRequest * g.share, 0);
+const isGpu = (g: WorkGroup) => g.p.gpu;
+const rateOf = (g: WorkGroup) => g.p.rate;
+const total = (L: WorkGroup[]) => L.reduce((s, g) => s + g.p.cost * g.share, 0);
+const pricedOf = (ev: GroupEvaluation): Priced => ({
+  gpu: ev.function?.kind === 'gpu',
+  cost: ev.costPerRequest,
+  rate: ev.rate,
+  ev,
+  fn: null,
+  batch: ev.batchSize,
+});
 
 /** Run Harmony on a prepared context; returns the groups and a trace of the knees and merges. */
 export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: HarmonyTrace } {
@@ -62,6 +89,29 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     provisionInput(predictor, grid, groupInput(members), kinds, known);
 
   const fastTables = !proto && predictor.costModel === 'full-batch';
+  /** The cheapest configuration of the run apps[first..end) with sums `sums`, or null when none. */
+  const price = (first: number, end: number, kinds: readonly FunctionKind[], sums: GroupSums) => {
+    if (fastTables) {
+      const pick = cheapestOf(predictor, grid, apps[first].slo, sums, kinds);
+      if (!pick) return null;
+      if (surelyFillsPaper(sums.rate, sums.teq, pick.lmax, pick.batch, end - first, apps[end - 1].slo)) {
+        const fn: FunctionChoice =
+          pick.kind === 'cpu' ? { kind: 'cpu', vcpu: pick.size } : { kind: 'gpu', gpuMemoryGb: pick.size };
+        return {
+          gpu: pick.kind === 'gpu',
+          cost: pick.cost,
+          rate: sums.rate,
+          ev: null,
+          fn,
+          batch: pick.batch,
+        };
+      }
+    }
+    const ev = provision(apps.slice(first, end), kinds, sums);
+    return ev ? pricedOf(ev) : null;
+  };
+  const evaluationOf = (g: WorkGroup): GroupEvaluation =>
+    g.p.ev ?? predictor.evaluate(groupInput(apps.slice(g.first, g.end)), g.p.fn!, g.p.batch);
   // Knee r* per SLO: bisection on the rate of a lone app (design §6.3 / §13).
   const kneeHigh = proto ? 40 : Math.max(40, 2 * R);
   // The knee depends on the model, the grid and the bisection's bracket only: computed once per
@@ -101,15 +151,16 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
 
   // Initial provisioning: every app alone, CPU or GPU.
   const L: WorkGroup[] = apps.map((a, i) => {
-    const ev = provision([a], ['cpu', 'gpu']);
-    if (!ev) {
+    const sums = { rate: a.rps, teq: a.slo };
+    const p = price(i, i + 1, BOTH, sums);
+    if (!p) {
       throw new HetserveError(
         'E_SLO_UNREACHABLE',
         `app ${JSON.stringify(a.name)}: no ${ctx.profile.name} configuration meets its SLO ${a.slo} s at ${a.rps} req/s`,
         { field: 'slo', value: a.slo, app: a.name },
       );
     }
-    return { apps: [a], first: i, end: i + 1, sums: { rate: a.rps, teq: a.slo }, ev, share: a.rps / R };
+    return { first: i, end: i + 1, sums, p, share: a.rps / R };
   });
   const record = (stage: number) => {
     trace.costTrajectory.push(total(L));
@@ -120,7 +171,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
   const mergedKinds: readonly FunctionKind[] = proto ? ['gpu'] : ['cpu', 'gpu'];
   // A merged group's configuration depends on its apps only, i.e. on the run apps[first..end):
   // priced once per run (the final pass prices the same windows again after every merge).
-  const merged = new Map<number, { members: App[]; sums: GroupSums; ev: GroupEvaluation | null }>();
+  const merged = new Map<number, { sums: GroupSums; p: Priced | null }>();
   /** The merged group L[lo..hi) and how much it lowers the weighted cost (≤ 0: no gain), or null. */
   const candidate = (lo: number, hi: number) => {
     const first = L[lo].first;
@@ -128,7 +179,6 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     const key = first * (apps.length + 1) + end;
     let run = merged.get(key);
     if (!run) {
-      const members = apps.slice(first, end);
       // Continue L[lo]'s fold: the additions and Eq. 5 steps equivalentTimeout would make.
       let { rate, teq } = L[lo].sums;
       for (let k = L[lo].end; k < end; k++) {
@@ -136,21 +186,21 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
         rate += apps[k].rps;
       }
       const sums = { rate, teq };
-      run = { members, sums, ev: provision(members, mergedKinds, sums) };
+      run = { sums, p: price(first, end, mergedKinds, sums) };
       merged.set(key, run);
     }
-    const ev = run.ev;
-    if (!ev) return null;
+    const p = run.p;
+    if (!p) return null;
     let share = 0;
     let before = 0;
     for (let k = lo; k < hi; k++) {
       const g = L[k];
       share += g.share;
-      before += g.ev.costPerRequest * g.share;
+      before += g.p.cost * g.share;
     }
-    const after = ev.costPerRequest * share;
+    const after = p.cost * share;
     return {
-      group: { apps: run.members, first, end, sums: run.sums, ev, share },
+      group: { first, end, sums: run.sums, p, share },
       better: after < before,
       gain: before - after,
     };
@@ -170,7 +220,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     while (start < L.length) {
       while (start < L.length && isGpu(L[start])) start++;
       if (start >= L.length) break;
-      const thr = knee(L[start].apps[0].slo);
+      const thr = knee(apps[L[start].first].slo);
       let r = 0;
       let end = -1;
       for (let i = start; i < L.length; i++) {
@@ -197,7 +247,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     for (let i = 0; i < L.length; i++) {
       if (!isGpu(L[i])) {
         r += rateOf(L[i]);
-        if (r > knee(L[j].apps[0].slo)) {
+        if (r > knee(apps[L[j].first].slo)) {
           merge(j, i + 1, 1);
           i = j;
           j = j + 1;
@@ -236,7 +286,7 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
         let tried = 0;
         for (let j = i; j < L.length && !isGpu(L[j]) && tried < FINAL_PASS_WINDOWS; j++) {
           r += rateOf(L[j]);
-          for (const a of L[j].apps) minKnee = Math.min(minKnee, knee(a.slo));
+          for (let k = L[j].first; k < L[j].end; k++) minKnee = Math.min(minKnee, knee(apps[k].slo));
           if (j > i && r > minKnee) {
             tried++;
             const c = candidate(i, j + 1);
@@ -250,7 +300,10 @@ export function runHarmony(ctx: PlanContext): { groups: PlannedGroup[]; trace: H
     if (changed) stage2(3);
   }
 
-  return { groups: L.map((g) => ({ apps: g.apps, evaluation: g.ev })), trace };
+  return {
+    groups: L.map((g) => ({ apps: apps.slice(g.first, g.end), evaluation: evaluationOf(g) })),
+    trace,
+  };
 }
 
 export const harmonyPlanner: ServerlessPlanner = {

@@ -19,7 +19,7 @@
  * evaluated and the minimum kept.
  */
 import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
-import { cpuMaxBatch, equivalentTimeout } from '../../predict/index.ts';
+import { cpuMaxBatch, equivalentTimeout, surelyFillsPaper } from '../../predict/index.ts';
 import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 
@@ -214,6 +214,42 @@ export class GroupSearch {
       if (!best || ev.costPerRequest < best.costPerRequest) best = ev;
     }
     return best;
+  }
+
+  /**
+   * `bestOf` without building the group's evaluation when it is not needed: in compat 'paper' with
+   * full-batch costs, the position in `points` of the configuration `bestOf` would evaluate and
+   * return, when `surelyFillsPaper` shows it feasible (its cost is then its `fullBatchCost`, and
+   * evaluating it later gives `bestOf`'s evaluation); otherwise `bestOf`'s result. `group` is
+   * called only then; `maxSlo` and `n` are the group's largest SLO and size.
+   */
+  bestOrPoint(
+    group: () => GroupInput,
+    n: number,
+    minSlo: number,
+    maxSlo: number,
+    rate: number,
+    base: number,
+  ): GroupEvaluation | number | null {
+    const pr = this.predictor;
+    if (pr.compat === 'paper' && pr.costModel === 'full-batch' && n > 0) {
+      const { latMax, batch, minLatMax } = this.tables;
+      if (minSlo < minLatMax) {
+        this.stats.groups++;
+        return null;
+      }
+      const first = this.firstCandidate(minSlo, rate, base);
+      if (first < 0) {
+        this.stats.groups++;
+        return null;
+      }
+      if (surelyFillsPaper(rate, base, latMax[first], batch[first], n, maxSlo)) {
+        this.stats.groups++;
+        this.stats.scanned++;
+        return first;
+      }
+    }
+    return this.bestOf(group(), minSlo, rate, base);
   }
 
   /** Position of the cheapest point passing the 'paper' filters of the scan, or −1. */

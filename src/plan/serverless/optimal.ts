@@ -117,7 +117,9 @@ export function optimalOnContext(
     if (mode === 'all-partitions') {
       const size = 1 << n;
       const cost = new Float64Array(size).fill(Infinity);
-      const evals = new Array<GroupEvaluation | null>(size).fill(null);
+      // Per subset: its evaluation, or the grid point to evaluate if the subset is chosen (see
+      // GroupSearch.bestOrPoint: most of the 2^n subsets are priced without one).
+      const evals = new Array<GroupEvaluation | number | null>(size).fill(null);
       // Each subset's total rate and T^X of its SLOs extend those of the subset without its
       // highest app: the same additions and Eq. 5 steps, in the same order, that
       // equivalentTimeout folds over the SLO-sorted members (so the values are identical).
@@ -127,7 +129,20 @@ export function optimalOnContext(
       const slos: number[] = [];
       const rates: number[] = [];
       const group = { slos, rates };
-      for (let mask = 1; mask < size; mask++) {
+      let mask = 1;
+      // The current subset's members, built only when the search needs them (one closure).
+      const members = () => {
+        slos.length = 0;
+        rates.length = 0;
+        for (let i = 0; i < n; i++) {
+          if (mask & (1 << i)) {
+            slos.push(apps[i].slo);
+            rates.push(apps[i].rps);
+          }
+        }
+        return group;
+      };
+      for (; mask < size; mask++) {
         checkDeadline();
         const high = 31 - Math.clz32(mask);
         const rest = mask ^ (1 << high);
@@ -139,25 +154,29 @@ export function optimalOnContext(
           rateOf[mask] = rateOf[rest] + a.rps;
           teqOf[mask] = paper ? equivalentTimeoutPair(teqOf[rest], rateOf[rest], a.slo, a.rps) : 0;
         }
-        slos.length = 0;
-        rates.length = 0;
-        for (let i = 0; i <= high; i++) {
-          if (mask & (1 << i)) {
-            slos.push(apps[i].slo);
-            rates.push(apps[i].rps);
-          }
-        }
         const low = 31 - Math.clz32(mask & -mask);
-        const ev = search.bestOf(group, apps[low].slo, rateOf[mask], paper ? teqOf[mask] : 0);
-        if (ev) {
+        const count = popcount(mask);
+        const rate = rateOf[mask];
+        const ev = search.bestOrPoint(members, count, apps[low].slo, a.slo, rate, paper ? teqOf[mask] : 0);
+        if (typeof ev === 'number') {
+          evals[mask] = ev;
+          // The evaluation's cost and rate: its full-batch cost and the same sum of rates.
+          cost[mask] = (search.points[ev].fullBatchCost * rate) / totalRate;
+        } else if (ev) {
           evals[mask] = ev;
           cost[mask] = (ev.costPerRequest * ev.rate) / totalRate;
         }
       }
       const r = bestSetPartition(n, cost);
       if (!Number.isFinite(r.cost)) throw noPlan(ctx);
-      for (const mask of r.groups) {
-        groups.push({ apps: apps.filter((_, i) => mask & (1 << i)), evaluation: evals[mask]! });
+      for (const chosen of r.groups) {
+        const chosenApps = apps.filter((_, i) => chosen & (1 << i));
+        const ev = evals[chosen]!;
+        const evaluation =
+          typeof ev === 'number'
+            ? ctx.predictor.evaluate(groupInput(chosenApps), search.points[ev].fn, search.points[ev].batch)
+            : ev;
+        groups.push({ apps: chosenApps, evaluation });
       }
     } else {
       // Keep only each run's (function, batch): O(n²) full evaluations with per-app arrays would
@@ -211,6 +230,12 @@ function groupSearchFor(ctx: PlanContext): GroupSearch {
     searches.set(ctx, s);
   }
   return s;
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  for (; x !== 0; x &= x - 1) c++;
+  return c;
 }
 
 function choiceOf(f: FunctionConfig): FunctionChoice {

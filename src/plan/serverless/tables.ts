@@ -38,6 +38,8 @@ interface KindTable {
   sizes: readonly number[];
   /** Per batch size b (index b−1), per size index: L_max (Infinity where memory forbids). */
   lmax: Float64Array[];
+  /** The same before that guard (what the predictor computes for the point). */
+  rawLmax: Float64Array[];
   /** Per b: min full-batch cost over size indices ≥ i, and where it is (smallest size on ties). */
   sufCost: Float64Array[];
   sufArg: Int32Array[];
@@ -57,7 +59,7 @@ function buildKind(
   const n = sizes.length;
   const p = predictor.profile;
   const prices = predictor.prices;
-  const t: KindTable = { kind, sizes, lmax: [], sufCost: [], sufArg: [] };
+  const t: KindTable = { kind, sizes, lmax: [], rawLmax: [], sufCost: [], sufArg: [] };
   // One reusable resources record: this loop runs over the whole grid on every plan.
   const res: BilledResources = { kind, vcpu: 0, memoryGb: 0, gpuMemoryGb: 0 };
   for (let b = 1; b <= bMax; b++) {
@@ -87,6 +89,7 @@ function buildKind(
       res.memoryGb = mem;
       cost[i] = costPerRequest(prices, res, avg, b);
     }
+    t.rawLmax.push(lmax.slice());
     // Guard the monotonicity the binary search relies on (it holds for the latency model).
     for (let i = n - 2; i >= 0; i--) if (lmax[i] < lmax[i + 1]) lmax[i] = lmax[i + 1];
     const sufCost = new Float64Array(n + 1).fill(Infinity);
@@ -136,6 +139,8 @@ export interface TableChoice {
   cost: number;
   size: number;
   batch: number;
+  /** L_max of the chosen point (≤ the group's smallest SLO). */
+  lmax: number;
 }
 
 /** Cheapest (size, b) of one kind with L_max ≤ cap(b), or null. */
@@ -156,9 +161,10 @@ function bestOfKind(t: KindTable, smin: number, e: number, rate: number): TableC
     }
     const cost = t.sufCost[b - 1][lo];
     if (cost === Infinity) continue;
-    const size = t.sizes[t.sufArg[b - 1][lo]];
+    const arg = t.sufArg[b - 1][lo];
+    const size = t.sizes[arg];
     if (!best || cost < best.cost || (cost === best.cost && size < best.size))
-      best = { cost, size, batch: b };
+      best = { cost, size, batch: b, lmax: t.rawLmax[b - 1][arg] };
   }
   return best;
 }
@@ -192,7 +198,6 @@ export function cheapestByTables(
   kinds: readonly ('cpu' | 'gpu')[],
   known?: GroupSums,
 ): (TableChoice & { kind: 'cpu' | 'gpu' }) | null {
-  const t = configTables(predictor, grid);
   const smin = group.slos[0];
   let rate: number;
   let e: number;
@@ -204,6 +209,24 @@ export function cheapestByTables(
     for (const r of group.rates) rate += r;
     e = group.slos.length === 1 ? smin : equivalentTimeout(group.slos, group.rates, 'paper');
   }
+  return cheapestOf(predictor, grid, smin, { rate, teq: e }, kinds);
+}
+
+/**
+ * `cheapestByTables` from the group's smallest SLO and its `GroupSums` (no per-app arrays).
+ * The pick's cost is the cost `Predictor.evaluate` gives it (the same expression on the same
+ * values); whether evaluate also finds it feasible, see `surelyFillsPaper`.
+ */
+export function cheapestOf(
+  predictor: Predictor,
+  grid: ConfigGrid,
+  smin: number,
+  sums: GroupSums,
+  kinds: readonly ('cpu' | 'gpu')[],
+): (TableChoice & { kind: 'cpu' | 'gpu' }) | null {
+  const t = configTables(predictor, grid);
+  const rate = sums.rate;
+  const e = sums.teq;
   const gpu = t.gpu && kinds.includes('gpu') ? bestOfKind(t.gpu, smin, e, rate) : null;
   const cpu = t.cpu && kinds.includes('cpu') ? bestOfKind(t.cpu, smin, e, rate) : null;
   return cpu && (!gpu || cpu.cost < gpu.cost)
