@@ -84,4 +84,13 @@ export default tseslint.config(
     },
   },
   ...layerRules(),
+  // bin/ is CommonJS (bin/package.json): Node starts a CommonJS entry point without its ES module loader.
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -1,8 +1,10 @@
+'use strict';
 // Whether the compiled build in <root>/dist is up to date with <root>/src. Kept apart from
-// hetserve.js so that tests can check the rule on a scratch directory.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// hetserve.js so that tests can check the rule on a scratch directory. CommonJS (bin/package.json):
+// an ES-module entry point costs every start Node's ES module loader.
+const { readFileSync, readdirSync, statSync } = require('node:fs');
+const { sep } = require('node:path');
+const { fileURLToPath } = require('node:url');
 
 /**
  * True when dist/build-stamp.json exists (scripts/build.mjs writes it last) and no file or
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
  * mtime changes when an entry is added, removed or renamed, so new and deleted files count too
  * (commands are discovered by listing a directory). Costs one stat per source file (~2 ms).
  */
-export function buildIsFresh(root) {
+function buildIsFresh(root) {
   const dir = (p) => fileURLToPath(new URL(p, root));
   let asOf;
   try {
@@ -22,10 +24,11 @@ export function buildIsFresh(root) {
   // An installed package (npm unpacks it under node_modules/, directories dated at unpacking) is
   // never edited in place: its dist/ is the build it was published with.
   if (fileURLToPath(root).split(/[\\/]/).includes('node_modules')) return true;
+  // Paths joined by hand: path.join's normalisation was a third of this walk.
   const newer = (path) => {
     if (statSync(path).mtimeMs > asOf) return true;
     for (const e of readdirSync(path, { withFileTypes: true })) {
-      const p = join(path, e.name);
+      const p = path + sep + e.name;
       if (e.isDirectory() ? newer(p) : statSync(p).mtimeMs > asOf) return true;
     }
     return false;
@@ -36,3 +39,5 @@ export function buildIsFresh(root) {
     return false;
   }
 }
+
+module.exports = { buildIsFresh };

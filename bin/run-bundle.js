@@ -1,19 +1,20 @@
+'use strict';
 // Runs a command from its bundle, dist/cli/bundles/<command>.cjs (made by scripts/build.mjs), with
 // V8's code cache of it when there is one: one file compiled ahead of time instead of ~150 ES
 // modules resolved and compiled at every start. Kept apart from hetserve.js so that the rule can
 // be tested on its own.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { fileURLToPath } = require('node:url');
+const { Script } = require('node:vm');
 
 /**
  * Run `argv` (process.argv layout) with the bundle of `command` under <root>/dist, if one exists.
  * Resolves to false, having run nothing, when there is no such bundle.
  * HETSERVE_WRITE_CODE_CACHE=1 saves the code cache at exit (the build does this once).
  */
-export async function runBundle(root, command, argv, debug = false) {
+async function runBundle(root, command, argv, debug = false) {
   if (typeof command !== 'string' || !/^[a-z][a-z-]*$/.test(command)) return false;
   const file = fileURLToPath(new URL(`dist/cli/bundles/${command}.cjs`, root));
   let source;
@@ -51,3 +52,5 @@ export async function runBundle(root, command, argv, debug = false) {
   await module.exports.run(argv);
   return true;
 }
+
+module.exports = { runBundle };

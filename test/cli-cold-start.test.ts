@@ -58,7 +58,7 @@ test('without dist/ the CLI runs the sources through tsx', async () => {
   const root = mkdtempSync(join(tmpdir(), 'hetserve-nodist-'));
   try {
     mkdirSync(join(root, 'bin'));
-    for (const f of ['hetserve.js', 'fresh-build.js'])
+    for (const f of ['hetserve.js', 'fresh-build.js', 'package.json'])
       copyFileSync(join(rootPath, 'bin', f), join(root, 'bin', f));
     copyFileSync(join(rootPath, 'package.json'), join(root, 'package.json'));
     for (const d of ['src', 'data', 'node_modules']) symlinkSync(join(rootPath, d), join(root, d), 'dir');

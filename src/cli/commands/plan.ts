@@ -102,13 +102,16 @@ export function register(program: Command): void {
     .option('--no-baseline', 'do not show the BATCH baseline beside the plan')
     .option('--json', 'print the plan as JSON (schema: `hetserve schema plan`)')
     .action(async (opts: PlanCliOptions) => {
-      const [{ readAppsInput }, { formatPlanReport }, predict, serverless, io] = await Promise.all([
-        import('../../plan/serverless/apps-input.ts'),
-        import('../../plan/serverless/report.ts'),
-        import('../../predict/index.ts'),
-        import('../../plan/serverless/index.ts'),
-        import('../io.ts'),
-      ]);
+      // The predictor's own modules, not its index: that one also loads the cluster latency tables.
+      const [{ readAppsInput }, { formatPlanReport }, { resolveProfile }, { Predictor }, serverless, io] =
+        await Promise.all([
+          import('../../plan/serverless/apps-input.ts'),
+          import('../../plan/serverless/report.ts'),
+          import('../../predict/profiles.ts'),
+          import('../../predict/predictor.ts'),
+          import('../../plan/serverless/index.ts'),
+          import('../io.ts'),
+        ]);
       const compat = opts.compat;
       if (compat !== 'paper' && compat !== 'prototype') {
         throw new HetserveError(
@@ -130,7 +133,7 @@ export function register(program: Command): void {
       }
       const gpuMaxOverhead = io.parseNumber('--gpu-overhead', opts.gpuOverhead ?? '1.2', { min: 1 });
       const apps = readAppsInput({ file: opts.apps, inline: opts.app ?? [] });
-      const profile = predict.resolveProfile(opts.model);
+      const profile = resolveProfile(opts.model);
       const options = {
         compat,
         costModel,
@@ -155,7 +158,7 @@ export function register(program: Command): void {
         opts.baseline && algorithm !== 'batch' && profile.cpu
           ? serverless.plan(apps, profile, { ...options, algorithm: 'batch' })
           : undefined;
-      const predictor = new predict.Predictor(profile, options);
+      const predictor = new Predictor(profile, options);
       process.stdout.write(formatPlanReport(result, apps, predictor, baseline));
     });
 }

@@ -22,6 +22,7 @@ import {
 } from './optimal.ts';
 import { registerPlanner } from './registry.ts';
 import type { PlanContext, ServerlessPlanner } from './types.ts';
+import { nowMs } from './clock.ts';
 
 /** Default time budget of `auto`, ms (the `optimal` 12-app target). */
 export const DEFAULT_AUTO_BUDGET_MS = 2000;
@@ -56,12 +57,12 @@ export function autoOnContext(ctx: PlanContext, options: AutoPlanOptions = {}): 
   }
   const deadline = ctx.startedAt + budget;
   const candidates: AutoCandidate[] = [];
-  let t0 = performance.now();
+  let t0 = nowMs();
   let best = finishPlan(ctx, 'harmony', runHarmony(ctx).groups);
   candidates.push({
     algorithm: 'harmony',
     totalCostPerRequest: best.totalCostPerRequest,
-    ms: performance.now() - t0,
+    ms: nowMs() - t0,
     status: 'done',
   });
   // Contiguous first: it is cheap (O(n²) groups) and leaves a good plan if the exponential search
@@ -72,13 +73,13 @@ export function autoOnContext(ctx: PlanContext, options: AutoPlanOptions = {}): 
   if (wantsExact && ctx.apps.length <= (options.exactMaxApps ?? DEFAULT_EXACT_MAX_APPS))
     modes.push('all-partitions');
   for (const partitions of modes) {
-    t0 = performance.now();
+    t0 = nowMs();
     try {
       const r = optimalOnContext(ctx, { ...options, partitions }, deadline);
       candidates.push({
         algorithm: r.plan.algorithm,
         totalCostPerRequest: r.plan.totalCostPerRequest,
-        ms: performance.now() - t0,
+        ms: nowMs() - t0,
         status: 'done',
       });
       if (r.plan.totalCostPerRequest < best.totalCostPerRequest) best = r.plan;
@@ -86,7 +87,7 @@ export function autoOnContext(ctx: PlanContext, options: AutoPlanOptions = {}): 
       if (!(e instanceof OptimalDeadlineError)) throw e;
       candidates.push({
         algorithm: partitions === 'contiguous' ? 'optimal-contiguous' : 'optimal',
-        ms: performance.now() - t0,
+        ms: nowMs() - t0,
         status: 'timed-out',
       });
     }
@@ -94,7 +95,7 @@ export function autoOnContext(ctx: PlanContext, options: AutoPlanOptions = {}): 
   const plan: Plan = {
     ...best,
     algorithm: `auto:${best.algorithm}`,
-    planningMs: performance.now() - ctx.startedAt,
+    planningMs: nowMs() - ctx.startedAt,
   };
   return { plan, candidates };
 }

@@ -10,15 +10,10 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import {
-  costPerRequest,
-  cpuFunctionMemoryGb,
-  cpuLatencyAvg,
-  cpuMaxBatch,
-  type BilledResources,
-  type FunctionChoice,
-  type GroupEvaluation,
-} from '../../predict/index.ts';
+import { costPerRequest, type BilledResources } from '../../predict/cost.ts';
+import { cpuLatencyAvg, cpuMaxBatch } from '../../predict/latency.ts';
+import { cpuFunctionMemoryGb } from '../../predict/memory.ts';
+import { type FunctionChoice, type GroupEvaluation } from '../../predict/predictor.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { registerPlanner } from './registry.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';

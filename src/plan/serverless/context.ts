@@ -4,10 +4,12 @@ import { HetserveError, badField } from '../../model/errors.ts';
 import type { Plan, PlanGroup } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
 import { parseWith } from '../../model/validate.ts';
-import { Predictor, cpuMaxBatch, type FunctionChoice, type GroupInput } from '../../predict/index.ts';
+import { cpuMaxBatch } from '../../predict/latency.ts';
+import { Predictor, type FunctionChoice, type GroupInput } from '../../predict/predictor.ts';
 import { planCache } from './plan-cache.ts';
 import type { ConfigGrid, PlanContext, PlannedGroup, ServerlessPlanOptions } from './types.ts';
 import { outsideRange, planWarnings } from './warnings.ts';
+import { nowMs } from './clock.ts';
 
 /** vCPU grid lo, lo+step, … ≤ hi as exact two-decimal numbers (the prototype rounds them; RAM rounding depends on it). */
 export function vcpuGrid(lo = 0.05, hi = 16, step = 0.05): number[] {
@@ -100,7 +102,7 @@ export function preparePlanning(
   profile: ServerlessProfile,
   options: ServerlessPlanOptions = {},
 ): PlanContext {
-  const startedAt = performance.now();
+  const startedAt = nowMs();
   if (!Array.isArray(apps) || apps.length === 0) {
     throw new HetserveError('E_APPS_EMPTY', 'apps: no applications given', { field: 'apps', value: apps });
   }
@@ -201,7 +203,7 @@ export function finishPlan(ctx: PlanContext, algorithm: string, groups: PlannedG
       slo: a.slo,
       rps: a.rps,
     })),
-    planningMs: performance.now() - ctx.startedAt,
+    planningMs: nowMs() - ctx.startedAt,
     // Absent when empty so that plans of profiles without caveats are unchanged.
     ...(warnings.length > 0 ? { warnings } : {}),
   };

@@ -6,7 +6,7 @@
 import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
-import type { FunctionChoice, Predictor } from '../../predict/index.ts';
+import type { FunctionChoice, Predictor } from '../../predict/predictor.ts';
 
 export interface GroupUnderModel {
   apps: string[];

@@ -11,12 +11,8 @@ import type { App } from '../../model/app.ts';
 import { HetserveError } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import {
-  equivalentTimeoutPair,
-  surelyFillsPaper,
-  type FunctionChoice,
-  type GroupEvaluation,
-} from '../../predict/index.ts';
+import { equivalentTimeoutPair } from '../../predict/batching.ts';
+import { surelyFillsPaper, type FunctionChoice, type GroupEvaluation } from '../../predict/predictor.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { planCache } from './plan-cache.ts';
 import { provisionInput, type FunctionKind } from './provision.ts';

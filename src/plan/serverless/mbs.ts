@@ -18,11 +18,13 @@ import type { App } from '../../model/app.ts';
 import { HetserveError, badField } from '../../model/errors.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import { cpuMaxBatch, type FunctionChoice, type GroupEvaluation } from '../../predict/index.ts';
+import { cpuMaxBatch } from '../../predict/latency.ts';
+import { type FunctionChoice, type GroupEvaluation } from '../../predict/predictor.ts';
 import { finishPlan, groupInput, preparePlanning } from './context.ts';
 import { bayesOpt, type BayesOptOptions } from '../../optimize/gp.ts';
 import { registerPlanner } from './registry.ts';
 import type { PlanContext, PlannedGroup, ServerlessPlanOptions, ServerlessPlanner } from './types.ts';
+import { nowMs } from './clock.ts';
 
 export interface MbsPlanOptions extends ServerlessPlanOptions {
   /** Random points per optimisation before the surrogate is used. Default 5. */
@@ -197,14 +199,14 @@ export function mbsOnContext(ctx: PlanContext, options: MbsPlanOptions = {}): Mb
   }
   const searches = kindSearches(ctx);
   const totalRate = ctx.apps.reduce((s, a) => s + a.rps, 0);
-  const started = performance.now();
+  const started = nowMs();
   const costByK: number[] = [];
   let best: { k: number; cost: number; groups: PlannedGroup[] } | null = null;
   let optimisations = 0;
   // Prototype: the 0.01 req/s slack of its partitioning; paper: only float noise.
   const tolerance = ctx.predictor.compat === 'prototype' ? 0.01 : undefined;
   for (let k = 1; k <= Math.min(n, maxGroups); k++) {
-    if (k > 1 && performance.now() - started > budget) break;
+    if (k > 1 && nowMs() - started > budget) break;
     const split = evenTrafficSplit(ctx.apps, k, tolerance);
     const groups: PlannedGroup[] = [];
     let cost = 0;

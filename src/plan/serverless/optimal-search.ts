@@ -18,8 +18,10 @@
  * With the 'expected' cost model the cost depends on the group, so every feasible point is
  * evaluated and the minimum kept.
  */
-import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
-import { cpuMaxBatch, equivalentTimeout, surelyFillsPaper } from '../../predict/index.ts';
+import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/predictor.ts';
+import { equivalentTimeout } from '../../predict/batching.ts';
+import { cpuMaxBatch } from '../../predict/latency.ts';
+import { surelyFillsPaper } from '../../predict/predictor.ts';
 import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 

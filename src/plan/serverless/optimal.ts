@@ -14,8 +14,8 @@
 import { HetserveError, badField } from '../../model/errors.ts';
 import type { FunctionConfig, Plan } from '../../model/plan.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import type { FunctionChoice, GroupEvaluation } from '../../predict/index.ts';
-import { equivalentTimeoutPair } from '../../predict/index.ts';
+import type { FunctionChoice, GroupEvaluation } from '../../predict/predictor.ts';
+import { equivalentTimeoutPair } from '../../predict/batching.ts';
 import { finishPlan, groupInput, preparePlanning, vcpuGrid } from './context.ts';
 import { GroupSearch, type SearchStats } from './optimal-search.ts';
 import { MAX_SET_PARTITION_ITEMS, bestContiguousPartition, bestSetPartition } from './subset-dp.ts';
@@ -27,6 +27,7 @@ import type {
   ServerlessPlanOptions,
   ServerlessPlanner,
 } from './types.ts';
+import { nowMs } from './clock.ts';
 
 /** Default largest app count searched over all set partitions. */
 export const DEFAULT_EXACT_MAX_APPS = 12;
@@ -91,7 +92,7 @@ export class OptimalDeadlineError extends Error {
 
 /**
  * The exact optimum on a prepared context (used by `auto` to share validation). `deadline` is a
- * `performance.now()` instant; when it passes the search stops with `OptimalDeadlineError`.
+ * `nowMs()` instant; when it passes the search stops with `OptimalDeadlineError`.
  */
 export function optimalOnContext(
   ctx: PlanContext,
@@ -104,7 +105,7 @@ export function optimalOnContext(
   const checkDeadline = () => {
     if (++sinceCheck >= 64) {
       sinceCheck = 0;
-      if (performance.now() > deadline) throw new OptimalDeadlineError(mode);
+      if (nowMs() > deadline) throw new OptimalDeadlineError(mode);
     }
   };
   const search = groupSearchFor(ctx);

@@ -8,14 +8,10 @@
  * linear scan of b from the top per m.
  */
 import type { App } from '../../model/app.ts';
-import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/index.ts';
-import {
-  cpuMaxBatch,
-  cpuMinVcpu,
-  equivalentTimeout,
-  gpuFunctionMemoryGb,
-  gpuMinMemoryGb,
-} from '../../predict/index.ts';
+import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/predictor.ts';
+import { equivalentTimeout } from '../../predict/batching.ts';
+import { cpuMaxBatch } from '../../predict/latency.ts';
+import { cpuMinVcpu, gpuFunctionMemoryGb, gpuMinMemoryGb } from '../../predict/memory.ts';
 import { groupInput, vcpuGrid } from './context.ts';
 import { planCache } from './plan-cache.ts';
 import { provisionByTables, type GroupSums } from './tables.ts';

@@ -1,7 +1,7 @@
 /** Human-readable report of a serverless plan (what `hetserve plan` prints without --json). */
 import type { App } from '../../model/app.ts';
 import type { Plan, PlanGroup } from '../../model/plan.ts';
-import type { Predictor } from '../../predict/index.ts';
+import type { Predictor } from '../../predict/predictor.ts';
 import { evaluatePlan } from './evaluate-plan.ts';
 
 const fmtCost = (x: number) => (Number.isFinite(x) ? x.toExponential(4) : 'inf');

@@ -10,26 +10,19 @@
  * So per (kind, b): the feasible sizes are a suffix found by binary search on L_max, and the
  * cheapest of them is a precomputed suffix minimum.
  */
-import type {
-  BilledResources,
-  FunctionChoice,
-  GroupEvaluation,
-  GroupInput,
-  Predictor,
-} from '../../predict/index.ts';
+import type { BilledResources } from '../../predict/cost.ts';
+import type { FunctionChoice, GroupEvaluation, GroupInput, Predictor } from '../../predict/predictor.ts';
+import { equivalentTimeout } from '../../predict/batching.ts';
+import { costPerRequest } from '../../predict/cost.ts';
 import {
-  costPerRequest,
-  cpuFunctionMemoryGb,
   cpuLatencyAvg,
   cpuLatencyMax,
   cpuMaxBatch,
-  equivalentTimeout,
-  gpuFunctionMemoryGb,
   gpuFunctionVcpu,
   gpuLatencyAvg,
   gpuLatencyMax,
-  gpuMinMemoryGb,
-} from '../../predict/index.ts';
+} from '../../predict/latency.ts';
+import { cpuFunctionMemoryGb, gpuFunctionMemoryGb, gpuMinMemoryGb } from '../../predict/memory.ts';
 import { planCache } from './plan-cache.ts';
 import type { ConfigGrid } from './types.ts';
 

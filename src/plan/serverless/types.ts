@@ -7,7 +7,8 @@ import type { App } from '../../model/app.ts';
 import type { Plan } from '../../model/plan.ts';
 import type { PriceTable } from '../../model/prices.ts';
 import type { ServerlessProfile } from '../../model/profile.ts';
-import type { Compat, CostModel, GroupEvaluation, Predictor } from '../../predict/index.ts';
+import type { Compat } from '../../predict/batching.ts';
+import type { CostModel, GroupEvaluation, Predictor } from '../../predict/predictor.ts';
 
 /** The configuration space searched (design §4.3 / §9 search spaces). */
 export interface ConfigGrid {
@@ -64,7 +65,7 @@ export interface PlanContext {
   predictor: Predictor;
   grid: ConfigGrid;
   options: ServerlessPlanOptions;
-  /** performance.now() when planning started (for planningMs). */
+  /** nowMs() (clock.ts) when planning started (for planningMs). */
   startedAt: number;
 }
 
