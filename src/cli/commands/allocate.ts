@@ -110,9 +110,13 @@ export function register(program: Command): void {
       if (o.lp || o.rank === 'lp') {
         // This process solves tens to a few hundred small LPs, then exits. V8's optimising wasm tier
         // would spend longer compiling HiGHS than it saves (and exit waits for those background
-        // compiles): keep HiGHS on the baseline compiler. Then start loading it, so its compile
-        // overlaps with the imports and the ranking below.
+        // compiles): keep HiGHS on the baseline compiler. And compile (and validate) each of its
+        // functions when first called: these LPs touch a small part of its 3.5 MB of WebAssembly,
+        // whose up-front validation and compile took ~45 ms of every start. Then start loading
+        // it, so that overlaps with the imports and the ranking below.
         setFlagsFromString('--liftoff-only');
+        setFlagsFromString('--wasm-lazy-compilation');
+        setFlagsFromString('--wasm-lazy-validation');
         (await import('../../plan/cluster/lp.ts')).loadLpSolver().catch(() => undefined);
       }
       const { allocate } = await import('../../plan/cluster/allocate.ts');
