@@ -164,6 +164,8 @@ interface PrototypeGpuTables {
   /** lmax[j * bMax + b − 1] */
   lmax: Float64Array;
   cost: Float64Array;
+  /** prefMin[j * bMax + b − 1]: the lowest cost of m at batch sizes 1..b (Infinity when none). */
+  prefMin: Float64Array;
   bMax: number;
 }
 
@@ -187,7 +189,16 @@ function prototypeGpuTables(predictor: Predictor, grid: ConfigGrid): PrototypeGp
       cost[j * bMax + b - 1] = predictor.batchCostPerRequest(fn, res, b);
     }
   });
-  const t: PrototypeGpuTables = { lmax, cost, bMax };
+  const prefMin = new Float64Array(mems.length * bMax);
+  for (let j = 0; j < mems.length; j++) {
+    let m = Infinity;
+    for (let b = 1; b <= bMax; b++) {
+      const c = cost[j * bMax + b - 1];
+      if (c < m) m = c; // NaN never is
+      prefMin[j * bMax + b - 1] = m;
+    }
+  }
+  const t: PrototypeGpuTables = { lmax, cost, prefMin, bMax };
   cache.prototypeGpu = t;
   return t;
 }
@@ -195,7 +206,7 @@ function prototypeGpuTables(predictor: Predictor, grid: ConfigGrid): PrototypeGp
 function gpuPrototype(predictor: Predictor, grid: ConfigGrid, group: GroupInput): GroupEvaluation | null {
   const p = predictor.profile;
   if (!p.gpu) return null;
-  const { lmax: lmaxTable, cost: costTable, bMax } = prototypeGpuTables(predictor, grid);
+  const { lmax: lmaxTable, cost: costTable, prefMin, bMax } = prototypeGpuTables(predictor, grid);
   const n = group.slos.length;
   let rate = 0;
   for (let i = 0; i < n; i++) rate += group.rates[i];
@@ -209,6 +220,9 @@ function gpuPrototype(predictor: Predictor, grid: ConfigGrid, group: GroupInput)
     // Scan b from the top; the first feasible b is taken (the same checks as Predictor.evaluate
     // in compat 'prototype', on the precomputed tables so the scan allocates nothing).
     for (let b = bMax; b >= 1; b--) {
+      // Whatever b this scan stops at, its cost cannot beat the best so far: the rest of the
+      // scan (the costly Eq. 9 checks) would change nothing.
+      if (!(prefMin[j * bMax + b - 1] < bestCost)) break;
       const lmax = lmaxTable[j * bMax + b - 1];
       // NaN (forbidden by the memory rules) fails this test too.
       if (!(smin - lmax >= 0)) continue;
