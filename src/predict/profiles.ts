@@ -5,41 +5,58 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { HetserveError, badField } from '../model/errors.ts';
-import { ServerlessProfileSchema, type ServerlessProfile } from '../model/profile.ts';
+import type { ServerlessProfile } from '../model/profile.ts';
+import { profileSchemas } from '../model/profile-schema.ts';
 import { parseWith } from '../model/validate.ts';
 
 const BUNDLED_MODEL_FILE = new URL('../../data/harmonybatch/model.json', import.meta.url);
 
-const TripleList = z.array(z.tuple([z.number(), z.number(), z.number()]));
-/** The prototype's `conf/model.json` layout (one entry per model). */
-const PrototypeModelSchema = z.object({
-  CPU: z
-    .object({
-      mem: z.tuple([z.number(), z.number()]),
-      avg: z.object({ Exponential: TripleList }),
-      max: z.object({ Exponential: TripleList }),
-    })
-    .optional(),
-  GPU: z
-    .object({
-      mem: z.number(),
-      gpu_mem: z.array(z.number()),
-      A10: z.object({
-        l1: z.number(),
-        l2: z.number(),
-        t: z.number(),
-        G: z.number(),
-        a: z.number().optional(),
-        b: z.number().optional(),
-      }),
-    })
-    .optional(),
-});
+/** The prototype's `conf/model.json` layout (one entry per model); built on first use. */
+let prototypeModelSchema: ReturnType<typeof buildPrototypeModelSchema> | undefined;
+const buildPrototypeModelSchema = () => {
+  const TripleList = z.array(z.tuple([z.number(), z.number(), z.number()]));
+  return z.object({
+    CPU: z
+      .object({
+        mem: z.tuple([z.number(), z.number()]),
+        avg: z.object({ Exponential: TripleList }),
+        max: z.object({ Exponential: TripleList }),
+      })
+      .optional(),
+    GPU: z
+      .object({
+        mem: z.number(),
+        gpu_mem: z.array(z.number()),
+        A10: z.object({
+          l1: z.number(),
+          l2: z.number(),
+          t: z.number(),
+          G: z.number(),
+          a: z.number().optional(),
+          b: z.number().optional(),
+        }),
+      })
+      .optional(),
+  });
+};
+/** The prototype's conf/model.json layout with its field types. */
+type PrototypeModelEntry = z.output<ReturnType<typeof buildPrototypeModelSchema>>;
 
 /** Convert one entry of the prototype's model.json into a validated `ServerlessProfile`. */
 export function profileFromPrototypeEntry(name: string, entry: unknown, source?: string): ServerlessProfile {
-  const e = parseWith(PrototypeModelSchema, entry, 'E_PROFILE_INVALID', `models.${name}`);
-  const profile = {
+  prototypeModelSchema ??= buildPrototypeModelSchema();
+  const e = parseWith(prototypeModelSchema, entry, 'E_PROFILE_INVALID', `models.${name}`);
+  return parseWith(
+    profileSchemas().ServerlessProfileSchema,
+    fromPrototypeLayout(name, e, source),
+    'E_PROFILE_INVALID',
+    `models.${name}`,
+  );
+}
+
+/** The profile an entry of the prototype's layout describes (not validated). */
+function fromPrototypeLayout(name: string, e: PrototypeModelEntry, source?: string): ServerlessProfile {
+  return {
     name,
     ...(source ? { source } : {}),
     ...(e.CPU ? { cpu: { memMb: e.CPU.mem, avg: e.CPU.avg.Exponential, max: e.CPU.max.Exponential } } : {}),
@@ -58,18 +75,21 @@ export function profileFromPrototypeEntry(name: string, entry: unknown, source?:
         }
       : {}),
   };
-  return parseWith(ServerlessProfileSchema, profile, 'E_PROFILE_INVALID', `models.${name}`);
 }
 
 let bundledCache: Map<string, ServerlessProfile> | undefined;
+const BUNDLED_SOURCE = 'HarmonyBatch prototype conf/model.json';
 
 /** The bundled models (VGG19, Bert, GPT-2, VideoMAE), keyed by their canonical names. */
 export function bundledProfiles(): ReadonlyMap<string, ServerlessProfile> {
   if (!bundledCache) {
     const raw = JSON.parse(readFileSync(BUNDLED_MODEL_FILE, 'utf8')) as Record<string, unknown>;
     const m = new Map<string, ServerlessProfile>();
+    // Shipped data, checked by test/predict.test.ts to pass profileFromPrototypeEntry's validation
+    // unchanged: validating it at every start (and building the zod schemas to do so) cost a cold
+    // `hetserve plan` a tenth of its time.
     for (const [name, entry] of Object.entries(raw)) {
-      m.set(name, profileFromPrototypeEntry(name, entry, 'HarmonyBatch prototype conf/model.json'));
+      m.set(name, fromPrototypeLayout(name, entry as PrototypeModelEntry, BUNDLED_SOURCE));
     }
     bundledCache = m;
   }
@@ -93,7 +113,7 @@ export function bundledProfile(name: string): ServerlessProfile {
 
 /** Validate an in-memory profile document. */
 export function parseProfile(doc: unknown, where = 'profile'): ServerlessProfile {
-  return parseWith(ServerlessProfileSchema, doc, 'E_PROFILE_INVALID', where);
+  return parseWith(profileSchemas().ServerlessProfileSchema, doc, 'E_PROFILE_INVALID', where);
 }
 
 /** Read and validate a profile JSON file. */
