@@ -28,6 +28,7 @@ import {
   type BilledResources,
 } from '../src/predict/index.ts';
 import { HetserveError } from '../src/model/errors.ts';
+import { assertPhysicalProfile } from '../src/predict/validity.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const ref = JSON.parse(
@@ -390,5 +391,7 @@ test('bundled profiles are what validating their model.json entries gives (the s
     const validated = profileFromPrototypeEntry(name, raw[name], 'HarmonyBatch prototype conf/model.json');
     // Same fields, values and key order (plans and reports print them).
     assert.equal(JSON.stringify(bundledProfile(name)), JSON.stringify(validated), name);
+    // and predicts positive, finite latencies on the whole grid (a copy: not marked as checked).
+    assertPhysicalProfile(structuredClone(bundledProfile(name)));
   }
 });

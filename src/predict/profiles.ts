@@ -8,6 +8,7 @@ import { HetserveError, badField } from '../model/errors.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
 import { profileSchemas } from '../model/profile-schema.ts';
 import { parseWith } from '../model/validate.ts';
+import { markPhysicalProfile } from './validity.ts';
 
 const BUNDLED_MODEL_FILE = new URL('../../data/harmonybatch/model.json', import.meta.url);
 
@@ -89,7 +90,9 @@ export function bundledProfiles(): ReadonlyMap<string, ServerlessProfile> {
     // unchanged: validating it at every start (and building the zod schemas to do so) cost a cold
     // `hetserve plan` a tenth of its time.
     for (const [name, entry] of Object.entries(raw)) {
-      m.set(name, fromPrototypeLayout(name, entry as PrototypeModelEntry, BUNDLED_SOURCE));
+      const profile = fromPrototypeLayout(name, entry as PrototypeModelEntry, BUNDLED_SOURCE);
+      markPhysicalProfile(profile); // checked by the same test
+      m.set(name, profile);
     }
     bundledCache = m;
   }
