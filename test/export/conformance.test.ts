@@ -1,0 +1,224 @@
+/** The conformance suite every exporter runs: one contract, many targets. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EXPORTERS, exportDocument } from '../../src/export/index.ts';
+import { HetserveError } from '../../src/model/errors.ts';
+import type { Plan } from '../../src/model/plan.ts';
+import type { Allocation } from '../../src/model/cluster.ts';
+import { fixtures, parseFile } from '../helpers/export.ts';
+
+const DOCS = fixtures();
+const kindOf = (d: unknown) => ((d as { kind: string }).kind === 'serverless-plan' ? 'plan' : 'allocation');
+
+/** The units a document has: plan groups, or instance types with a non-zero count. */
+function expectedRefs(doc: unknown): string[] {
+  if (kindOf(doc) === 'plan') return (doc as Plan).groups.map((_, i) => `group-${i}`);
+  const counts = (doc as Allocation).chosen.counts;
+  return Object.keys(counts)
+    .filter((t) => counts[t] > 0)
+    .map((t) => `type:${t}`);
+}
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML
+
+const num = (v: unknown, what: string, lo: number, hi: number, step?: number) => {
+  assert.equal(typeof v, 'number', `${what} is a number`);
+  const x = v as number;
+  assert.ok(x >= lo && x <= hi, `${what} ${x} in [${lo}, ${hi}]`);
+  if (step !== undefined)
+    assert.ok(Math.abs(x / step - Math.round(x / step)) < 1e-6, `${what} ${x} in steps of ${step}`);
+};
+
+/**
+ * What each non-Kubernetes target requires of the files (from the platforms' documented limits),
+ * checked on the parsed files; `emitted` are the names of the units the exporter emitted.
+ */
+const TARGET_RULES: Record<string, (files: Map<string, Obj>, emitted: string[]) => void> = {
+  lambda(files, emitted) {
+    const tpl = files.get('template.yaml');
+    assert.ok(tpl, 'a SAM template.yaml');
+    assert.equal(tpl['AWSTemplateFormatVersion'], '2010-09-09');
+    assert.equal(tpl['Transform'], 'AWS::Serverless-2016-10-31');
+    const fns = Object.values(tpl['Resources'] as Obj).filter((x) => x.Type === 'AWS::Serverless::Function');
+    assert.deepEqual(fns.map((f) => f.Properties.FunctionName).sort(), [...emitted].sort());
+    for (const { Properties: p } of fns) {
+      assert.match(p.FunctionName, /^[A-Za-z0-9_-]{1,64}$/);
+      assert.ok(Number.isInteger(p.MemorySize), 'MemorySize is whole MB');
+      num(p.MemorySize, 'MemorySize', 128, 10240);
+      assert.ok(Number.isInteger(p.Timeout), 'Timeout is whole seconds');
+      num(p.Timeout, 'Timeout', 1, 900);
+      if (p.PackageType === 'Image') assert.equal(typeof p.ImageUri, 'string');
+      else assert.ok(p.Runtime && p.Handler, 'a zip function names its runtime and handler');
+    }
+    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
+  },
+  fc(files, emitted) {
+    const project = files.get('s.yaml');
+    assert.ok(project, 'a Serverless Devs s.yaml');
+    assert.equal(project['edition'], '3.0.0');
+    const resources = Object.values(project['resources'] as Obj);
+    assert.deepEqual(resources.map((x) => x.props.functionName).sort(), [...emitted].sort());
+    for (const { component, props: p } of resources) {
+      assert.equal(component, 'fc3');
+      assert.match(p.functionName, /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/);
+      num(p.cpu, 'cpu', 0.05, 16, 0.05);
+      num(p.memorySize, 'memorySize', 128, 32768, 64);
+      num(p.memorySize / 1024 / p.cpu, 'GB per vCPU', 1 - 1e-9, 4 + 1e-9);
+      num(p.timeout, 'timeout', 1, 86400);
+      if (p.runtime === 'custom-container') assert.equal(typeof p.customContainerConfig?.image, 'string');
+      if (p.gpuConfig) num(p.gpuConfig.gpuMemorySize, 'gpuMemorySize', 1024, 49152, 1024);
+    }
+    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
+  },
+  ray(files, emitted) {
+    const cfg = files.get('serve.yaml');
+    assert.ok(cfg, 'a Ray Serve config serve.yaml');
+    const apps = cfg['applications'] as Obj[];
+    assert.deepEqual(apps.map((a) => a.name).sort(), [...emitted].sort());
+    const prefixes = apps.map((a) => a.route_prefix);
+    assert.equal(new Set(prefixes).size, prefixes.length, 'route prefixes are unique');
+    for (const a of apps) {
+      assert.match(a.route_prefix, /^\/[^\s]*$/);
+      assert.match(a.import_path, /^[\w.]+:[\w.]+$/, 'import_path is module:attribute');
+      assert.ok(a.deployments.length > 0);
+      for (const d of a.deployments as Obj[]) {
+        assert.equal(typeof d.name, 'string');
+        assert.ok(d.max_ongoing_requests >= (d.user_config?.max_batch_size ?? 1));
+        num(d.ray_actor_options.num_cpus, 'num_cpus', 1e-9, 1024);
+        if (d.ray_actor_options.num_gpus !== undefined)
+          num(d.ray_actor_options.num_gpus, 'num_gpus', 1e-9, 1);
+        const as = d.autoscaling_config;
+        if (as) assert.ok(as.min_replicas >= 0 && as.max_replicas >= Math.max(1, as.min_replicas));
+      }
+    }
+  },
+};
+
+function throwsCode(fn: () => unknown, code: string, field?: RegExp) {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof HetserveError, `expected HetserveError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (field) assert.match(String(e.details['field']), field);
+    return true;
+  });
+}
+
+for (const exporter of Object.values(EXPORTERS)) {
+  describe(`exporter conformance: ${exporter.target}`, () => {
+    const accepted = Object.entries(DOCS).filter(
+      ([, d]) => exporter.accepts === 'both' || exporter.accepts === kindOf(d),
+    );
+    const rejected = Object.entries(DOCS).filter(([, d]) => !accepted.some(([, a]) => a === d));
+
+    test('accepts at least one fixture document', () => assert.ok(accepted.length > 0));
+
+    for (const [name, doc] of accepted) {
+      test(`${name}: files, units and warnings are well formed`, (t) => {
+        let r;
+        try {
+          r = exportDocument(structuredClone(doc), exporter.target);
+        } catch (e) {
+          // A target may be unable to express a whole document; it must say so with the coded error.
+          assert.ok(e instanceof HetserveError && e.code === 'E_TARGET_UNSUPPORTED', String(e));
+          t.diagnostic(`${exporter.target} cannot express ${name}: ${e.message}`);
+          return;
+        }
+        assert.equal(r.target, exporter.target);
+        assert.ok(r.files.length > 0);
+        const paths = r.files.map((f) => f.path);
+        assert.equal(new Set(paths).size, paths.length, 'file paths are unique');
+        for (const f of r.files) {
+          assert.ok(!f.path.startsWith('/') && !f.path.includes('..'), f.path);
+          assert.ok(f.content.length > 0 && f.content.endsWith('\n'), `${f.path} is non-empty text`);
+          const docs = parseFile(f);
+          assert.ok(docs.length > 0);
+          if (f.objects) assert.deepEqual(docs, f.objects, `${f.path}: YAML round-trips to its objects`);
+        }
+        // Every unit of the input appears exactly once.
+        assert.deepEqual(r.units.map((u) => u.ref).sort(), expectedRefs(doc).sort());
+        for (const u of r.units)
+          assert.ok(Boolean(u.name) !== Boolean(u.unsupported), `${u.ref}: emitted xor unsupported`);
+        for (const w of r.warnings) assert.equal(typeof w, 'string');
+      });
+
+      test(`${name}: deterministic and does not mutate its input`, () => {
+        const input = structuredClone(doc);
+        let a, b;
+        try {
+          a = exportDocument(input, exporter.target);
+          b = exportDocument(structuredClone(doc), exporter.target);
+        } catch (e) {
+          assert.ok(e instanceof HetserveError && e.code === 'E_TARGET_UNSUPPORTED');
+          return;
+        }
+        assert.deepEqual(a, b);
+        assert.deepEqual(input, doc);
+      });
+
+      if (exporter.kubernetes) {
+        test(`${name}: Kubernetes objects carry the namespace and instance label`, () => {
+          const r = exportDocument(structuredClone(doc), exporter.target, {
+            namespace: 'ml-prod',
+            name: 'custom',
+          });
+          for (const f of r.files) {
+            assert.ok(f.objects && f.objects.length > 0, `${f.path} lists its objects`);
+            for (const o of f.objects) {
+              assert.equal(typeof o['apiVersion'], 'string', `${f.path}: apiVersion`);
+              assert.equal(typeof o['kind'], 'string', `${f.path}: kind`);
+              const md = o['metadata'] as Record<string, unknown>;
+              assert.equal(md['namespace'], 'ml-prod');
+              assert.match(String(md['name']), /^custom(-|$)/);
+              assert.equal((md['labels'] as Record<string, string>)['app.kubernetes.io/instance'], 'custom');
+            }
+          }
+        });
+      } else {
+        test(`${name}: the files carry what ${exporter.target} requires of them`, (t) => {
+          const rules = TARGET_RULES[exporter.target];
+          assert.ok(rules, `no target rules for the non-Kubernetes exporter ${exporter.target}`);
+          let r;
+          try {
+            r = exportDocument(structuredClone(doc), exporter.target);
+          } catch (e) {
+            assert.ok(e instanceof HetserveError && e.code === 'E_TARGET_UNSUPPORTED', String(e));
+            assert.ok(e.message.startsWith(`${exporter.target}:`), e.message);
+            t.diagnostic(`${exporter.target} cannot express ${name}: ${e.message}`);
+            return;
+          }
+          const byPath = new Map(r.files.map((f) => [f.path, parseFile(f)[0] as Obj]));
+          const emitted = r.units.filter((u) => u.name).map((u) => u.name!);
+          rules(byPath, emitted);
+        });
+      }
+    }
+
+    for (const [name, doc] of rejected) {
+      test(`${name}: the wrong document kind is a coded input error`, () => {
+        throwsCode(() => exportDocument(doc, exporter.target), 'E_INVALID_INPUT', /^kind$/);
+      });
+    }
+
+    test('bad options are coded errors naming the option', () => {
+      const [, doc] = accepted[0];
+      throwsCode(
+        () => exportDocument(doc, exporter.target, { namespace: 'Not_DNS' }),
+        'E_INVALID_OPTION',
+        /namespace/,
+      );
+      throwsCode(
+        () => exportDocument(doc, exporter.target, { headroom: 0.5 }),
+        'E_INVALID_OPTION',
+        /headroom/,
+      );
+    });
+
+    test('a malformed document is a coded error naming the field', () => {
+      const [, doc] = accepted[0];
+      const broken = structuredClone(doc) as Record<string, unknown>;
+      delete broken['model'];
+      const code = kindOf(doc) === 'plan' ? 'E_PLAN_INVALID' : 'E_ALLOCATION_INVALID';
+      throwsCode(() => exportDocument(broken, exporter.target), code, /\.model$/);
+    });
+  });
+}
