@@ -1,4 +1,7 @@
 /** Shared fixtures for the dispatch tests and conformance suites. */
+import { createBatchManager } from '../../src/dispatch/batch-manager.ts';
+import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
+import type { Batch, BatchPolicy } from '../../src/dispatch/types.ts';
 import type { Plan } from '../../src/model/plan.ts';
 
 export interface GroupSpec {
@@ -35,4 +38,21 @@ export function makePlan(groups: GroupSpec[]): Plan {
       slack: Object.fromEntries(g.apps.map((a) => [a, 0])),
     })),
   };
+}
+
+/** Two apps in one group (timeouts a = 100 ms, b = 20 ms); a at t=0, b at t=50 ms. */
+export function twoArrivals(policy: BatchPolicy): Batch<number>[] {
+  const timers = new VirtualTimeSource();
+  const out: Batch<number>[] = [];
+  const m = createBatchManager<number>({
+    plan: makePlan([{ apps: ['a', 'b'], batchSize: 8, timeouts: [0.1, 0.02], latencyMax: 0.05 }]),
+    timers,
+    policy,
+    onBatch: (b) => out.push(b),
+  });
+  m.submit({ id: 'a1', app: 'a', arrival: 0, deadline: 0.3, payload: 1 });
+  timers.advanceTo(0.05);
+  m.submit({ id: 'b1', app: 'b', arrival: 0.05, deadline: 0.2, payload: 2 });
+  timers.runAll();
+  return out;
 }

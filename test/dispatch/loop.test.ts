@@ -6,7 +6,7 @@ import { createDistributorLoop } from '../../src/dispatch/loop.ts';
 import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
 import type { Assignment } from '../../src/dispatch/types.ts';
 import { HetserveError } from '../../src/model/errors.ts';
-import { testEstimator } from './distributor.case.ts';
+import { testEstimator } from './distributors/distributor.case.ts';
 
 test('the loop decides on arrival, holds a query for the busy GPU, re-matches on a timer only while useful', () => {
   const timers = new VirtualTimeSource();

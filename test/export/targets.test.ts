@@ -1,7 +1,14 @@
 /** Target-specific rules checked against hand-worked examples, and input validation. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportDocument, fcResources, lambdaMemoryMb, parseExportOptions } from '../../src/export/index.ts';
+import { readFileSync } from 'node:fs';
+import {
+  EXPORTERS,
+  exportDocument,
+  fcResources,
+  lambdaMemoryMb,
+  parseExportOptions,
+} from '../../src/export/index.ts';
 import { typeNames } from '../../src/export/keda.ts';
 import { HetserveError } from '../../src/model/errors.ts';
 import type { Plan } from '../../src/model/plan.ts';
@@ -164,4 +171,17 @@ test('lambda refuses in-function batching: one request per environment', () => {
     'E_INVALID_OPTION',
     'options.batching',
   );
+});
+
+test('every registered target has its test file running the exporter conformance suite', () => {
+  // The suite is called once per target (exporter.case.ts), so a new exporter needs its own file.
+  for (const target of Object.keys(EXPORTERS)) {
+    let text = '';
+    try {
+      text = readFileSync(new URL(`./${target}.test.ts`, import.meta.url), 'utf8');
+    } catch {
+      assert.fail(`test/export/${target}.test.ts is missing`);
+    }
+    assert.match(text, new RegExp(`runExporterConformance\\('${target}', `), `test/export/${target}.test.ts`);
+  }
 });

@@ -1,7 +1,13 @@
-/** The conformance suite every exporter runs: one contract, many targets. */
+/**
+ * The conformance suite every exporter runs: one contract, many targets. Each target's own test
+ * file (test/export/<target>.test.ts) calls `runExporterConformance`, with the rules of what a
+ * non-Kubernetes target requires of its files; test/export/targets.test.ts checks that every
+ * registered target has such a file (see "Tests" in DEVELOPERS.md).
+ */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EXPORTERS, exportDocument } from '../../src/export/index.ts';
+import type { Exporter } from '../../src/export/types.ts';
 import { HetserveError } from '../../src/model/errors.ts';
 import type { Plan } from '../../src/model/plan.ts';
 import type { Allocation } from '../../src/model/cluster.ts';
@@ -19,79 +25,18 @@ function expectedRefs(doc: unknown): string[] {
     .map((t) => `type:${t}`);
 }
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML
+export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML
 
-const num = (v: unknown, what: string, lo: number, hi: number, step?: number) => {
+/** What a target requires of its files, checked on the parsed files; `emitted`: the names of the units it emitted. */
+export type FileRules = (files: Map<string, Obj>, emitted: string[]) => void;
+
+/** A number within [lo, hi] (and in steps of `step`): the platforms' documented limits. */
+export const num = (v: unknown, what: string, lo: number, hi: number, step?: number) => {
   assert.equal(typeof v, 'number', `${what} is a number`);
   const x = v as number;
   assert.ok(x >= lo && x <= hi, `${what} ${x} in [${lo}, ${hi}]`);
   if (step !== undefined)
     assert.ok(Math.abs(x / step - Math.round(x / step)) < 1e-6, `${what} ${x} in steps of ${step}`);
-};
-
-/**
- * What each non-Kubernetes target requires of the files (from the platforms' documented limits),
- * checked on the parsed files; `emitted` are the names of the units the exporter emitted.
- */
-const TARGET_RULES: Record<string, (files: Map<string, Obj>, emitted: string[]) => void> = {
-  lambda(files, emitted) {
-    const tpl = files.get('template.yaml');
-    assert.ok(tpl, 'a SAM template.yaml');
-    assert.equal(tpl['AWSTemplateFormatVersion'], '2010-09-09');
-    assert.equal(tpl['Transform'], 'AWS::Serverless-2016-10-31');
-    const fns = Object.values(tpl['Resources'] as Obj).filter((x) => x.Type === 'AWS::Serverless::Function');
-    assert.deepEqual(fns.map((f) => f.Properties.FunctionName).sort(), [...emitted].sort());
-    for (const { Properties: p } of fns) {
-      assert.match(p.FunctionName, /^[A-Za-z0-9_-]{1,64}$/);
-      assert.ok(Number.isInteger(p.MemorySize), 'MemorySize is whole MB');
-      num(p.MemorySize, 'MemorySize', 128, 10240);
-      assert.ok(Number.isInteger(p.Timeout), 'Timeout is whole seconds');
-      num(p.Timeout, 'Timeout', 1, 900);
-      if (p.PackageType === 'Image') assert.equal(typeof p.ImageUri, 'string');
-      else assert.ok(p.Runtime && p.Handler, 'a zip function names its runtime and handler');
-    }
-    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
-  },
-  fc(files, emitted) {
-    const project = files.get('s.yaml');
-    assert.ok(project, 'a Serverless Devs s.yaml');
-    assert.equal(project['edition'], '3.0.0');
-    const resources = Object.values(project['resources'] as Obj);
-    assert.deepEqual(resources.map((x) => x.props.functionName).sort(), [...emitted].sort());
-    for (const { component, props: p } of resources) {
-      assert.equal(component, 'fc3');
-      assert.match(p.functionName, /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/);
-      num(p.cpu, 'cpu', 0.05, 16, 0.05);
-      num(p.memorySize, 'memorySize', 128, 32768, 64);
-      num(p.memorySize / 1024 / p.cpu, 'GB per vCPU', 1 - 1e-9, 4 + 1e-9);
-      num(p.timeout, 'timeout', 1, 86400);
-      if (p.runtime === 'custom-container') assert.equal(typeof p.customContainerConfig?.image, 'string');
-      if (p.gpuConfig) num(p.gpuConfig.gpuMemorySize, 'gpuMemorySize', 1024, 49152, 1024);
-    }
-    assert.equal(files.get('routes.json')?.['kind'], 'hetserve-gateway-routes');
-  },
-  ray(files, emitted) {
-    const cfg = files.get('serve.yaml');
-    assert.ok(cfg, 'a Ray Serve config serve.yaml');
-    const apps = cfg['applications'] as Obj[];
-    assert.deepEqual(apps.map((a) => a.name).sort(), [...emitted].sort());
-    const prefixes = apps.map((a) => a.route_prefix);
-    assert.equal(new Set(prefixes).size, prefixes.length, 'route prefixes are unique');
-    for (const a of apps) {
-      assert.match(a.route_prefix, /^\/[^\s]*$/);
-      assert.match(a.import_path, /^[\w.]+:[\w.]+$/, 'import_path is module:attribute');
-      assert.ok(a.deployments.length > 0);
-      for (const d of a.deployments as Obj[]) {
-        assert.equal(typeof d.name, 'string');
-        assert.ok(d.max_ongoing_requests >= (d.user_config?.max_batch_size ?? 1));
-        num(d.ray_actor_options.num_cpus, 'num_cpus', 1e-9, 1024);
-        if (d.ray_actor_options.num_gpus !== undefined)
-          num(d.ray_actor_options.num_gpus, 'num_gpus', 1e-9, 1);
-        const as = d.autoscaling_config;
-        if (as) assert.ok(as.min_replicas >= 0 && as.max_replicas >= Math.max(1, as.min_replicas));
-      }
-    }
-  },
 };
 
 function throwsCode(fn: () => unknown, code: string, field?: RegExp) {
@@ -103,14 +48,22 @@ function throwsCode(fn: () => unknown, code: string, field?: RegExp) {
   });
 }
 
-for (const exporter of Object.values(EXPORTERS)) {
-  describe(`exporter conformance: ${exporter.target}`, () => {
+/** `files`: required for a non-Kubernetes target (Kubernetes targets are checked as manifests). */
+export function runExporterConformance(
+  name: string,
+  exporter: Exporter,
+  options: { files?: FileRules } = {},
+): void {
+  describe(`exporter conformance: ${name}`, () => {
     const accepted = Object.entries(DOCS).filter(
       ([, d]) => exporter.accepts === 'both' || exporter.accepts === kindOf(d),
     );
     const rejected = Object.entries(DOCS).filter(([, d]) => !accepted.some(([, a]) => a === d));
 
-    test('accepts at least one fixture document', () => assert.ok(accepted.length > 0));
+    test('is registered under its target and accepts at least one fixture document', () => {
+      assert.equal(EXPORTERS[exporter.target], exporter, `${exporter.target} is the registered exporter`);
+      assert.ok(accepted.length > 0);
+    });
 
     for (const [name, doc] of accepted) {
       test(`${name}: files, units and warnings are well formed`, (t) => {
@@ -175,8 +128,8 @@ for (const exporter of Object.values(EXPORTERS)) {
         });
       } else {
         test(`${name}: the files carry what ${exporter.target} requires of them`, (t) => {
-          const rules = TARGET_RULES[exporter.target];
-          assert.ok(rules, `no target rules for the non-Kubernetes exporter ${exporter.target}`);
+          const rules = options.files;
+          assert.ok(rules, `no file rules given for the non-Kubernetes exporter ${exporter.target}`);
           let r;
           try {
             r = exportDocument(structuredClone(doc), exporter.target);

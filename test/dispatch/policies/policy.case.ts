@@ -1,15 +1,16 @@
 /**
  * The one conformance suite every batch policy runs (hono-style): the same tests, driven through
  * the batch manager's public interface in virtual time, with the policy's own `releaseBy` as the
- * specification of when a non-full buffer must leave.
+ * specification of when a non-full buffer must leave. Each policy's own test file calls
+ * `runBatchPolicyConformance` (see "Tests" in DEVELOPERS.md).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createBatchManager } from '../../src/dispatch/batch-manager.ts';
-import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
-import type { Batch, BatchPolicy, DispatchRequest, GroupView } from '../../src/dispatch/types.ts';
-import { makePlan, type GroupSpec } from './helpers.ts';
+import { createBatchManager } from '../../../src/dispatch/batch-manager.ts';
+import { VirtualTimeSource } from '../../../src/dispatch/timers.ts';
+import type { Batch, BatchPolicy, DispatchRequest, GroupView } from '../../../src/dispatch/types.ts';
+import { makePlan, type GroupSpec } from '../helpers.ts';
 
 type Req = DispatchRequest<number>;
 
@@ -64,7 +65,7 @@ function sortedBy(reqs: readonly Req[], key: 'arrival' | 'deadline'): boolean {
   return true;
 }
 
-export function batchPolicyConformance(name: string, makePolicy: () => BatchPolicy): void {
+export function runBatchPolicyConformance(name: string, makePolicy: () => BatchPolicy): void {
   describe(`batch policy conformance: ${name}`, () => {
     test('has a name and an order', () => {
       const p = makePolicy();

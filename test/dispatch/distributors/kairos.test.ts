@@ -5,27 +5,25 @@ import munkres from 'munkres';
 import {
   createFcfsDistributor,
   createKairosDistributor,
-  createLeastFinishDistributor,
-  createSizeThresholdDistributor,
   assignmentSolvers,
   kairosCostMatrix,
   solveAssignment,
   type KairosMatchInput,
-} from '../../src/dispatch/distributor.ts';
-import type { LatencyEstimator } from '../../src/dispatch/types.ts';
-import { HetserveError } from '../../src/model/errors.ts';
-import { distributorConformance, testEstimator } from './distributor.case.ts';
+} from '../../../src/dispatch/distributor.ts';
+import type { LatencyEstimator } from '../../../src/dispatch/types.ts';
+import { HetserveError } from '../../../src/model/errors.ts';
+import { runDistributorConformance, testEstimator } from './distributor.case.ts';
 
-distributorConformance('kairos (paper)', (instances, estimateMs) =>
+runDistributorConformance('kairos (paper)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g' }),
 );
-distributorConformance('kairos (prototype)', (instances, estimateMs) =>
+runDistributorConformance('kairos (prototype)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, compat: 'prototype' }),
 );
-distributorConformance('kairos (skew off, 4 rows)', (instances, estimateMs) =>
+runDistributorConformance('kairos (skew off, 4 rows)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', skew: { g: 1, c: 1, r: 1 }, maxRows: 4 }),
 );
-distributorConformance('kairos (linear-sum-assignment solver)', (instances, estimateMs) =>
+runDistributorConformance('kairos (linear-sum-assignment solver)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: 'linear-sum-assignment' }),
 );
 // A solver given as a function: the munkres library called directly, with no one-line shortcut.
@@ -34,7 +32,7 @@ const munkresSolver = (cost: Float64Array[]): Int32Array => {
   for (const [y, x] of munkres(cost)) out[y] = x;
   return out;
 };
-distributorConformance('kairos (solver function)', (instances, estimateMs) =>
+runDistributorConformance('kairos (solver function)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', solver: munkresSolver }),
 );
 // Tail estimate for the QoS penalty test (the mean stays the cost): slower CPUs have longer tails.
@@ -42,18 +40,8 @@ const tailOf =
   (estimateMs: LatencyEstimator): LatencyEstimator =>
   (type, size) =>
     estimateMs(type, size) * (type === 'g' ? 1.1 : 1.6);
-distributorConformance('kairos (tail estimate for the penalty test)', (instances, estimateMs) =>
+runDistributorConformance('kairos (tail estimate for the penalty test)', (instances, estimateMs) =>
   createKairosDistributor({ instances, estimateMs, baseType: 'g', tailEstimateMs: tailOf(estimateMs) }),
-);
-distributorConformance('fcfs', (instances, estimateMs) => createFcfsDistributor({ instances, estimateMs }));
-distributorConformance('least expected finish', (instances, estimateMs) =>
-  createLeastFinishDistributor({ instances, estimateMs }),
-);
-distributorConformance('size threshold', (instances, estimateMs) =>
-  createSizeThresholdDistributor({ instances, estimateMs, threshold: 300, largeTypes: ['g'] }),
-);
-distributorConformance('size threshold (spill)', (instances, estimateMs) =>
-  createSizeThresholdDistributor({ instances, estimateMs, threshold: 300, largeTypes: ['g'], spill: true }),
 );
 
 /** Exhaustive minimum over all assignments of min(rows, cols) pairs. */
@@ -343,58 +331,6 @@ test('kairos options are validated, quoting the bad value', () => {
   const nanTail = createKairosDistributor({ ...base, baseType: 'g', tailEstimateMs: () => Number.NaN });
   nanTail.enqueue({ id: 1, size: 7, arrival: 0, deadline: 1 });
   check(() => nanTail.decide(0), 'tailEstimateMs("g", 7)');
-  check(() => createSizeThresholdDistributor({ ...base, threshold: -1, largeTypes: ['g'] }), 'threshold');
-  check(() => createSizeThresholdDistributor({ ...base, threshold: 10, largeTypes: [] }), 'largeTypes');
-});
-
-test('baselines: FCFS fills idle instances in pool order; least-finish and size-threshold route by size', () => {
-  const pool = ['c', 'g', 'c'];
-  const enqueue = (d: {
-    enqueue: (q: { id: string; size: number; arrival: number; deadline: number }) => void;
-  }) => {
-    d.enqueue({ id: 'big', size: 900, arrival: 0, deadline: 1 });
-    d.enqueue({ id: 'small', size: 20, arrival: 0, deadline: 1 });
-  };
-  const fcfs = createFcfsDistributor({ instances: pool, estimateMs: testEstimator });
-  enqueue(fcfs);
-  assert.deepEqual(
-    fcfs.decide(0).map((a) => [a.query.id, a.instance]),
-    [
-      ['big', 0],
-      ['small', 1],
-    ],
-  );
-  const lf = createLeastFinishDistributor({ instances: pool, estimateMs: testEstimator });
-  enqueue(lf);
-  assert.deepEqual(
-    lf.decide(0).map((a) => [a.query.id, a.instance]),
-    [
-      ['big', 1],
-      ['small', 0],
-    ],
-  );
-  const st = createSizeThresholdDistributor({
-    instances: pool,
-    estimateMs: testEstimator,
-    threshold: 300,
-    largeTypes: ['g'],
-  });
-  enqueue(st);
-  assert.deepEqual(
-    st.decide(0).map((a) => [a.query.id, a.instance]),
-    [
-      ['big', 1],
-      ['small', 0],
-    ],
-  );
-  // A second big query waits for the GPU without blocking the small one behind it.
-  st.enqueue({ id: 'big2', size: 800, arrival: 0, deadline: 1 });
-  st.enqueue({ id: 'small2', size: 30, arrival: 0, deadline: 1 });
-  assert.deepEqual(
-    st.decide(0).map((a) => [a.query.id, a.instance]),
-    [['small2', 2]],
-  );
-  assert.equal(st.pending(), 1);
 });
 
 test('edge costs follow design §3.2: skew-weighted finish, margin and violation penalties, late queries unpenalised', () => {

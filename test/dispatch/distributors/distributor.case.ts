@@ -1,12 +1,13 @@
 /**
  * The one conformance suite every query distributor runs: driven through the public interface with
  * random arrivals, decisions and completions; checks the invariants every distributor must keep.
+ * Each distributor's own test file calls `runDistributorConformance` (see "Tests" in DEVELOPERS.md).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { LatencyEstimator, PendingQuery, QueryDistributor } from '../../src/dispatch/types.ts';
-import { HetserveError } from '../../src/model/errors.ts';
+import type { LatencyEstimator, PendingQuery, QueryDistributor } from '../../../src/dispatch/types.ts';
+import { HetserveError } from '../../../src/model/errors.ts';
 
 export type DistributorFactory = (
   instances: string[],
@@ -51,7 +52,7 @@ function isCoded(code: string, field?: RegExp) {
     (field === undefined || field.test(String(e.details['field'])));
 }
 
-export function distributorConformance(name: string, make: DistributorFactory): void {
+export function runDistributorConformance(name: string, make: DistributorFactory): void {
   describe(`distributor conformance: ${name}`, () => {
     test('every query is dispatched exactly once, only to idle instances, never two to one instance', () => {
       fc.assert(
