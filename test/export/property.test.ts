@@ -159,11 +159,13 @@ test('lambda: memory in 128..10240 MB gives the planned vCPU (or is capped with 
       const routes = allDocs(r, 'routes.json')[0];
       assert.equal(routes.routes.length, fns.length);
       coverage.reach();
+      coverage.reach('files');
     }),
     { numRuns: RUNS },
   );
   // An all-GPU plan is refused (checked by exportOrUnsupported); most cases must reach the files.
-  coverage.assertReached(0.5);
+  coverage.assertReached(0.9);
+  coverage.assertReached(0.5, 'files');
 });
 
 for (const batching of ['gateway', 'function'] as const) {
@@ -206,11 +208,13 @@ for (const batching of ['gateway', 'function'] as const) {
           assert.ok(p.instanceConcurrency >= (batching === 'function' ? g.batchSize : 1));
         }
         coverage.reach();
+        coverage.reach('files');
       }),
       { numRuns: RUNS },
     );
     // A plan of only too-big groups is refused (checked); most cases must reach the files.
-    coverage.assertReached(0.5);
+    coverage.assertReached(0.9);
+    coverage.assertReached(0.5, 'files');
   });
 }
 

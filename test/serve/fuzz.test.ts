@@ -323,16 +323,19 @@ test('wrong methods: 405 with Allow on every route; unknown paths stay 404', asy
   }
 });
 
-/** A raw client: writes `parts` with `gapMs` between them, returns what the server sent and when it closed. */
+/**
+ * A raw client: writes `parts` with `gapMs` between them, returns what the server sent and whether
+ * the server closed the connection (rather than this client's own 20 s safety net).
+ */
 function rawClient(
   url: string,
   parts: string[],
   gapMs: number,
   opts: { halfClose?: boolean } = {},
-): Promise<{ text: string; closedAfterMs: number }> {
+): Promise<{ text: string; closedByServer: boolean }> {
   const { port } = new URL(url);
   return new Promise((resolve) => {
-    const t0 = Date.now();
+    let guardFired = false;
     const s = connect(Number(port), '127.0.0.1');
     let text = '';
     s.setEncoding('utf8');
@@ -340,7 +343,7 @@ function rawClient(
     s.on('error', () => undefined);
     s.on('close', () => {
       clearInterval(timer);
-      resolve({ text, closedAfterMs: Date.now() - t0 });
+      resolve({ text, closedByServer: !guardFired });
     });
     let i = 0;
     const timer = setInterval(() => {
@@ -349,7 +352,10 @@ function rawClient(
       else if (opts.halfClose) s.end();
     }, gapMs);
     // Safety net for the test itself: a server that never closes fails the assertions below.
-    setTimeout(() => s.destroy(), 20_000).unref();
+    setTimeout(() => {
+      guardFired = true;
+      s.destroy();
+    }, 20_000).unref();
   });
 }
 
@@ -366,24 +372,24 @@ test('slow and truncated requests: closed by the header, body-idle and request t
       Array.from({ length: 100 }, (_, i) => `x-h${i}: 1\r\n`),
       100,
     );
-    assert.ok(slowHeaders.closedAfterMs < 5000, `headers: ${slowHeaders.closedAfterMs} ms`);
+    assert.ok(slowHeaders.closedByServer, 'headers: the server closed the connection');
     assert.doesNotMatch(slowHeaders.text, /HTTP\/1\.1 5\d\d/);
     // A body that stops arriving: 408 naming the limit, then the connection closes.
     const stalled = await rawClient(url, [head(body.length) + '\r\n' + body.slice(0, 10)], 10);
     assert.match(stalled.text, /^HTTP\/1\.1 408/, JSON.stringify(stalled));
     assert.match(stalled.text, /E_REQUEST_TIMEOUT/);
     assert.match(stalled.text, /limits\.bodyIdleTimeoutMs/);
-    assert.ok(stalled.closedAfterMs < 5000, `stalled: ${stalled.closedAfterMs} ms`);
+    assert.ok(stalled.closedByServer, 'stalled: the server closed the connection');
     // A body that trickles (one byte per 150 ms, under the idle limit) is cut by the request timeout.
     const trickle = await rawClient(url, [head(body.length) + '\r\n', ...body.split('')], 150);
-    assert.ok(trickle.closedAfterMs < 6000, `trickle: ${trickle.closedAfterMs} ms`);
+    assert.ok(trickle.closedByServer, 'trickle: the server closed the connection');
     assert.doesNotMatch(trickle.text, /HTTP\/1\.1 (200|5\d\d)/);
     // Truncated: the client sends half of the declared body and closes its side.
     const truncated = await rawClient(url, [head(body.length) + '\r\n' + body.slice(0, 20)], 10, {
       halfClose: true,
     });
     assert.doesNotMatch(truncated.text, /HTTP\/1\.1 5\d\d/);
-    assert.ok(truncated.closedAfterMs < 5000);
+    assert.ok(truncated.closedByServer, 'truncated: the server closed the connection');
     // The gateway still serves.
     const ok = await post(`${url}/v2/models/echo/infer`, body);
     assert.equal(ok.status, 200);

@@ -227,12 +227,13 @@ test('ModelInfer errors are gRPC status codes with the message; no app without a
 });
 
 test('the gRPC deadline is the request’s deadline', async () => {
-  // The backend takes 6 s; a3's own hard deadline is 4 x 1 s: a 504 well before 4 s comes from the
-  // call's deadline.
+  // The backend takes 6 s and a3's own hard deadline is 1000 x 1 s: without the call's deadline the
+  // request would end in a 200 after 6 s, so a 504 can only come from the call's deadline (no
+  // wall-clock threshold needed).
   const cfg = config(
     {
       serving: { mode: 'serverless', backend: { type: 'replay', latency: 6000 } },
-      limits: { hardDeadlineFactor: 4 },
+      limits: { hardDeadlineFactor: 1000 },
     },
     'a3',
   );
@@ -243,15 +244,16 @@ test('the gRPC deadline is the request’s deadline', async () => {
     await assert.rejects(call(c, 'ModelInfer', INFER, { deadlineMs: 200 }), {
       code: grpc.status.DEADLINE_EXCEEDED,
     });
-    // The client gives up at its deadline by itself; the gateway must have too (its own 504).
+    // The client gives up at its deadline by itself; the gateway must have too (its own 504). The
+    // bound only keeps a broken gateway from hanging the run.
     let m = '';
-    while (performance.now() - t0 < 3000) {
+    while (performance.now() - t0 < 30_000) {
       m = await (await fetch(`${url}/metrics`)).text();
-      if (/code="504"/.test(m)) break;
+      if (/app="a3",code="(504|200)"/.test(m)) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.match(m, /hetserve_requests_total\{model="echo",app="a3",code="504"\} 1/);
-    assert.ok(performance.now() - t0 < 3000, 'the gateway answered at the call deadline');
+    assert.doesNotMatch(m, /app="a3",code="200"/);
   } finally {
     c.close();
     await gw.close();

@@ -6,6 +6,7 @@ import type { ServerlessProfile } from '../../../src/model/profile.ts';
 import { Predictor, bundledProfile, bundledProfiles } from '../../../src/predict/index.ts';
 import { plan, type AutoPlanOptions, type MbsPlanOptions } from '../../../src/plan/serverless/index.ts';
 import { formatPlanReport } from '../../../src/plan/serverless/report.ts';
+import { Coverage } from '../../helpers/plan-check.ts';
 
 const README_APPS = [
   { name: 'app0', slo: 0.5, rps: 5 },
@@ -87,6 +88,7 @@ test('property: with extrapolate, a plan has a warning iff some CPU group is out
   const rangeArb = fc
     .tuple(endArb, endArb)
     .map(([a, b]): [number, number] => [Math.min(a, b), Math.max(a, b)]);
+  const coverage = new Coverage();
   fc.assert(
     fc.property(
       appsArb,
@@ -95,6 +97,7 @@ test('property: with extrapolate, a plan has a warning iff some CPU group is out
       fc.constantFrom(...Object.keys(ALGORITHMS)),
       fc.constantFrom('paper', 'prototype') as fc.Arbitrary<'paper' | 'prototype'>,
       (apps, range, model, algorithm, compat) => {
+        coverage.generate();
         const profile = bundledProfile(model);
         const options = { ...ALGORITHMS[algorithm], compat };
         let base: Plan;
@@ -141,10 +144,13 @@ test('property: with extrapolate, a plan has a warning iff some CPU group is out
           assert.equal(f.kind === 'cpu' && f.vcpu, w.value);
           assert.deepEqual(w.range, range);
         }
+        coverage.reach();
       },
     ),
     { numRuns: 40 },
   );
+  // An unreachable SLO returns early (after checking the code): most cases must reach the checks.
+  coverage.assertReached(0.9);
 });
 
 test('bundled models carry no fitRange (or one covering the grid) and their plans have no warnings', () => {
