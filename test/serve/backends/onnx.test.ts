@@ -1,5 +1,5 @@
 /** The onnx backend: the conformance suite, then its faults (killed worker), model and sizing. */
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OnnxBackend } from '../../../src/serve/backends/index.ts';
 import { assembleBatch } from '../../../src/serve/tensors.ts';
@@ -8,6 +8,11 @@ import { buildMlp } from '../../../src/onnx/synthetic-models.ts';
 import { runBackendConformance, sample } from './backend.case.ts';
 
 const MLP: ModelConfig = { name: 'mlp', profile: 'VGG19', source: { synthetic: 'mlp', seed: 1 } };
+// The onnx workers are unref'd (in a gateway its server keeps the process alive); here nothing
+// would, so a batch waiting on a worker, or on a replaced one loading, could end this test process
+// with its promise pending. Hold the event loop open for this file's tests.
+const keepAlive = setInterval(() => undefined, 1000);
+after(() => clearInterval(keepAlive));
 runBackendConformance(
   'onnx',
   async () =>
