@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleCommands, writeCodeCaches } from './bundle-commands.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -70,6 +70,15 @@ for (let attempt = 1; ; attempt++) {
   } catch (e) {
     if (attempt >= 5) throw e;
   }
+}
+// After the swap (the tables resolve data/ relative to dist/), before the code caches (whose
+// allocate run then reads them): binary copies of the bundled Kairos latency tables.
+try {
+  const { LatencyTable } = await import(`${pathToFileURL(dist).href}/predict/latency-table.js`);
+  LatencyTable.writeBundledCaches();
+} catch (e) {
+  // They only speed the start up: without them the gzip JSON is read.
+  console.error(`hetserve build: latency table caches skipped (${e.message})`);
 }
 // After the swap: the bundles resolve data files relative to dist/.
 writeCodeCaches(root);

@@ -7,7 +7,16 @@
  * what a simulator draws from. Query sizes are rounded **up** to the profile grid (multiples of 10
  * for the bundled data). Float precision is kept (the prototype rounds to integer ms).
  */
-import { readFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { quantileSorted } from 'simple-statistics';
 import { ClusterProfileSchema, type ClusterProfile } from '../model/cluster.ts';
@@ -28,6 +37,41 @@ export const DEFAULT_QOS_MS: Readonly<Record<KairosModel, number>> = {
 };
 
 const DATA_DIR = new URL('../../data/kairos/', import.meta.url);
+/**
+ * Binary copies of the bundled tables (default options), written by the build into dist/cache/
+ * (`LatencyTable.writeBundledCaches`): reading one is a file read, where the gzip JSON costs a cold
+ * `hetserve allocate` a gunzip, a parse of ~0.6 MB and the sorting (a fifth of its run). Each
+ * records the size and gzip trailer (CRC-32) of the data file it was made from and is ignored when
+ * they differ; from the sources (src/cache/ does not exist) the JSON is always read.
+ */
+const CACHE_DIR = new URL('../cache/', import.meta.url);
+
+interface TableCacheHeader {
+  model: string;
+  batchSizes: number[];
+  types: string[];
+  /** Row lengths per type, per size. */
+  lengths: number[][];
+  source: { size: number; trailer: string };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * What identifies a bundled data file's content: its size and its gzip trailer (the CRC-32 and
+ * length of the JSON), which survive the fixed mtimes npm gives unpacked files.
+ */
+function dataFileStamp(model: string): { size: number; trailer: string } {
+  const fd = openSync(new URL(`${model}.json.gz`, DATA_DIR), 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const trailer = Buffer.alloc(8);
+    readSync(fd, trailer, 0, 8, Math.max(0, size - 8));
+    return { size, trailer: trailer.toString('hex') };
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Read the bundled latency profile of a Kairos model (gzip JSON). Unknown name: E_UNKNOWN_MODEL. */
 export function loadBundledClusterProfile(model: string): ClusterProfile {
@@ -155,8 +199,83 @@ export class LatencyTable {
   static bundled(model: string, opts: LatencyTableOptions = {}): LatencyTable {
     const key = `${model}:${opts.dropLargest ?? true}`;
     let t = bundledCache.get(key);
-    if (!t) bundledCache.set(key, (t = LatencyTable.fromProfile(loadBundledClusterProfile(model), opts)));
+    if (!t) {
+      const cached = (opts.dropLargest ?? true) ? LatencyTable.fromCache(model) : undefined;
+      t = cached ?? LatencyTable.fromProfile(loadBundledClusterProfile(model), opts);
+      bundledCache.set(key, t);
+    }
     return t;
+  }
+
+  /**
+   * The bundled table of `model` (default options) from its binary copy in `dir`, or undefined when
+   * there is none, it is damaged, or the data file changed since it was written.
+   */
+  static fromCache(model: string, dir: URL = CACHE_DIR): LatencyTable | undefined {
+    if (!LITTLE_ENDIAN) return undefined; // the copies are written little-endian
+    let buf: Buffer;
+    try {
+      buf = readFileSync(new URL(`kairos-${model}.bin`, dir));
+    } catch {
+      return undefined;
+    }
+    try {
+      const headerLength = buf.readUInt32LE(0);
+      const h = JSON.parse(buf.toString('utf8', 4, 4 + headerLength)) as TableCacheHeader;
+      const stamp = dataFileStamp(model);
+      if (h.model !== model || h.source.size !== stamp.size || h.source.trailer !== stamp.trailer) {
+        return undefined;
+      }
+      const start = (4 + headerLength + 7) & ~7;
+      // A copy: the file's bytes need not sit 8-byte aligned in the Buffer's memory.
+      const data = new Float64Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length));
+      const samples = new Map<string, Float64Array[]>();
+      let at = 0;
+      h.types.forEach((type, i) => {
+        samples.set(
+          type,
+          h.lengths[i].map((n) => data.subarray(at, (at += n))),
+        );
+      });
+      return at === data.length ? new LatencyTable(model, h.batchSizes, samples) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Write the binary copies of the bundled tables into `dir` (the build; see `fromCache`). */
+  static writeBundledCaches(dir: URL = CACHE_DIR): void {
+    mkdirSync(dir, { recursive: true });
+    for (const model of KAIROS_MODELS) {
+      const source = dataFileStamp(model);
+      const t = LatencyTable.fromProfile(loadBundledClusterProfile(model));
+      const rows = t.types.map((type) => t.samples.get(type)!);
+      const header: TableCacheHeader = {
+        model,
+        batchSizes: [...t.batchSizes],
+        types: [...t.types],
+        lengths: rows.map((r) => r.map((x) => x.length)),
+        source,
+      };
+      const head = Buffer.from(JSON.stringify(header), 'utf8');
+      const start = (4 + head.length + 7) & ~7;
+      const values = rows.flat();
+      const out = Buffer.alloc(start + 8 * values.reduce((n, r) => n + r.length, 0));
+      out.writeUInt32LE(head.length, 0);
+      head.copy(out, 4);
+      let at = start;
+      for (const r of values) {
+        for (const x of r) {
+          out.writeDoubleLE(x, at);
+          at += 8;
+        }
+      }
+      // Renamed into place: a CLI starting meanwhile reads the old copy or none.
+      const file = new URL(`kairos-${model}.bin`, dir);
+      const tmp = new URL(`kairos-${model}.bin.${process.pid}`, dir);
+      writeFileSync(tmp, out);
+      renameSync(tmp, file);
+    }
   }
 
   has(type: string): boolean {

@@ -2,7 +2,10 @@
 // a third of its time on it): this test is where they are validated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { ClusterProfileSchema } from '../../../src/model/cluster.ts';
 import {
@@ -24,3 +27,34 @@ for (const model of KAIROS_MODELS) {
     assert.deepEqual([...table.batchSizes], r.data.batchSizes);
   });
 }
+
+test('the binary copies of the bundled tables (written by the build) read back as the tables the JSON gives', () => {
+  const dir = pathToFileURL(`${mkdtempSync(join(tmpdir(), 'hetserve-tables-'))}/`);
+  try {
+    LatencyTable.writeBundledCaches(dir);
+    for (const model of KAIROS_MODELS) {
+      const cached = LatencyTable.fromCache(model, dir);
+      assert.ok(cached, model);
+      const json = LatencyTable.fromProfile(loadBundledClusterProfile(model));
+      assert.deepEqual(cached.types, json.types);
+      assert.deepEqual(cached.batchSizes, json.batchSizes);
+      for (const type of json.types) {
+        assert.deepEqual(cached.meanRow(type), json.meanRow(type), `${model} ${type} means`);
+        for (const size of json.batchSizes)
+          assert.deepEqual(
+            cached.samplesMs(type, size),
+            json.samplesMs(type, size),
+            `${model} ${type} ${size}`,
+          );
+      }
+    }
+    // A copy made from another model's data, or a damaged one, is not used.
+    copyFileSync(new URL('kairos-rm2.bin', dir), new URL('kairos-dien.bin', dir));
+    assert.equal(LatencyTable.fromCache('dien', dir), undefined);
+    const rm2 = readFileSync(new URL('kairos-rm2.bin', dir));
+    writeFileSync(new URL('kairos-rm2.bin', dir), rm2.subarray(0, rm2.length - 8));
+    assert.equal(LatencyTable.fromCache('rm2', dir), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
