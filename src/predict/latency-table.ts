@@ -17,7 +17,7 @@ import {
   renameSync,
   writeFileSync,
 } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { quantileSorted } from 'simple-statistics';
 import { ClusterProfileSchema, type ClusterProfile } from '../model/cluster.ts';
 import { badField } from '../model/errors.ts';
@@ -80,6 +80,8 @@ export function loadBundledClusterProfile(model: string): ClusterProfile {
       hint: 'or pass a cluster profile JSON file (schema: hetserve schema cluster-profile)',
     });
   }
+  // zlib loaded here only: a start that reads the binary copy (see CACHE_DIR) never needs it.
+  const { gunzipSync } = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
   const raw = gunzipSync(readFileSync(new URL(`${model}.json.gz`, DATA_DIR))).toString('utf8');
   // Shipped data, validated against ClusterProfileSchema by test/plan/cluster/bundled-data.test.ts: validating
   // ~10⁵ samples again at every start cost a cold `hetserve allocate` a third of its time.
