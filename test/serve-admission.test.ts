@@ -225,7 +225,7 @@ test("admission: a flood may hold the places behind it that the other apps' SLOs
 
 /** The overload bench's group in virtual time; `offered` per app in multiples of capacity. */
 function benchGroup(
-  offered: number[],
+  offered: readonly number[],
   seed: number,
   over: { latencyS?: number; batch?: number } = {},
 ): SimResult {
