@@ -368,7 +368,7 @@ async function main(): Promise<void> {
     for (const [label, r, bs] of rows) {
       const others = ['a1', 'a2', 'a3'].map((a) => `${a} ${(r.attainment[a]! * 100).toFixed(1)}%`).join(', ');
       console.log(
-        `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}; backend ${(bs.latencyS * 1000).toFixed(1)} ms per batch of ${bs.batch.toFixed(1)}`,
+        `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}; backend ${(bs.latencyS * 1000).toFixed(1)} ms per batch of ${bs.batch.toFixed(1)} (goodput ${((r.goodput * bs.latencyS * 100) / (s.batch * s.concurrency)).toFixed(1)}% of that phase's capacity)`,
       );
     }
     const [, over] = rows[1];
