@@ -272,6 +272,12 @@ export const ClusterModeSchema = z
         margin: z.number().min(0).max(0.9).default(0.1),
         /** Capacity (Kairos upper bound) wanted per unit of measured rate (default 1.25). */
         headroom: z.number().min(1).default(1.25),
+        /**
+         * `verified` (default): a proposed change is first checked by a short simulation of the
+         * current pool and the bound's 5 best candidates (in a worker thread); `bound`: the upper
+         * bound alone decides.
+         */
+        select: z.enum(['verified', 'bound']).default('verified'),
       })
       .strict()
       .optional(),
