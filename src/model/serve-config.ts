@@ -76,8 +76,9 @@ export const ReplayBackendSchema = z
              * 'auto' (default): a batch of size b draws uniformly from the profile's measured
              * samples for the group's function at b (the exact configuration, else the nearest
              * measured vCPU / GPU memory rescaled by the fitted averages: src/profile/samples.ts
-             * `sampleLookup`, as `simulate serverless --latency auto`), and from the triangular
-             * avg..max model when there are none. 'off': always the triangular model.
+             * `sampleLookup`, as `simulate serverless --latency auto`), and from the simulator's
+             * avg/max model when there are none (normal around avg, 99th percentile max). 'off':
+             * always that model.
              */
             samples: z.enum(['auto', 'off']).default('auto'),
           })
