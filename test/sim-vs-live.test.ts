@@ -83,3 +83,21 @@ test(
     );
   },
 );
+
+test(
+  'serverless, every batch latency × 1.5 on both sides: live misses as often as simulated',
+  { timeout: 60_000 },
+  async () => {
+    // The plan leaves no slack for a 50 % slower function: about 5 % of requests miss in the
+    // simulator. Misses come in clumps (one slow batch makes its earliest requests miss), so a
+    // 5-second live run gets a loose band; a live side that hardly misses (the scale not applied)
+    // or misses far more (timers measured from the wrong start) fails it.
+    const { live, sim } = await serverlessReadmeCase(5, 300, 1.5);
+    assert.ok(sim.sloMissRate > 0.02 && sim.sloMissRate < 0.15, `sim misses ${sim.sloMissRate}`);
+    const gw = live.gatewaySloMissRate!;
+    assert.ok(
+      gw >= sim.sloMissRate / 5 && gw <= 2 * sim.sloMissRate + 0.05,
+      `gateway misses ${gw} vs sim ${sim.sloMissRate} (${live.requests} requests)`,
+    );
+  },
+);

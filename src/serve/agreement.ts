@@ -170,6 +170,12 @@ export function largestShareGap(a: Record<string, number>, b: Record<string, num
 export async function serverlessReadmeCase(
   durationS: number,
   simS = 600,
+  /**
+   * Factor on every batch latency on both sides (live: the replay backend's `latencyScale`;
+   * simulated: a drift from minute 0), the plan unchanged: above 1 the plan's slack is gone and
+   * misses become frequent enough to compare in a short run. Default 1.
+   */
+  latencyScale = 1,
 ): Promise<{ live: ServerlessAgreement; sim: ServerlessAgreement }> {
   const apps = [
     { name: 'app0', slo: 0.5, rps: 5 },
@@ -181,7 +187,10 @@ export async function serverlessReadmeCase(
     listen: { host: '127.0.0.1', port: 0 },
     models: [{ name: 'vgg', profile: 'VGG19', inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }] }],
     applications: apps,
-    serving: { mode: 'serverless', backend: { type: 'replay', latency: { profile: true } } },
+    serving: {
+      mode: 'serverless',
+      backend: { type: 'replay', latency: { profile: true }, latencyScale },
+    },
     replan: { intervalS: 0, windowS: 60 },
     // The simulator runs the plan as planned: no refits of the latency model from live batches.
     calibration: { enabled: false },
@@ -248,6 +257,14 @@ export async function serverlessReadmeCase(
     rates: apps.map((a) => a.rps),
     durationS: simS,
     ...(samples ? { samples } : {}),
+    ...(latencyScale !== 1
+      ? {
+          drift: [
+            { kind: 'cpu' as const, factor: latencyScale, minute: 0 },
+            { kind: 'gpu' as const, factor: latencyScale, minute: 0 },
+          ],
+        }
+      : {}),
   });
   return {
     live,
