@@ -23,8 +23,10 @@ test('default rule: verified by a short deterministic simulation of the top 5', 
   assert.deepEqual(b.oracle, a.oracle);
   assert.deepEqual(b.chosen, a.chosen);
   // another seed measures differently (so the seed is what makes it deterministic)
-  const c = await allocateVerified({ model: 'ncf', lp: false, verify: { seed: 7, candidates: 2 } });
-  assert.equal(c.oracle!.ranked.length, 2);
+  // (a bisection lands on a grid of 1.2 × capacity / 128, so one configuration may measure the
+  // same under two seeds: compare all five)
+  const c = await allocateVerified({ model: 'ncf', lp: false, verify: { seed: 7 } });
+  assert.equal(c.oracle!.ranked.length, 5);
   const qpsOf = (r: typeof a, counts: Record<string, number>) =>
     r.oracle!.ranked.find((x) => JSON.stringify(x.counts) === JSON.stringify(counts))!.allowableQps;
   assert.ok(
