@@ -392,3 +392,69 @@ test('realloc config: the verified rule is the default, the bound alone on reque
   assert.equal(cfg('bound').realloc?.select, 'bound');
   assert.throws(() => cfg('similarity'), /select/);
 });
+
+test(
+  'the gateway set-up wires the default rule: a re-allocation is verified by the simulator',
+  { timeout: 60_000 },
+  async () => {
+    // Real time and real replay backends (rm2 samples), so the set-up's own verifier (the simulator
+    // in a worker thread) decides; the decision must carry its measurements and the pool must follow it.
+    const { parseServeConfig } = await import('../src/model/serve-config.ts');
+    const { startClusterService } = await import('../src/serve/cluster-setup.ts');
+    const { createBackend } = await import('../src/serve/backends/index.ts');
+    const { RealTimeSource } = await import('../src/dispatch/timers.ts');
+    const rb = (type: string) => ({ type: 'replay', latency: { kairos: { model: 'rm2', type } } });
+    const config = parseServeConfig({
+      models: [{ name: 'rm2', inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] }],
+      applications: [{ name: 'a', slo: 3.5, rps: 30 }],
+      serving: {
+        mode: 'cluster',
+        qosMs: 350,
+        baseType: 'g4dn.xlarge',
+        kairos: { model: 'rm2' },
+        instances: [{ name: 'g0', type: 'g4dn.xlarge', backend: rb('g4dn.xlarge') }],
+        realloc: {
+          budgetUsdPerHour: 2.5,
+          intervalS: 1e6,
+          pool: [
+            { type: 'g4dn.xlarge', backend: rb('g4dn.xlarge') },
+            { type: 'r5n.large', backend: rb('r5n.large') },
+          ],
+        },
+      },
+    });
+    assert.equal(config.serving.mode === 'cluster' && config.serving.realloc?.select, 'verified');
+    const svc = await startClusterService({
+      serving: config.serving as Extract<typeof config.serving, { mode: 'cluster' }>,
+      model: config.models[0],
+      apps: config.applications,
+      factory: createBackend,
+      baseDir: '.',
+      timers: new RealTimeSource(),
+      metrics: new GatewayMetrics(false),
+      logger: pino({ level: 'silent' }),
+      limits: config.limits,
+      windowS: 2,
+    });
+    try {
+      const answers: Promise<Answer>[] = [];
+      const t0 = performance.now();
+      for (let i = 0; performance.now() - t0 < 2000; i++) {
+        answers.push(svc.infer(req(i, 50 + (i % 4) * 100), 'a'));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const d = await svc.reallocate();
+      assert.ok(d, 'a decision');
+      // about 40 q/s × 1.25 is far beyond one GPU: the bound proposes a change, which is verified
+      assert.ok(d.verified, `measured by the simulator: ${JSON.stringify(d)}`);
+      assert.equal(d.verified.candidatesQps.length, d.candidates.length);
+      assert.ok(d.verified.candidatesQps.every((q) => q >= 0));
+      const nonZero = (c: Record<string, number>) =>
+        Object.fromEntries(Object.entries(c).filter(([, n]) => n > 0));
+      assert.deepEqual(nonZero(svc.pool()), nonZero(d.target));
+      for (const a of await Promise.all(answers)) assert.ok(a.ok);
+    } finally {
+      await svc.close();
+    }
+  },
+);
