@@ -207,7 +207,7 @@ export class ServerlessService {
     const slo = this.appSlo.get(app);
     if (!this.admission || slo === undefined || !this.accepting) return undefined;
     const deadline = Math.min(slo, deadlineMs !== undefined ? deadlineMs / 1000 : Infinity);
-    const d = this.admission.decide(app, rows, deadline);
+    const d = this.admission.decide(app, rows, deadline, this.opts.timers.now());
     if (d.admit) return undefined;
     this.opts.metrics.rejected.labels(this.io.name, `overload-${d.reason}`).inc();
     const why =
@@ -407,9 +407,12 @@ export class ServerlessService {
     const g = batch.group;
     // Frees the batch's maxInFlight slot exactly once (answered, failed, or past every deadline).
     let slotFreed = false;
+    // The admission counts the batch's rows as running, with the time they have left.
+    const running = this.admission?.begin(pend[0].app, pend.length, now);
     const freeSlot = (): void => {
       if (slotFreed) return;
       slotFreed = true;
+      if (running !== undefined) this.admission?.end(running);
       this.manager.complete(batch);
     };
     const m = this.opts.metrics;
