@@ -32,7 +32,7 @@ import {
 } from '../model/serve-config.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
-import { ClusterService } from './cluster.ts';
+import type { ModelService, PlannedService } from './model-service.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { decodeContent, encodeContent, parseInferBody, responseEncoding } from './oip/binary.ts';
 import { checkVersion, MODEL_VERSIONS, runInfer, type InferContext } from './oip/core.ts';
@@ -68,7 +68,7 @@ export interface GatewayOptions {
 
 interface ModelEntry {
   config: ModelConfig;
-  service: ServerlessService | ClusterService;
+  service: ModelService;
   /** Triton's statistics extension. */
   stats: ModelStats;
   /** Online latency calibration (serverless mode, `calibration.enabled`). */
@@ -151,7 +151,9 @@ export class Gateway {
       }
       if (serving.mode === 'cluster') {
         const { startClusterService } = await import('./cluster-setup.ts');
+        const stats = new ModelStats();
         const service = await startClusterService({
+          onBatch: (size, execS) => stats.batch(size, execS),
           serving,
           model: m,
           apps,
@@ -163,7 +165,7 @@ export class Gateway {
           limits: c.limits,
           windowS: c.replan.windowS,
         });
-        this.models.set(m.name, { config: m, service, stats: new ModelStats() });
+        this.models.set(m.name, { config: m, service, stats });
         continue;
       }
       if (!m.profile)
@@ -273,8 +275,7 @@ export class Gateway {
     this.intervals.push(tick);
     if (c.replan.intervalS > 0) {
       const rp = setInterval(() => {
-        for (const e of this.models.values())
-          if (e.service instanceof ServerlessService) void e.service.replanSerial();
+        for (const e of this.models.values()) void e.service.planned?.replanSerial();
       }, c.replan.intervalS * 1000);
       rp.unref();
       this.intervals.push(rp);
@@ -451,11 +452,7 @@ export class Gateway {
       return sendJson(
         res,
         200,
-        tritonModelConfig(
-          e.service.io,
-          this.config.limits.maxSamplesPerRequest,
-          e.service instanceof ServerlessService ? e.service.plan : undefined,
-        ),
+        tritonModelConfig(e.service.io, this.config.limits.maxSamplesPerRequest, e.service.planned?.plan),
       );
     if (what === 'stats') return sendJson(res, 200, { model_stats: [e.stats.toJson(name)] });
     if (what === 'ready')
@@ -504,7 +501,6 @@ export class Gateway {
       const e = this.entry(name);
       return { service: e.service, defaultApp: e.config.defaultApp, stats: e.stats };
     },
-    batchesReported: (name) => this.models.get(name)?.service instanceof ServerlessService,
   };
 
   private async infer(
@@ -578,10 +574,7 @@ export class Gateway {
     return {
       models: [...this.models.values()].map(({ service, calibration }) => ({
         name: service.io.name,
-        mode: service instanceof ServerlessService ? 'serverless' : 'cluster',
-        ...(service instanceof ServerlessService
-          ? { planVersion: service.planVersion, plan: service.plan }
-          : { instances: service.instances(), cluster: service.summary() }),
+        ...service.snapshot(),
         currency: this.prices?.currency,
         slo: Object.fromEntries(
           this.config.applications.filter((a) => service.hasApp(a.name)).map((a) => [a.name, a.slo]),
@@ -594,10 +587,10 @@ export class Gateway {
     };
   }
 
-  /** The serverless service of a model (tests, admin); E_INVALID_INPUT for a cluster-mode model. */
-  serverless(name: string): ServerlessService {
-    const s = this.entry(name).service;
-    if (!(s instanceof ServerlessService))
+  /** The planned (serverless) service of a model (tests, admin); E_INVALID_INPUT for a cluster-mode model. */
+  serverless(name: string): PlannedService {
+    const s = this.entry(name).service.planned;
+    if (!s)
       throw new HetserveError(
         'E_INVALID_INPUT',
         `model: ${JSON.stringify(name)} runs in cluster mode and has no plan`,
@@ -709,9 +702,10 @@ export class Gateway {
     this.config = next;
     const out: Record<string, unknown> = {};
     for (const [name, e] of this.models) {
-      if (!(e.service instanceof ServerlessService)) continue;
-      e.service.updateApps(next.applications.filter((a) => appModel(next, a) === name));
-      out[name] = (await e.service.replan()).changed;
+      const planned = e.service.planned;
+      if (!planned) continue;
+      planned.updateApps(next.applications.filter((a) => appModel(next, a) === name));
+      out[name] = (await planned.replan()).changed;
     }
     return { reloaded: true, replanned: out };
   }
