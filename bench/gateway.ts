@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { figure, finish, percentile } from './lib.ts';
+import { buildIsFresh } from '../bin/fresh-build.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -74,8 +75,17 @@ async function serve(role: Role): Promise<void> {
     return;
   }
   const pino = (await import('pino')).default;
-  const { parseServeConfig } = await import('../src/model/serve-config.ts');
-  const { Gateway } = await import('../src/serve/gateway.ts');
+  // The gateway as `npm start` runs it: the compiled build when it is fresh (tsx's transform adds
+  // a name-keeping call to every closure it creates, which a per-request path pays for).
+  const compiled = buildIsFresh(new URL('../', import.meta.url));
+  const { parseServeConfig } = (await import(
+    compiled ? '../dist/model/serve-config.js' : '../src/model/serve-config.ts'
+  )) as typeof import('../src/model/serve-config.ts');
+  const { Gateway } = (await import(
+    compiled ? '../dist/serve/gateway.js' : '../src/serve/gateway.ts'
+  )) as typeof import('../src/serve/gateway.ts');
+  if (!compiled)
+    console.error(`# ${role}: dist/ is older than src/ (run npm run build): serving from src/ through tsx`);
   const [kind, b] = role.split('-');
   const batch = Number(b);
   const apps = [{ name: 'a', slo: 1, rps: 100 }];

@@ -140,6 +140,32 @@ test('a short burst of noise is a false alarm, not a refit (confirmation on fres
   assert.ok(c.falseAlarms >= 1);
 });
 
+test('a backend the curves cannot follow refits at most once per minIntervalS (no refit storm)', () => {
+  // Sub-millisecond batch times with a spread far wider than `tolerance` against a VGG19
+  // profile: every refit leaves the next window just as far off.
+  const r = seededRandom(5);
+  const fn = cpu(1);
+  const run = (minIntervalS?: number): LatencyCalibrator => {
+    const c = new LatencyCalibrator(vgg, minIntervalS === undefined ? {} : { minIntervalS });
+    // 20 000 batches, one per millisecond of the caller's clock: 20 s.
+    for (let i = 0; i < 20_000; i++) c.observe(fn, 1, 1e-5 + r() * 1e-3, i / 1000);
+    return c;
+  };
+  const storm = run(0);
+  assert.ok(storm.version > 20, `without a gap it refits again and again (got ${storm.version})`);
+  const calm = run();
+  assert.ok(
+    calm.version >= 1 && calm.version <= 3,
+    `refits in 20 s with the default 10 s gap: ${calm.version}`,
+  );
+  for (let i = 1; i < calm.events.length; i++)
+    assert.ok(
+      calm.events[i]!.at - calm.events[i - 1]!.at >= 10,
+      JSON.stringify(calm.events.map((e) => e.at)),
+    );
+  assert.throws(() => new LatencyCalibrator(vgg, { minIntervalS: -1 }), /minIntervalS/);
+});
+
 test('stats report measured vs predicted per configuration; bad options are coded errors', () => {
   const c = new LatencyCalibrator(vgg);
   for (let i = 0; i < 40; i++) c.observe(cpu(2), 2, truth(cpu(2), 2).avg * 1.05, i);

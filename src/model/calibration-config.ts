@@ -26,6 +26,8 @@ export const CalibrationConfigSchema = z
     tailTolerance: z.number().gt(0).lt(10).optional(),
     /** Observations in a row out of tolerance before a configuration is suspect (default 5). */
     confirm: z.number().int().min(1).optional(),
+    /** Least seconds between two refits; a drift confirmed sooner waits (default 10). */
+    minIntervalS: z.number().min(0).finite().optional(),
     /** Move unmeasured configurations of a resource kind by its measured drift (default true). */
     transfer: z.boolean().optional(),
   })

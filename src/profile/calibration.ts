@@ -46,6 +46,13 @@ export interface CalibrationOptions {
   /** How many anchor points one measured point counts for in the refit (default 4). */
   measuredWeight?: number;
   /**
+   * Least time between two refits, s of the caller's clock (default 10). A drift confirmed sooner
+   * waits, still suspect, and refits at its first confirmed observation after the gap: a backend
+   * whose noise the profile's curves cannot follow would otherwise refit and re-plan every
+   * `confirm` + `minSamples` batches.
+   */
+  minIntervalS?: number;
+  /**
    * Scale the configurations of a resource kind nobody measured by the drift measured on that kind
    * (default true: drift such as a slower CPU generation hits every vCPU size).
    */
@@ -65,8 +72,12 @@ export const CALIBRATION_DEFAULTS: Readonly<Required_> = {
   tailQuantile: 0.99,
   confirm: 5,
   measuredWeight: 4,
+  minIntervalS: 10,
   transfer: true,
 };
+
+/** Refit events kept in memory (`events`); a long-lived gateway's disk log keeps them all. */
+const KEEP_EVENTS = 1000;
 
 /** Measured vs predicted latency of one (function configuration, batch size) (dashboards, /metrics). */
 export interface CalibrationKeyStats {
@@ -217,6 +228,8 @@ function checkOptions(o: CalibrationOptions): Required_ {
     bad('tailQuantile', r.tailQuantile, 'must be in (0.5, 1)');
   if (!(r.measuredWeight >= 1 && Number.isInteger(r.measuredWeight)))
     bad('measuredWeight', r.measuredWeight, 'must be an integer >= 1');
+  if (!(r.minIntervalS >= 0 && Number.isFinite(r.minIntervalS)))
+    bad('minIntervalS', r.minIntervalS, 'must be a finite number >= 0');
   return r;
 }
 
@@ -235,7 +248,7 @@ export class LatencyCalibrator {
   private readonly predictFn: NonNullable<CalibrationOptions['predict']>;
   private readonly configs = new Map<string, ConfigState>();
   private current: CalibratedProfile;
-  /** Every refit so far, oldest first. */
+  /** The refits so far, oldest first (the newest 1000). */
   readonly events: CalibrationEvent[] = [];
   /** Suspicions cleared by their fresh samples (noise, not drift). */
   falseAlarms = 0;
@@ -371,6 +384,7 @@ export class LatencyCalibrator {
       this.falseAlarms++;
       return undefined;
     }
+    if (this.current.version > 0 && t - this.current.at < o.minIntervalS) return undefined;
     return this.refit(t);
   }
 
@@ -522,6 +536,7 @@ export class LatencyCalibrator {
     };
     this.current = { version: event.version, at: t, profile: next, event };
     this.events.push(event);
+    if (this.events.length > KEEP_EVENTS) this.events.splice(0, this.events.length - KEEP_EVENTS);
     for (const c of this.configs.values()) {
       for (const b of c.batches.values()) b.predicted = undefined;
       this.restart(c);
