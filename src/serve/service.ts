@@ -268,8 +268,11 @@ export class ServerlessService implements PlannedService {
    * samples is n requests to the batch manager, admitted or refused as a whole; its answer stacks
    * them back (the first failed sample's error, else the outputs in order).
    */
-  async infer(req: DecodedRequest, app: string): Promise<Answer> {
-    if (req.rows <= 1) return this.submit(req, app, false);
+  infer(req: DecodedRequest, app: string): Promise<Answer> {
+    return req.rows <= 1 ? this.submit(req, app, false) : this.inferRows(req, app);
+  }
+
+  private async inferRows(req: DecodedRequest, app: string): Promise<Answer> {
     const refused = this.ledger.admit(app, req.rows, req.deadlineMs);
     if (refused) return { ok: false, error: refused };
     const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, true)));
