@@ -83,8 +83,9 @@ export interface ClusterServiceOptions {
   windowS?: number;
   /**
    * 'deadline' (default): admit a query only when the pool is predicted to answer it within its
-   * deadline (min of QoS, SLO and its own), the pool seen as one group of one-query slots
-   * (src/serve/admission.ts), else 429 E_OVERLOADED with Retry-After at once. 'queue': only maxQueue.
+   * app's SLO (or its own deadline, when earlier), the pool seen as one group of one-query slots
+   * (src/serve/admission.ts), else 429 E_OVERLOADED with Retry-After at once; the QoS target stays
+   * the distributor's scheduling deadline. 'queue': only maxQueue.
    */
   admission?: 'deadline' | 'queue';
   /** Called for each query an instance answered: its size in rows (1, as a statistic) and its time, s. */

@@ -13,7 +13,6 @@ export {
 export { defaultServeConfig, DEMO_MLP, DEMO_PROFILE_PATH } from './defaults.ts';
 export { ServerlessService, type PlanFn } from './service.ts';
 export type { Answer, ModelService, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
-export { RequestLedger, type LedgerOptions, type LedgerEntry } from './ledger.ts';
 export { ClusterService } from './cluster.ts';
 export { createBackend, ReplayBackend, HttpBackend, OnnxBackend } from './backends/index.ts';
 export type { Backend, BackendBatch, BackendContext } from './backends/types.ts';
