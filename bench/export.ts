@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { EXPORTERS, exportDocument } from '../src/export/index.ts';
-import { fixture, manyGroupPlan } from '../test/export.helpers.ts';
+import { fixture, manyGroupPlan } from '../test/helpers/export.ts';
 import { figure, finish, median } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

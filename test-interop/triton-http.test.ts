@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APPS, baseConfig, handPlan, startGateway } from '../test/serve-helpers.ts';
+import { APPS, baseConfig, handPlan, startGateway } from '../test/helpers/serve.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = resolve(ROOT, process.env['TRITONCLIENT_PATH'] ?? '../shared/vendor/tritonclient');

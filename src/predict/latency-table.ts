@@ -37,7 +37,7 @@ export function loadBundledClusterProfile(model: string): ClusterProfile {
     });
   }
   const raw = gunzipSync(readFileSync(new URL(`${model}.json.gz`, DATA_DIR))).toString('utf8');
-  // Shipped data, validated against ClusterProfileSchema by test/bundled-data.test.ts: validating
+  // Shipped data, validated against ClusterProfileSchema by test/plan/cluster/bundled-data.test.ts: validating
   // ~10⁵ samples again at every start cost a cold `hetserve allocate` a third of its time.
   return JSON.parse(raw) as ClusterProfile;
 }

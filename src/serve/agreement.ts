@@ -1,6 +1,6 @@
 /**
  * One cluster configuration run twice, live and in the simulator, so their QoS-met ratios and
- * per-type shares can be compared (bench/sim-vs-live.ts, test/sim-vs-live.test.ts). Live: an
+ * per-type shares can be compared (bench/sim-vs-live.ts, test/serve/sim-vs-live.test.ts). Live: an
  * in-process gateway whose replay instances draw the Kairos samples of their type at each query's
  * size, loaded open-loop by `runLoad` at a fixed Poisson rate with sizes from the mix. Simulated: the
  * same pool, distributor, table, QoS, rate and mix in virtual time.

@@ -2,7 +2,7 @@
  * One interface for every function/instance backend (onnx, http, replay, and test doubles). The
  * gateway hands a backend whole batches (one stacked tensor per input, leading dimension = batch
  * size) and expects stacked outputs back. Every implementation runs the shared conformance suite
- * in test/serve-backends.test.ts.
+ * (test/serve/backends/backend.case.ts, called by one test file per backend).
  */
 import type { FunctionConfig } from '../../model/plan.ts';
 import type { ModelConfig } from '../../model/serve-config.ts';

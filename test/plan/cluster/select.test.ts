@@ -1,0 +1,44 @@
+/** The cluster planner's selection rules: the default (top-1, or verified with an oracle) and errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { allocate } from '../../../src/plan/cluster/allocate.ts';
+import type { ClusterOracle } from '../../../src/plan/cluster/oracle.ts';
+
+/** An oracle that measures the configuration with the most r5n.large instances best, the rest by upper-bound order. */
+function fakeOracle(): ClusterOracle & { seen: number } {
+  const o = {
+    name: 'fake',
+    seen: 0,
+    async evaluate(req: { configs: readonly Record<string, number>[] }) {
+      o.seen += req.configs.length;
+      return req.configs.map((c, i) => ({ allowableQps: 100 - i + 1000 * (c['t3.xlarge'] ?? 0) }));
+    },
+  };
+  return o;
+}
+
+test('default rule: top-1 by upper bound without an oracle; similarity still on request', async () => {
+  const d = await allocate({ model: 'rm2', lp: false });
+  assert.equal(d.select, 'top1');
+  assert.equal(d.chosen.rank, 1);
+  assert.deepEqual(d.chosen.counts, d.top1.counts);
+  const s = await allocate({ model: 'rm2', lp: false, select: 'similarity' });
+  assert.equal(s.chosen.rank, s.similarity.chosenRank);
+  assert.notDeepEqual(s.chosen.counts, d.chosen.counts, 'on rm2 the medoid is not the top-1');
+});
+
+test('verified: the oracle measures the top K and the best measured one is chosen', async () => {
+  const oracle = fakeOracle();
+  const r = await allocate({ model: 'rm2', lp: false, oracle, oracleCandidates: 6 });
+  assert.equal(r.select, 'verified');
+  assert.equal(oracle.seen, 6);
+  const best = r.oracle!.ranked[0].counts;
+  assert.deepEqual(r.chosen.counts, best);
+  // the fake oracle favours t3.xlarge: the chosen one has some, while the top-1 by upper bound may not
+  assert.ok(r.chosen.counts['t3.xlarge'] >= Math.max(...r.oracle!.ranked.map((x) => x.counts['t3.xlarge'])));
+  await assert.rejects(
+    allocate({ model: 'rm2', lp: false, select: 'verified' }),
+    (e: Error & { code?: string; details?: { field?: string } }) =>
+      e.code === 'E_INVALID_OPTION' && e.details?.field === 'select',
+  );
+});
