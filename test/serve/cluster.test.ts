@@ -353,7 +353,7 @@ test('a flood in cluster mode is shed at once with 429 and Retry-After; the rest
     }
     assert.ok(rs.some((r) => r.status === 200));
     // A 504 is an admitted query late on a loaded machine: the timing claims are the
-    // virtual-time conformance suite's (test/serve-model-service.case.ts).
+    // virtual-time conformance suite's (test/serve/model-service.case.ts).
     for (const r of rs)
       assert.ok([200, 429, 504].includes(r.status), `${r.status} ${JSON.stringify(r.json)}`);
     const m = await (await fetch(`${url}/metrics`)).text();

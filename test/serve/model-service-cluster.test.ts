@@ -1,8 +1,8 @@
 /** The cluster service (an instance pool behind the Kairos distributor) against the ModelService suite. */
 import pino from 'pino';
-import { ClusterService } from '../src/serve/cluster.ts';
-import { GatewayMetrics } from '../src/serve/metrics.ts';
-import { IO, runModelServiceConformance } from './serve-model-service.case.ts';
+import { ClusterService } from '../../src/serve/cluster.ts';
+import { GatewayMetrics } from '../../src/serve/metrics.ts';
+import { IO, runModelServiceConformance } from './model-service.case.ts';
 
 runModelServiceConformance('cluster', async (s) => {
   const svc = new ClusterService({

@@ -1,9 +1,9 @@
 /** The serverless service (plan groups behind the batch manager) against the ModelService suite. */
 import pino from 'pino';
-import type { Plan } from '../src/model/plan.ts';
-import { GatewayMetrics } from '../src/serve/metrics.ts';
-import { ServerlessService } from '../src/serve/service.ts';
-import { IO, runModelServiceConformance, type ServiceSpec } from './serve-model-service.case.ts';
+import type { Plan } from '../../src/model/plan.ts';
+import { GatewayMetrics } from '../../src/serve/metrics.ts';
+import { ServerlessService } from '../../src/serve/service.ts';
+import { IO, runModelServiceConformance, type ServiceSpec } from './model-service.case.ts';
 
 /** One group of every app, batches of 1 released at once, `slots` batches in flight. */
 function plan(s: ServiceSpec): Plan {

@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualTimeSource } from '../src/dispatch/timers.ts';
-import type { App } from '../src/model/app.ts';
-import { HetserveError } from '../src/model/errors.ts';
-import type { Backend } from '../src/serve/backends/types.ts';
-import type { Answer, ModelService } from '../src/serve/model-service.ts';
-import type { DecodedRequest, ModelIO } from '../src/serve/tensors.ts';
+import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
+import type { App } from '../../src/model/app.ts';
+import { HetserveError } from '../../src/model/errors.ts';
+import type { Backend } from '../../src/serve/backends/types.ts';
+import type { Answer, ModelService } from '../../src/serve/model-service.ts';
+import type { DecodedRequest, ModelIO } from '../../src/serve/tensors.ts';
 
 export const IO: ModelIO = {
   name: 'echo',
