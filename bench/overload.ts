@@ -1,7 +1,10 @@
 /**
  * Overload benchmark: does admission protect goodput? One plan group serves four applications
  * (SLOs 0.5, 0.6, 0.8, 1.0 s) with batch size B on c concurrent slots; its capacity is
- * C = B c / L (L the batch latency: fixed for replay, measured for onnx, as a profile would give).
+ * C = B c / L. C is measured in this run, on this machine, before the phases (measureCapacity:
+ * the gateway's mean backend time per batch from /metrics under a 3 C flood, with the load
+ * generator beside it as in the phases), so it is what the backend really does here and not what
+ * a profile from another machine says. The plan of every phase carries that L.
  *
  * 1. Baseline: every app at its planned rate (together 0.4 C), open-loop Poisson.
  * 2. Overload: the same, plus app a0 flooding so the offered load is 3 C — with the deadline
@@ -200,11 +203,44 @@ async function serveRole(): Promise<void> {
   process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }
 
-async function phase(s: Scenario, admission: 'deadline' | 'queue', flood: boolean): Promise<LoadReport> {
+interface BatchTotals {
+  execS: number;
+  batches: number;
+  rows: number;
+}
+
+/** Backend seconds, batches and rows the gateway at `url` has served so far (its /metrics). */
+async function batchTotals(url: string): Promise<BatchTotals> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const total = (name: string): number => {
+    let x = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))) x += Number(m[1]);
+    return x;
+  };
+  return {
+    execS: total('hetserve_batch_exec_seconds_sum'),
+    batches: total('hetserve_batch_exec_seconds_count'),
+    rows: total('hetserve_batch_size_sum'),
+  };
+}
+
+/**
+ * One phase against a fresh gateway: every app at its planned rate, a0 flooding to 3 C when
+ * `flood`; with the backend's batches as the gateway measured them meanwhile.
+ */
+async function phase(
+  s: Scenario,
+  admission: 'deadline' | 'queue',
+  flood: boolean,
+  durationS = SECONDS,
+): Promise<{ report: LoadReport; batches: { latencyS: number; batch: number } }> {
   const { url, stop } = await spawnGateway(s, admission);
   const c = capacityOf(s);
   try {
-    return await runLoad({
+    // Batches of the first second left out: a fresh backend's first batches run slow (warm-up).
+    let first: Promise<BatchTotals> | undefined;
+    const timer = setTimeout(() => (first = batchTotals(url)), 1000);
+    const report = await runLoad({
       url,
       model: s.model.name,
       apps: APPS.map((a) => ({
@@ -212,14 +248,46 @@ async function phase(s: Scenario, admission: 'deadline' | 'queue', flood: boolea
         slo: a.slo,
         rps: a.name === 'a0' && flood ? 3 * c - 0.3 * c : a.share * c,
       })),
-      durationS: SECONDS,
+      durationS,
       connections: 512,
       timeoutMs: 10_000,
       seed: 7,
     });
+    clearTimeout(timer);
+    const [t0, t1] = [(await first) ?? { execS: 0, batches: 0, rows: 0 }, await batchTotals(url)];
+    const n = t1.batches - t0.batches;
+    return { report, batches: { latencyS: (t1.execS - t0.execS) / n, batch: (t1.rows - t0.rows) / n } };
   } finally {
     await stop();
   }
+}
+
+/**
+ * The capacity this machine delivers under a 3x flood of itself. The flood's HTTP work competes
+ * with the backend for the cores, so the backend's batch latency, and with it the capacity
+ * g(C) measured under an offered 3 C, falls as C rises: bisect (geometric) for g(C) = C between
+ * g(C0) and C0, C0 the capacity the scenario's own latency says.
+ */
+async function measureCapacity(s0: Scenario): Promise<{ s: Scenario; rounds: string[] }> {
+  const rounds: string[] = [];
+  const at = (c: number): Scenario => ({ ...s0, latencyS: (s0.batch * s0.concurrency) / c });
+  const g = async (c: number): Promise<number> => {
+    const { batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2));
+    const measured = (s0.batch * s0.concurrency) / batches.latencyS;
+    rounds.push(
+      `${(3 * c).toFixed(0)} req/s -> ${(batches.latencyS * 1000).toFixed(1)} ms (C ${measured.toFixed(1)})`,
+    );
+    return measured;
+  };
+  let hi = capacityOf(s0);
+  let lo = await g(hi);
+  if (lo >= 0.9 * hi) return { s: at(Math.min(lo, hi)), rounds };
+  for (let i = 0; i < 3 && hi > 1.15 * lo; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if ((await g(mid)) >= mid) lo = mid;
+    else hi = mid;
+  }
+  return { s: at(Math.sqrt(lo * hi)), rounds };
 }
 
 /** Batch latency of the onnx scenario's model at batch B on one worker, measured here. */
@@ -282,25 +350,35 @@ export async function scenarios(backends: readonly string[] = BACKENDS): Promise
 }
 
 async function main(): Promise<void> {
-  for (const s of await scenarios()) {
+  for (const probed of await scenarios()) {
+    // Capacity as this machine delivers it now, measured first; the phases offer multiples of it.
+    const { s, rounds } = await measureCapacity(probed);
     const c = capacityOf(s);
     console.log(
-      `\n## ${s.name}: batch ${s.batch} x ${s.concurrency} slot(s), ${(s.latencyS * 1000).toFixed(1)} ms per batch -> capacity ${c.toFixed(1)} req/s; ${SECONDS} s per phase`,
+      `\n## ${s.name}: batch ${s.batch} x ${s.concurrency} slot(s); capacity measured in this run: C = ${c.toFixed(1)} req/s (${(s.latencyS * 1000).toFixed(1)} ms per batch under a 3 C flood; the ${probed.name === 'replay' ? 'configured' : "isolated probe's"} ${(probed.latencyS * 1000).toFixed(1)} ms would say ${capacityOf(probed).toFixed(1)}); probes (offered -> backend ms per batch): ${rounds.join(', ')}; phases offer multiples of C, ${SECONDS} s each`,
     );
-    const base = summarise(await phase(s, 'deadline', false));
-    const rows: [string, ReturnType<typeof summarise>][] = [['baseline (0.4 C)', base]];
-    for (const admission of ['deadline', 'queue'] as const)
-      rows.push([`3 C, admission=${admission}`, summarise(await phase(s, admission, true))]);
-    for (const [label, r] of rows) {
+    const rows: [string, ReturnType<typeof summarise>, { latencyS: number; batch: number }][] = [];
+    const b = await phase(s, 'deadline', false);
+    rows.push(['baseline (0.4 C)', summarise(b.report), b.batches]);
+    for (const admission of ['deadline', 'queue'] as const) {
+      const p = await phase(s, admission, true);
+      rows.push([`3 C, admission=${admission}`, summarise(p.report), p.batches]);
+    }
+    const base = rows[0][1];
+    for (const [label, r, bs] of rows) {
       const others = ['a1', 'a2', 'a3'].map((a) => `${a} ${(r.attainment[a]! * 100).toFixed(1)}%`).join(', ');
       console.log(
-        `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}`,
+        `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}; backend ${(bs.latencyS * 1000).toFixed(1)} ms per batch of ${bs.batch.toFixed(1)} (goodput ${((r.goodput * bs.latencyS * 100) / (s.batch * s.concurrency)).toFixed(1)}% of that phase's capacity)`,
       );
     }
     const [, over] = rows[1];
     const [, old] = rows[2];
     figure('overload', `${s.name}.capacity`, +c.toFixed(2), 'req/s');
+    figure('overload', `${s.name}.probe_capacity`, +capacityOf(probed).toFixed(2), 'req/s');
     figure('overload', `${s.name}.goodput_vs_capacity`, +(over.goodput / c).toFixed(4), 'ratio');
+    // The same against what the backend did during that phase (full batches at its measured time).
+    const phaseC = (s.batch * s.concurrency) / rows[1][2].latencyS;
+    figure('overload', `${s.name}.goodput_vs_phase_capacity`, +(over.goodput / phaseC).toFixed(4), 'ratio');
     figure('overload', `${s.name}.admitted_within_slo`, +over.admittedInSlo.toFixed(4), 'ratio');
     figure('overload', `${s.name}.queue_only.goodput_vs_capacity`, +(old.goodput / c).toFixed(4), 'ratio');
     for (const a of ['a1', 'a2', 'a3'])

@@ -76,8 +76,9 @@ export const ReplayBackendSchema = z
              * 'auto' (default): a batch of size b draws uniformly from the profile's measured
              * samples for the group's function at b (the exact configuration, else the nearest
              * measured vCPU / GPU memory rescaled by the fitted averages: src/profile/samples.ts
-             * `sampleLookup`, as `simulate serverless --latency auto`), and from the triangular
-             * avg..max model when there are none. 'off': always the triangular model.
+             * `sampleLookup`, as `simulate serverless --latency auto`), and from the simulator's
+             * avg/max model when there are none (normal around avg, 99th percentile max). 'off':
+             * always that model.
              */
             samples: z.enum(['auto', 'off']).default('auto'),
           })
@@ -272,6 +273,12 @@ export const ClusterModeSchema = z
         margin: z.number().min(0).max(0.9).default(0.1),
         /** Capacity (Kairos upper bound) wanted per unit of measured rate (default 1.25). */
         headroom: z.number().min(1).default(1.25),
+        /**
+         * `verified` (default): a proposed change is first checked by a short simulation of the
+         * current pool and the bound's 5 best candidates (in a worker thread); `bound`: the upper
+         * bound alone decides.
+         */
+        select: z.enum(['verified', 'bound']).default('verified'),
       })
       .strict()
       .optional(),

@@ -87,3 +87,22 @@ export function gpuLatency(
     max: gpuLatencyMax(profile, gpuMemoryGb, batch, overhead),
   };
 }
+
+/**
+ * Spread of a batch's latency in the avg/max model: the max is read as the 99th percentile of a
+ * normal around the average (design §8.1), so sd = (max − avg) / 2.33.
+ */
+export function latencySd(avg: number, max: number): number {
+  return Math.max(0, (max - avg) / 2.33);
+}
+
+/**
+ * One batch latency from the avg/max model: N(avg, sd²), redrawn while ≤ 0 (avg after 100 tries).
+ * The simulator and the replay backend both draw with it, so a live replay run and its simulation
+ * see the same latency distribution.
+ */
+export function drawModelLatency(avg: number, sd: number, normal: () => number): number {
+  let lat = avg + sd * normal();
+  for (let tries = 0; lat <= 0 && tries < 100; tries++) lat = avg + sd * normal();
+  return lat > 0 ? lat : avg;
+}

@@ -49,7 +49,8 @@ export interface CalibrationOptions {
    * Least time between two refits, s of the caller's clock (default 10). A drift confirmed sooner
    * waits, still suspect, and refits at its first confirmed observation after the gap: a backend
    * whose noise the profile's curves cannot follow would otherwise refit and re-plan every
-   * `confirm` + `minSamples` batches.
+   * `confirm` + `minSamples` batches. The gap doubles after each refit that comes within twice the
+   * gap of the one before (at most 64 ×) and returns to this after a quiet spell.
    */
   minIntervalS?: number;
   /**
@@ -252,6 +253,11 @@ export class LatencyCalibrator {
   readonly events: CalibrationEvent[] = [];
   /** Suspicions cleared by their fresh samples (noise, not drift). */
   falseAlarms = 0;
+  /**
+   * Refits in a row that each came within twice the gap of the one before: the profile's curves
+   * cannot follow this backend, so each one doubles the gap (up to 64 × minIntervalS).
+   */
+  private misfits = 0;
 
   constructor(profile: ServerlessProfile, options: CalibrationOptions = {}) {
     this.o = checkOptions(options);
@@ -384,7 +390,8 @@ export class LatencyCalibrator {
       this.falseAlarms++;
       return undefined;
     }
-    if (this.current.version > 0 && t - this.current.at < o.minIntervalS) return undefined;
+    if (this.current.version > 0 && t - this.current.at < o.minIntervalS * 2 ** Math.min(this.misfits, 6))
+      return undefined;
     return this.refit(t);
   }
 
@@ -534,6 +541,10 @@ export class LatencyCalibrator {
       errorBefore: errAt(base),
       errorAfter: errAt(next),
     };
+    // A refit due again as soon as it may be: the curves keep missing this backend (noise wider
+    // than `tolerance`); one after a quiet spell is a new drift.
+    const gap = o.minIntervalS * 2 ** Math.min(this.misfits, 6);
+    this.misfits = this.current.version > 0 && t - this.current.at < 2 * gap ? this.misfits + 1 : 0;
     this.current = { version: event.version, at: t, profile: next, event };
     this.events.push(event);
     if (this.events.length > KEEP_EVENTS) this.events.splice(0, this.events.length - KEEP_EVENTS);

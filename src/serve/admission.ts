@@ -72,10 +72,29 @@ export class DrainWaiters {
 }
 
 /**
- * Places kept per app: twice its share of the reachable backlog, since an app's backlog swings
- * around its rate times its wait (Poisson arrivals) and its requests may wait up to the SLO.
+ * Places kept for the apps within their planned share: this quantile of their planned arrivals
+ * (Poisson) within the reachable backlog, so they are refused about once in a thousand peaks.
  */
-const RESERVE_HEADROOM = 2;
+const KEPT_QUANTILE = 0.999;
+
+/** Smallest n with P(N <= n) >= q for N ~ Poisson(mean) (a normal approximation past 50). */
+export function poissonQuantile(mean: number, q: number): number {
+  if (!(mean > 0)) return 0;
+  if (mean > 50) return Math.ceil(mean + NORMAL_Z_999 * Math.sqrt(mean) + 0.5);
+  let p = Math.exp(-mean);
+  let cdf = p;
+  let n = 0;
+  while (cdf < q) {
+    n++;
+    p *= mean / n;
+    cdf += p;
+  }
+  return n;
+}
+const NORMAL_Z_999 = 3.0902;
+
+/** Standard deviations of measured batch latency in one batch's spread (see DeadlineAdmission). */
+const MEASURED_SPREAD = 4;
 
 /** What the deadline admission knows of one plan group. */
 export interface AdmissionGroup {
@@ -103,12 +122,20 @@ export interface AdmissionDecision {
 
 /**
  * Deadline-aware, per-application fair admission for one model's serverless groups. A request is
- * admitted only when its predicted completion meets its deadline: with `n` requests queued or
- * running in its group (FIFO), batches of B on c concurrent slots of latency L complete the k-th
- * request after ceil(k / (B c)) average batch latencies plus one (max - avg) tail. So an app with
- * deadline D may find at most K = B c floor((D - (max - avg)) / avg) requests ahead. Each other
- * app b of the group keeps room for the part of its planned share (rps_b over the group's
- * capacity B c / L, or over the planned total when larger) that it does not use at the moment, behind the new request and within b's SLO, so one
+ * admitted only when its predicted completion meets its deadline. Its group serves FIFO batches
+ * of B on c slots of average latency L: the requests running now finish when their batches do
+ * (a batch begun `e` seconds ago needs L - e more; the caller reports batches with `begin`/`end`,
+ * and without reports every slot counts as free with the whole backlog queued, a batch-latency
+ * more pessimistic), and the queued ones follow in batches of B, each slot taking the next batch
+ * as it frees. The request's batch, the r-th on its slot, must finish by its deadline with a
+ * margin for r batches running long: sqrt(r) spreads of one batch (independent latencies add
+ * their variances), where a spread is the plan's max - avg until batches are measured, then three
+ * measured standard deviations; never less than max - avg.
+ *
+ * Fairness: an app's planned share (rps over the group's capacity B c / L, or over the planned
+ * total when larger) of the backlog every app can live with is its mean count of places. Places
+ * are kept, behind the new request and within the tightest SLO of the apps they are kept for, for
+ * the apps holding no more than a high quantile of that count (one pool, see `decide`), so one
  * app's flood can neither fill the backlog nor build one too long for a tighter SLO.
  *
  * The batch latency is the larger of the plan's prediction and an exponential average of measured
@@ -118,16 +145,21 @@ export interface AdmissionDecision {
 export class DeadlineAdmission {
   #groups: AdmissionGroup[] = [];
   #groupOf = new Map<string, number>();
-  /** Measured batch latency per group index (exponential average), seconds. */
-  #measured = new Map<number, number>();
+  /** Measured batch latency per group index (exponential averages of it and its variance), seconds. */
+  #measured = new Map<number, { mean: number; variance: number }>();
   readonly #pending = new Map<string, number>();
   readonly #slo = new Map<string, number>();
+  /** Batches on a backend now, by handle: an app of their group, rows, start (caller's clock). */
+  readonly #running = new Map<number, { app: string; rows: number; atS: number }>();
+  #nextHandle = 1;
+  /** Recent arrivals per app (decaying count and when it was last updated, caller's clock). */
+  readonly #arrivals = new Map<string, { count: number; atS: number }>();
 
   constructor(groups: readonly AdmissionGroup[]) {
     this.setGroups(groups);
   }
 
-  /** A new plan: groups change, pending counts per app carry over. */
+  /** A new plan: groups change, pending counts per app and running batches carry over. */
   setGroups(groups: readonly AdmissionGroup[]): void {
     this.#groups = [...groups];
     this.#groupOf.clear();
@@ -156,79 +188,182 @@ export class DeadlineAdmission {
     this.#pending.set(app, Math.max(0, this.pending(app) - n));
   }
 
+  /**
+   * A batch of `rows` requests of the group of `app` went to its backend at `atS` (seconds, the
+   * clock `decide`'s `nowS` reads). Returns the handle `end` takes once the batch has left it.
+   */
+  begin(app: string, rows: number, atS: number): number {
+    const h = this.#nextHandle++;
+    this.#running.set(h, { app, rows, atS });
+    return h;
+  }
+
+  /** The batch `handle` left its backend (answered, failed or abandoned); unknown handles are ignored. */
+  end(handle: number): void {
+    this.#running.delete(handle);
+  }
+
   /** A batch of the group of `app` ran for `execS` seconds. */
   observe(app: string, execS: number): void {
     const gi = this.#groupOf.get(app);
     if (gi === undefined || !(execS >= 0)) return;
     const prev = this.#measured.get(gi);
-    this.#measured.set(gi, prev === undefined ? execS : prev * 0.9 + execS * 0.1);
+    if (prev === undefined) this.#measured.set(gi, { mean: execS, variance: 0 });
+    else {
+      const d = execS - prev.mean;
+      this.#measured.set(gi, { mean: prev.mean + 0.1 * d, variance: 0.9 * (prev.variance + 0.1 * d * d) });
+    }
+  }
+
+  /** Count `rows` arrivals of `app` at `nowS` in its decaying count (time constant `horizonS`). */
+  #arrive(app: string, rows: number, nowS: number, horizonS: number): void {
+    this.#arrivals.set(app, { count: this.#arrived(app, nowS, horizonS) + rows, atS: nowS });
+  }
+
+  /** Arrivals of `app` in about the last `horizonS` seconds (exponentially decaying count). */
+  #arrived(app: string, nowS: number, horizonS: number): number {
+    const a = this.#arrivals.get(app);
+    if (a === undefined) return 0;
+    return a.count * Math.exp(-Math.max(0, nowS - a.atS) / horizonS);
+  }
+
+  /** Margin for `r` batches in a row on one slot running long (see the class comment), seconds. */
+  #margin(gi: number, r: number): number {
+    const g = this.#groups[gi];
+    const tail = Math.max(0, g.latency.max - g.latency.avg);
+    const m = this.#measured.get(gi);
+    const spread = m === undefined ? tail : MEASURED_SPREAD * Math.sqrt(m.variance);
+    return Math.max(tail, spread * Math.sqrt(r));
   }
 
   /** Average batch latency used for the group (plan's prediction or measured, the larger). */
   batchLatency(gi: number): number {
     const g = this.#groups[gi];
-    return Math.max(g.latency.avg, this.#measured.get(gi) ?? 0);
+    return Math.max(g.latency.avg, this.#measured.get(gi)?.mean ?? 0);
   }
 
-  /** Most requests `app`'s group can have ahead of a request with `deadlineS` and still meet it. */
-  private reach(gi: number, deadlineS: number): number {
+  /**
+   * The group's slots now: when each frees (seconds from now, ascending; a free slot 0) and the
+   * rows running on them. Without `nowS` or reported batches every slot is free.
+   */
+  #slots(gi: number, avg: number, nowS: number | undefined): { free: number[]; rows: number } {
     const g = this.#groups[gi];
-    if (!Number.isFinite(g.concurrency)) return Infinity;
-    const avg = this.batchLatency(gi);
-    const tail = Math.max(0, g.latency.max - g.latency.avg);
-    if (!(avg > 0)) return Infinity;
-    return g.batchSize * g.concurrency * Math.floor((deadlineS - tail) / avg + 1e-9);
+    const left: number[] = [];
+    let rows = 0;
+    if (nowS !== undefined)
+      for (const r of this.#running.values()) {
+        if (this.#groupOf.get(r.app) !== gi) continue;
+        rows += r.rows;
+        left.push(Math.max(0, avg - Math.max(0, nowS - r.atS)));
+      }
+    // More batches out than slots (a re-plan lowered them): the slowest to free are the slots.
+    left.sort((x, y) => y - x);
+    const free = left.slice(0, g.concurrency);
+    while (free.length < g.concurrency) free.push(0);
+    return { free: free.sort((x, y) => x - y), rows };
   }
 
-  /** Decide on `rows` requests of `app` with a deadline of `deadlineS` seconds from now. */
-  decide(app: string, rows: number, deadlineS: number): AdmissionDecision {
+  /** Most requests the group can hold (running and queued) for one with `deadlineS` to meet it. */
+  #reach(gi: number, deadlineS: number, slots: { free: number[]; rows: number }): number {
+    const g = this.#groups[gi];
+    const avg = this.batchLatency(gi);
+    let batches = 0;
+    for (const f of slots.free) {
+      let r = Math.floor((deadlineS - f) / avg + 1e-9);
+      while (r > 0 && f + r * avg + this.#margin(gi, r) > deadlineS + 1e-9) r--;
+      batches += Math.max(0, r);
+    }
+    return slots.rows + g.batchSize * batches;
+  }
+
+  /**
+   * Decide on `rows` requests of `app` with a deadline of `deadlineS` seconds from now; `nowS`
+   * (the clock of `begin`) lets the batches running now count with the time they have left.
+   */
+  decide(app: string, rows: number, deadlineS: number, nowS?: number): AdmissionDecision {
     const gi = this.#groupOf.get(app);
     if (gi === undefined) return { admit: true, predictedS: 0 };
     const g = this.#groups[gi];
     const avg = this.batchLatency(gi);
-    const tail = Math.max(0, g.latency.max - g.latency.avg);
     const perWave = g.batchSize * g.concurrency;
     let backlog = 0;
     for (const a of g.apps) backlog += this.pending(a);
-    const predict = (ahead: number): number =>
-      Number.isFinite(perWave) ? Math.ceil(ahead / perWave) * avg + tail : avg + tail;
-    const predictedS = predict(backlog + rows);
-    const k = this.reach(gi, deadlineS);
-    if (!Number.isFinite(k)) return { admit: true, predictedS };
+    if (!Number.isFinite(g.concurrency) || !(avg > 0))
+      return { admit: true, predictedS: avg + this.#margin(gi, 1) };
+    const slots = this.#slots(gi, avg, nowS);
+    // Requests answered at their hard deadline leave their batch running: count only the pending.
+    slots.rows = Math.min(slots.rows, backlog);
+    // The j-th queued batch runs on the slot freeing ((j - 1) mod c)-th, after (j - 1) div c rounds.
+    const queued = Math.max(0, backlog - slots.rows) + rows;
+    const j = Math.ceil(queued / g.batchSize);
+    const round = Math.floor((j - 1) / g.concurrency) + 1;
+    const predictedS = slots.free[(j - 1) % g.concurrency] + round * avg + this.#margin(gi, round);
+    const reachOf = (d: number): number => this.#reach(gi, d, slots);
+    const k = reachOf(deadlineS);
     // An app's share is its planned rate over the group's capacity (or over the planned total
     // when the plan fills the group): what it needs is kept, the rest is free for anyone.
     const total = g.apps.reduce((s, a) => s + Math.max(0, g.rps[a] ?? 0), 0);
-    const capacity = Number.isFinite(perWave) ? perWave / avg : Infinity;
-    const denom = Math.max(total, capacity);
-    const share = (a: string): number =>
-      denom > 0 && Number.isFinite(denom) ? Math.max(0, g.rps[a] ?? 0) / denom : 1 / g.apps.length;
-    // Places kept for the other apps' unused shares: they queue behind this request, so each of
-    // them must still be within reach of that app's own SLO. Shares are of the backlog every app
-    // of the group can live with (the tightest reach), so they add up.
-    const reaches = new Map(g.apps.map((a) => [a, this.reach(gi, this.#slo.get(a) ?? deadlineS)]));
-    const common = Math.min(...reaches.values());
-    // The headroom never lets the kept places add up to more than the whole backlog.
-    const planned = g.apps.reduce((x, a) => x + share(a), 0);
-    const headroom = Math.min(RESERVE_HEADROOM, planned > 0 ? 1 / planned : 1);
-    let reserved = 0;
-    let reach = k;
-    for (const b of g.apps) {
-      if (b === app) continue;
-      const unused = Math.max(0, Math.ceil(headroom * share(b) * common) - this.pending(b));
-      if (unused > 0) {
-        reserved += unused;
-        reach = Math.min(reach, reaches.get(b)!);
+    const denom = Math.max(total, perWave / avg);
+    const share = (a: string): number => (denom > 0 ? Math.max(0, g.rps[a] ?? 0) / denom : 1 / g.apps.length);
+    // Each app's planned arrivals within the backlog every app of the group can live with (the
+    // tightest reach, all slots free) are its mean count of places; a high quantile of that count
+    // is its entitlement. Places are kept for the apps holding no more than their entitlement
+    // (the pool's members) as one pool, sized by the quantile of their summed counts: Poisson
+    // arrivals of several apps rarely peak together, so one pool keeps fewer places than a
+    // reserve per app, and an app briefly above its mean draws on the others' slack instead of
+    // being refused. Entitlements and pools leave every other app its mean count of the backlog
+    // (a plan that fills the group has no slack to keep).
+    const idle = this.#slots(gi, avg, undefined);
+    const reaches = new Map(g.apps.map((a) => [a, reachOf(this.#slo.get(a) ?? deadlineS)]));
+    const common = Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle)));
+    const all = g.apps.map((b) => ({
+      b,
+      mean: share(b) * common,
+      held: this.pending(b),
+      reach: reaches.get(b)!,
+    }));
+    const totalMean = all.reduce((x, m) => x + m.mean, 0);
+    const quantile = (mean: number): number =>
+      Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(common - (totalMean - mean) + 1e-9));
+    // Arrivals (admitted or not) within the time that backlog takes to drain: a flood shows here
+    // even while its admitted requests hold no more places than a quiet app's peak.
+    const horizonS = (common * avg) / perWave;
+    if (nowS !== undefined) this.#arrive(app, rows, nowS, horizonS);
+    const members = all.filter(
+      (m) =>
+        m.mean > 0 &&
+        m.held <= quantile(m.mean) &&
+        (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= quantile(m.mean)),
+    );
+    const kept = (ms: typeof members): { places: number; reach: number } => {
+      let mean = 0;
+      let held = 0;
+      let reach = Infinity;
+      for (const m of ms) {
+        mean += m.mean;
+        held += m.held;
+        reach = Math.min(reach, m.reach);
       }
+      return { places: Math.max(0, quantile(mean) - held), reach };
+    };
+    // A member whose request stays within its entitlement takes one of the pool's places: only
+    // its own deadline bounds it. Any other request must leave the pool of the other members
+    // whole; those places sit behind it, so they must fit within the members' tightest reach,
+    // while this request's own deadline bounds only the backlog ahead of it.
+    const self = members.find((m) => m.b === app);
+    const stays = self !== undefined && self.held + rows <= quantile(self.mean);
+    let excess = backlog + rows - k;
+    if (!stays) {
+      const pool = kept(members.filter((m) => m.b !== app));
+      if (pool.places > 0) excess = Math.max(excess, backlog + rows + pool.places - pool.reach);
     }
-    if (backlog + rows + reserved <= reach) return { admit: true, predictedS };
+    if (excess <= 0) return { admit: true, predictedS };
     // With nothing of its group ahead of it and one wave's worth of rows, refusing cannot help the
-    // request, and only an admitted
-    // batch can correct a measured latency that has become too pessimistic (a refused group sends
-    // no batch, so nothing would ever be measured again).
+    // request, and only an admitted batch can correct a measured latency that has become too
+    // pessimistic (a refused group sends no batch, so nothing would ever be measured again).
     if (backlog === 0 && rows <= perWave) return { admit: true, predictedS };
     // Past the deadline for anyone (the backlog alone), or past this app's share of it.
     const reason = backlog + rows <= k ? 'share' : 'deadline';
-    const excess = backlog + rows + reserved - reach;
     const retryAfterS = Math.max(1, Math.ceil(Math.ceil(excess / perWave) * avg));
     return { admit: false, predictedS, retryAfterS, reason };
   }

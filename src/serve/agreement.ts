@@ -121,11 +121,44 @@ export async function liveCase(c: AgreementCase, durationS: number): Promise<Agr
 }
 
 export interface ServerlessAgreement {
-  /** Share of requests not answered within their app's SLO. */
+  /**
+   * Share of requests not answered within their app's SLO. Live: as the load generator measured
+   * it (send to answer received, HTTP and both processes' delays included).
+   */
   sloMissRate: number;
+  /**
+   * Live only: the gateway's own count (`hetserve_slo_misses_total`: arrival at the gateway to
+   * answer), the span the simulator models.
+   */
+  gatewaySloMissRate?: number;
   /** Mean batch size per plan group (apps joined with ','). */
   meanBatch: Record<string, number>;
+  /**
+   * Share of batches per size bin of the gateway's `hetserve_batch_size` histogram (bin = its
+   * upper bound `le`, e.g. "6" = sizes 5–6), per group.
+   */
+  batchShares: Record<string, Record<string, number>>;
   requests: number;
+}
+
+/** Upper bounds of the gateway's batch-size histogram (src/serve/metrics.ts). */
+const BATCH_BINS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64];
+
+/** Binned shares from P(size = k) (index k). */
+function binShares(dist: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  dist.forEach((p, k) => {
+    if (k === 0 || p === 0) return;
+    const le = BATCH_BINS.find((b) => k <= b) ?? Infinity;
+    out[String(le)] = (out[String(le)] ?? 0) + p;
+  });
+  return out;
+}
+
+/** Largest difference between two binned distributions' shares (0–1). */
+export function largestShareGap(a: Record<string, number>, b: Record<string, number>): number {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return Math.max(0, ...[...keys].map((k) => Math.abs((a[k] ?? 0) - (b[k] ?? 0))));
 }
 
 /**
@@ -137,6 +170,12 @@ export interface ServerlessAgreement {
 export async function serverlessReadmeCase(
   durationS: number,
   simS = 600,
+  /**
+   * Factor on every batch latency on both sides (live: the replay backend's `latencyScale`;
+   * simulated: a drift from minute 0), the plan unchanged: above 1 the plan's slack is gone and
+   * misses become frequent enough to compare in a short run. Default 1.
+   */
+  latencyScale = 1,
 ): Promise<{ live: ServerlessAgreement; sim: ServerlessAgreement }> {
   const apps = [
     { name: 'app0', slo: 0.5, rps: 5 },
@@ -148,8 +187,13 @@ export async function serverlessReadmeCase(
     listen: { host: '127.0.0.1', port: 0 },
     models: [{ name: 'vgg', profile: 'VGG19', inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }] }],
     applications: apps,
-    serving: { mode: 'serverless', backend: { type: 'replay', latency: { profile: true } } },
+    serving: {
+      mode: 'serverless',
+      backend: { type: 'replay', latency: { profile: true }, latencyScale },
+    },
     replan: { intervalS: 0, windowS: 60 },
+    // The simulator runs the plan as planned: no refits of the latency model from live batches.
+    calibration: { enabled: false },
     logLevel: 'silent',
   });
   const gw = new Gateway({ config, logger: pino({ level: 'silent' }) });
@@ -165,12 +209,37 @@ export async function serverlessReadmeCase(
       /hetserve_batch_size_(sum|count)\{model="vgg",group="([^"]+)"\} ([\d.e+-]+)/g,
     ))
       (m[1] === 'sum' ? sum : count).set(m[2], Number(m[3]));
+    const cumulative = new Map<string, [number, number][]>();
+    for (const m of text.matchAll(
+      /hetserve_batch_size_bucket\{le="([^"]+)",model="vgg",group="([^"]+)"\} (\d+)/g,
+    )) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      cumulative.set(m[2], [...(cumulative.get(m[2]) ?? []), [le, Number(m[3])]]);
+    }
+    const batchShares: Record<string, Record<string, number>> = {};
+    for (const [g, cum] of cumulative) {
+      cum.sort((a, b) => a[0] - b[0]);
+      const n = cum.at(-1)![1];
+      batchShares[g] = {};
+      cum.forEach(([le, c], i) => {
+        const k = c - (i > 0 ? cum[i - 1][1] : 0);
+        if (k > 0 && n > 0) batchShares[g][String(le)] = k / n;
+      });
+    }
+    let answered = 0;
+    let missed = 0;
+    for (const m of text.matchAll(/hetserve_requests_total\{model="vgg",app="[^"]+",code="(\d+)"\} (\d+)/g))
+      answered += Number(m[2]);
+    for (const m of text.matchAll(/hetserve_slo_misses_total\{model="vgg",app="[^"]+"\} (\d+)/g))
+      missed += Number(m[1]);
     const sent = rep.apps.reduce((a, x) => a + x.sent, 0);
     const inSlo = rep.apps.reduce((a, x) => a + (x.sloAttainment ?? 0) * x.sent, 0);
     live = {
       requests: sent,
       sloMissRate: sent ? 1 - inSlo / sent : 0,
+      gatewaySloMissRate: answered ? missed / answered : 0,
       meanBatch: Object.fromEntries([...count].map(([g, n]) => [g, n ? sum.get(g)! / n : 0])),
+      batchShares,
     };
   } finally {
     await gw.close();
@@ -188,6 +257,14 @@ export async function serverlessReadmeCase(
     rates: apps.map((a) => a.rps),
     durationS: simS,
     ...(samples ? { samples } : {}),
+    ...(latencyScale !== 1
+      ? {
+          drift: [
+            { kind: 'cpu' as const, factor: latencyScale, minute: 0 },
+            { kind: 'gpu' as const, factor: latencyScale, minute: 0 },
+          ],
+        }
+      : {}),
   });
   return {
     live,
@@ -195,6 +272,7 @@ export async function serverlessReadmeCase(
       requests: r.requests,
       sloMissRate: r.sloViolationRate,
       meanBatch: Object.fromEntries(r.groups.map((g) => [g.group, g.meanBatchSize])),
+      batchShares: Object.fromEntries(r.groups.map((g) => [g.group, binShares(g.batchSizeDistribution)])),
     },
   };
 }

@@ -4,6 +4,8 @@
  * re-allocation options (starting and warming new instances).
  */
 import type { Logger } from 'pino';
+import type { ClusterOracle } from '../plan/cluster/oracle.ts';
+import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import type { TimerSource } from '../dispatch/clock.ts';
 import type { LatencyEstimator } from '../dispatch/types.ts';
 import type { App } from '../model/app.ts';
@@ -46,6 +48,15 @@ async function warm(backend: Backend, io: ModelIO): Promise<void> {
     size: 1,
     signal: new AbortController().signal,
   });
+}
+
+/**
+ * The default rule's check for re-allocation: the simulator, briefly (allocate's verification
+ * defaults), in one worker thread so that the gateway's event loop keeps serving meanwhile.
+ */
+async function reallocVerifier(model: string): Promise<(sizes: QuerySizeDistribution) => ClusterOracle> {
+  const { verificationOracle } = await import('../simulate/allocate-verified.ts');
+  return (sizes) => verificationOracle({ model, sizes }, { workers: 1 });
 }
 
 export async function startClusterService(o: ClusterSetup): Promise<ClusterService> {
@@ -121,6 +132,7 @@ export async function startClusterService(o: ClusterSetup): Promise<ClusterServi
       intervalS: r.intervalS,
       margin: r.margin,
       headroom: r.headroom,
+      ...(r.select === 'verified' ? { verify: await reallocVerifier(serving.kairos!.model) } : {}),
       startInstance: async (type, name) => {
         const p = pool.find((x) => x.type === type)!;
         const backend = o.factory(p.backend, { id: `${m.name}/${name}`, model: m, baseDir: o.baseDir });

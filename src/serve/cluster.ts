@@ -20,6 +20,7 @@ import type { App } from '../model/app.ts';
 import type { LatencyTable } from '../predict/latency-table.ts';
 import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
 import type { ReallocDecision, ReallocType } from '../plan/cluster/realloc.ts';
+import type { ClusterOracle } from '../plan/cluster/oracle.ts';
 import type { Backend } from './backends/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { ClusterMetrics, sizeBucket } from './cluster-metrics.ts';
@@ -56,6 +57,12 @@ export interface ClusterReallocOptions {
   headroom: number;
   /** Start (and warm) the backend of a new instance; rejects when it cannot. */
   startInstance: (type: string, name: string) => Promise<Backend>;
+  /**
+   * The default rule: an oracle (the simulator) for the measured size mix verifies a proposed
+   * change before it is made (src/plan/cluster/realloc.ts `verifyReallocation`). Absent: the
+   * bound alone decides.
+   */
+  verify?: (sizes: QuerySizeDistribution) => ClusterOracle;
 }
 
 export interface ClusterServiceOptions {
@@ -427,6 +434,8 @@ export class ClusterService implements ModelService {
     slot.busySince = now;
     const e = q.entry;
     this.ledger.started(e, now);
+    // The admission counts the query as running on its slot, with the time it has left.
+    const running = this.ledger.begin(e.app, 1);
     let answer: Answer;
     let servedBy = slot;
     if (e.hardDeadline <= now) {
@@ -469,6 +478,7 @@ export class ClusterService implements ModelService {
       timers.clearTimer(timer);
     }
     this.finish(q, answer, servedBy.type);
+    this.ledger.end(running);
     slot.busy = false;
     slot.busyAcc += timers.now() - slot.busySince;
     if (slot.removed) {
@@ -572,13 +582,14 @@ export class ClusterService implements ModelService {
     const r = this.opts.realloc;
     if (!r) return undefined;
     const now = this.opts.timers.now();
-    const { planReallocation, sizeMixFromObservations } = await import('../plan/cluster/realloc.ts');
+    const { planReallocation, sizeMixFromObservations, verifyReallocation } =
+      await import('../plan/cluster/realloc.ts');
     const sizes = this.arrivals.values(now);
     const rateQps = this.measuredRate(now);
     try {
       if (sizes.length > 0) this.lastMix = sizeMixFromObservations(sizes, r.table);
       const mix = this.lastMix ?? { sizes: [r.table.batchSizes[0]], probabilities: [1] };
-      const d = planReallocation({
+      const input = {
         table: r.table,
         types: r.types,
         baseType: this.opts.baseType,
@@ -589,7 +600,9 @@ export class ClusterService implements ModelService {
         current: this.pool(),
         margin: r.margin,
         headroom: r.headroom,
-      });
+      };
+      let d = planReallocation(input);
+      if (r.verify) d = await verifyReallocation(input, d, r.verify(mix));
       this.lastDecision = { ...d, at: now - this.startedAt };
       if (d.action !== 'keep') {
         this.opts.logger.info({ model: this.io.name, ...d }, 'cluster re-allocation');

@@ -125,6 +125,19 @@ export class RequestLedger {
     else this.#admission = new DeadlineAdmission(groups);
   }
 
+  /**
+   * A backend call of `rows` requests of `app`'s group starts now: the admission counts them as
+   * running, with the time they have left. Hand the result to `end` when the call's slot frees.
+   */
+  begin(app: string, rows: number): number | undefined {
+    return this.#admission?.begin(app, rows, this.#o.timers.now());
+  }
+
+  /** The call `begin` reported has freed its slot. */
+  end(running: number | undefined): void {
+    if (running !== undefined) this.#admission?.end(running);
+  }
+
   /** A backend call for `app`'s group took `execS` seconds (the admission's measured latency). */
   observe(app: string, execS: number): void {
     this.#admission?.observe(app, execS);
@@ -144,7 +157,7 @@ export class RequestLedger {
     const slo = this.#slo.get(app);
     if (!this.#admission || slo === undefined || !this.#accepting) return undefined;
     const deadline = this.#deadlineS(slo, deadlineMs);
-    const d = this.#admission.decide(app, rows, deadline);
+    const d = this.#admission.decide(app, rows, deadline, this.#o.timers.now());
     if (d.admit) return undefined;
     this.#o.metrics.rejected.labels(this.#o.model, `overload-${d.reason}`).inc();
     const why =

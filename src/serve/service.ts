@@ -349,9 +349,12 @@ export class ServerlessService implements PlannedService {
     const g = batch.group;
     // Frees the batch's maxInFlight slot exactly once (answered, failed, or past every deadline).
     let slotFreed = false;
+    // The admission counts the batch's rows as running, with the time they have left.
+    const running = this.ledger.begin(pend[0].entry.app, pend.length);
     const freeSlot = (): void => {
       if (slotFreed) return;
       slotFreed = true;
+      this.ledger.end(running);
       this.manager.complete(batch);
     };
     const m = this.opts.metrics;

@@ -59,3 +59,9 @@ export {
   type DistributorName,
 } from './distributors.ts';
 export { SimulationOracle, createSimulationOracle, type SimulationOracleOptions } from './oracle.ts';
+export {
+  allocateVerified,
+  verificationOracle,
+  DEFAULT_VERIFICATION,
+  type VerificationOptions,
+} from './allocate-verified.ts';

@@ -31,6 +31,7 @@ import { VirtualTimeSource } from '../dispatch/timers.ts';
 import { runLoop, type ArrivalStream } from './engine.ts';
 import { AppMetrics, BatchSizeHistogram, type AppSummary } from './metrics.ts';
 import { Rng } from '../workload/rng.ts';
+import { drawModelLatency, latencySd } from '../predict/latency.ts';
 
 /** What the simulator needs from the performance/cost model (`Predictor` provides it). */
 export interface ServerlessModel {
@@ -194,7 +195,7 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
       const draw = o.model.samples?.(fn, n);
       p = {
         avg: l.avg,
-        sd: Math.max(0, (l.max - l.avg) / 2.33),
+        sd: latencySd(l.avg, l.max),
         draw: draw && draw.latencies.length > 0 ? draw : undefined,
       };
       cache[n] = p;
@@ -208,18 +209,13 @@ export function simulateServerless(o: ServerlessSimOptions): ServerlessSimResult
       sc[p.draw.source]++;
     } else {
       sc.model++;
-      lat = p.avg + p.sd * rng.normal();
-      if (lat <= 0) {
-        if (compatProto) {
+      if (compatProto) {
+        lat = p.avg + p.sd * rng.normal();
+        if (lat <= 0) {
           lat = 0;
           bad = true;
-        } else {
-          let tries = 0;
-          do lat = p.avg + p.sd * rng.normal();
-          while (lat <= 0 && ++tries < 100);
-          if (lat <= 0) lat = p.avg;
         }
-      }
+      } else lat = drawModelLatency(p.avg, p.sd, () => rng.normal());
     }
     if (o.latencyHook && !bad) {
       const hook = o.latencyHook;

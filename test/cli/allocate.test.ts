@@ -41,7 +41,7 @@ test('hetserve allocate: results and bad input (exit 2 bad input, 3 nothing feas
   ];
   // Each case is a process (≈ 1 s of CPU for tsx): keep the list short; the library tests
   // (plan-cluster-*.test.ts) cover the other bad inputs.
-  const [ok, text, small, toy, ...bad] = await Promise.all([
+  const [ok, text, small, toy, dflt, paper, ...bad] = await Promise.all([
     run([
       '--model',
       'rm2',
@@ -73,8 +73,22 @@ test('hetserve allocate: results and bad input (exit 2 bad input, 3 nothing feas
       '--select',
       'top1',
     ]),
+    run(['--model', 'ncf', '--json', '--no-lp', '--top', '3']),
+    run(['--model', 'ncf', '--json', '--no-lp', '--top', '3', '--select', 'similarity']),
     ...cases.map((c) => run(c.args)),
   ]);
+  // The default rule: the simulator verifies the top 5 by upper bound (tolerance 5 %).
+  assert.equal(dflt.code, 0, dflt.stderr);
+  const d = JSON.parse(dflt.stdout);
+  assert.equal(d.select, 'verified');
+  assert.equal(d.verifyTolerance, 0.05);
+  assert.equal(d.oracle.ranked.length, 5);
+  assert.equal(dflt.stderr, '', 'no progress line without --oracle');
+  assert.equal(paper.code, 0, paper.stderr);
+  const p = JSON.parse(paper.stdout);
+  assert.equal(p.select, 'similarity');
+  assert.equal(p.chosen.rank, p.similarity.chosenRank);
+  assert.equal(p.oracle, undefined);
   assert.equal(ok.code, 0, ok.stderr);
   const a = AllocationSchema.parse(JSON.parse(ok.stdout));
   assert.deepEqual(a.chosen.counts, { 'g4dn.xlarge': 1, 'c5n.2xlarge': 0, 'r5n.large': 12, 't3.xlarge': 1 });

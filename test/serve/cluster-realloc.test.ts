@@ -1,13 +1,20 @@
 /**
  * Cluster mode in virtual time: query sizes reach the distributor, the pool changes under load
- * without losing or duplicating a query, and the re-allocation grows and shrinks the pool.
+ * without losing or duplicating a query, and the re-allocation grows and shrinks the pool; the
+ * default rule verifies a proposed change with measured capacities before making it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
 import { LatencyTable } from '../../src/predict/latency-table.ts';
-import { planReallocation, sizeMixFromObservations } from '../../src/plan/cluster/realloc.ts';
+import {
+  planReallocation,
+  sizeMixFromObservations,
+  verifyReallocation,
+} from '../../src/plan/cluster/realloc.ts';
+import type { ClusterOracle } from '../../src/plan/cluster/oracle.ts';
+import { ClusterModeSchema } from '../../src/model/serve-config.ts';
 import { deepRecSysSizes } from '../../src/workload/query-sizes.ts';
 import { seededRandom } from '../../src/model/random.ts';
 import { ClusterService, type ClusterReallocOptions } from '../../src/serve/cluster.ts';
@@ -251,3 +258,203 @@ test('planReallocation: hysteresis and budget', () => {
   assert.ok(over.wantedCostUsdPerHour <= 1);
   assert.throws(() => planReallocation({ ...base, margin: 1.5, rateQps: 1, current: {} }), /margin/);
 });
+
+/** An oracle measuring `perGpu` q/s per base instance and `perAux` per other one (default 0). */
+function gpuOnlyOracle(
+  perGpu: number,
+): ClusterOracle & { configs: Record<string, number>[]; perGpu: number; perAux: number } {
+  const o = {
+    name: 'gpu-only',
+    perGpu,
+    perAux: 0,
+    configs: [] as Record<string, number>[],
+    evaluate: async (req: { configs: readonly Record<string, number>[] }) => {
+      o.configs.push(...req.configs);
+      return req.configs.map((c) => ({ allowableQps: measure(c) }));
+    },
+  };
+  const measure = (c: Record<string, number>): number =>
+    Object.entries(c).reduce((s, [t, n]) => s + n * (t === 'g4dn.xlarge' ? o.perGpu : o.perAux), 0);
+  return o;
+}
+
+test('verifyReallocation: the cheapest candidate measured to cover the need, hysteresis on measurements', async () => {
+  const sizes = sizeMixFromObservations([150, 150, 190, 400, 20], table);
+  const types = Object.entries(PRICES).map(([name, priceUsdPerHour]) => ({ name, priceUsdPerHour }));
+  const input = {
+    table,
+    types,
+    baseType: 'g4dn.xlarge',
+    budgetUsdPerHour: 2.5,
+    qosMs: 350,
+    sizes,
+    margin: 0.1,
+    headroom: 1.25,
+    rateQps: 40,
+    current: { 'g4dn.xlarge': 1 },
+  };
+  const d = planReallocation(input);
+  assert.equal(d.action, 'grow');
+  assert.equal(d.mode, 'cover');
+  assert.equal(d.candidates.length, 5);
+  assert.deepEqual(d.candidates[0], d.wanted);
+  const costOf = (c: Record<string, number>) =>
+    Object.entries(c).reduce((s, [t, n]) => s + n * PRICES[t as keyof typeof PRICES], 0);
+  for (let k = 1; k < d.candidates.length; k++)
+    assert.ok(costOf(d.candidates[k]) >= costOf(d.candidates[k - 1]) - 1e-9, 'candidates cheapest first');
+  // The oracle says only GPUs serve (30 q/s each): a candidate with enough GPUs covers 50 q/s, or none does.
+  const oracle = gpuOnlyOracle(30);
+  const v = await verifyReallocation(input, d, oracle);
+  assert.deepEqual(oracle.configs[0], {
+    ...Object.fromEntries(types.map((t) => [t.name, 0])),
+    'g4dn.xlarge': 1,
+  });
+  assert.equal(oracle.configs.length, 1 + d.candidates.length, 'the current pool and each candidate');
+  assert.equal(v.verified?.currentQps, 30);
+  const gpus = d.candidates.map((c) => c['g4dn.xlarge']);
+  const firstCovering = gpus.findIndex((g) => g * 30 >= d.needQps);
+  const expected = firstCovering >= 0 ? firstCovering : gpus.indexOf(Math.max(...gpus));
+  assert.deepEqual(v.wanted, d.candidates[expected]);
+  assert.equal(v.wantedCapacityQps, 30 * gpus[expected]);
+  assert.equal(v.action, gpus[expected] > 1 ? 'grow' : 'keep');
+  // measurements within the margin of the current pool: keep, even though the bound wanted a change
+  const flat = await verifyReallocation(input, d, {
+    name: 'flat',
+    evaluate: async (req) => req.configs.map(() => ({ allowableQps: 10 })),
+  });
+  assert.equal(flat.action, 'keep');
+  assert.deepEqual(flat.target, { ...Object.fromEntries(types.map((t) => [t.name, 0])), 'g4dn.xlarge': 1 });
+  // a keep is not verified: no simulation
+  const idle = gpuOnlyOracle(30);
+  const k = planReallocation({ ...input, current: d.target });
+  assert.equal(k.action, 'keep');
+  assert.equal(await verifyReallocation({ ...input, current: d.target }, k, idle), k);
+  assert.equal(idle.configs.length, 0);
+});
+
+test('re-allocation with the verifier: a change the measurements do not support is not made; one they support is', async () => {
+  const h = harness();
+  const oracle = gpuOnlyOracle(1000);
+  let mixes = 0;
+  const svc = service(h, [['gpu0', 'g4dn.xlarge']], {
+    verify: (mix) => {
+      mixes++;
+      assert.ok(mix.sizes.length > 0);
+      return oracle;
+    },
+  });
+  const answers: Promise<Answer>[] = [];
+  for (let i = 0; i < 400; i++) {
+    answers.push(svc.infer(req(i, 100 + (i % 5) * 50), 'a'));
+    await h.advance(h.clock.now() + 0.02);
+  }
+  // By the bound one GPU is short of 50 q/s × 1.25; measured (1000 q/s per GPU) it is plenty: keep.
+  const d = await svc.reallocate();
+  assert.equal(mixes, 1);
+  assert.ok(d?.verified, 'verified');
+  assert.equal(d!.action, 'keep');
+  assert.deepEqual(svc.pool(), { 'g4dn.xlarge': 1 });
+  // Measured at 20 q/s per GPU and 2 per auxiliary, no candidate covers 62.5 q/s: the pool grows
+  // to the candidate measured best (the best-ranked within 5 % of it), not to the bound's cheapest.
+  oracle.perGpu = 20;
+  oracle.perAux = 2;
+  const g = await svc.reallocate();
+  assert.equal(g?.action, 'grow');
+  const m = g!.candidates.map((c) =>
+    Object.entries(c).reduce((s, [t, n]) => s + n * (t === 'g4dn.xlarge' ? 20 : 2), 0),
+  );
+  assert.ok(Math.max(...m) < g!.needQps);
+  assert.deepEqual(g!.verified?.candidatesQps, m);
+  assert.deepEqual(g!.wanted, g!.candidates[m.findIndex((q) => q >= 0.95 * Math.max(...m))]);
+  const nonZero = (c: Record<string, number>) =>
+    Object.fromEntries(Object.entries(c).filter(([, n]) => n > 0));
+  assert.deepEqual(nonZero(svc.pool()), nonZero(g!.target));
+  await h.advance(h.clock.now() + 300);
+  for (const a of await Promise.all(answers)) assert.ok(a.ok);
+  await svc.close();
+});
+
+test('realloc config: the verified rule is the default, the bound alone on request', () => {
+  const cfg = (select?: string) =>
+    ClusterModeSchema.parse({
+      mode: 'cluster',
+      qosMs: 350,
+      baseType: 'g4dn.xlarge',
+      kairos: { model: 'rm2' },
+      instances: [{ name: 'g', type: 'g4dn.xlarge', backend: { type: 'replay', latency: 1 } }],
+      realloc: {
+        budgetUsdPerHour: 2,
+        pool: [{ type: 'g4dn.xlarge', backend: { type: 'replay', latency: 1 } }],
+        ...(select ? { select } : {}),
+      },
+    });
+  assert.equal(cfg().realloc?.select, 'verified');
+  assert.equal(cfg('bound').realloc?.select, 'bound');
+  assert.throws(() => cfg('similarity'), /select/);
+});
+
+test(
+  'the gateway set-up wires the default rule: a re-allocation is verified by the simulator',
+  { timeout: 60_000 },
+  async () => {
+    // Real time and real replay backends (rm2 samples), so the set-up's own verifier (the simulator
+    // in a worker thread) decides; the decision must carry its measurements and the pool must follow it.
+    const { parseServeConfig } = await import('../../src/model/serve-config.ts');
+    const { startClusterService } = await import('../../src/serve/cluster-setup.ts');
+    const { createBackend } = await import('../../src/serve/backends/index.ts');
+    const { RealTimeSource } = await import('../../src/dispatch/timers.ts');
+    const rb = (type: string) => ({ type: 'replay', latency: { kairos: { model: 'rm2', type } } });
+    const config = parseServeConfig({
+      models: [{ name: 'rm2', inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }] }],
+      applications: [{ name: 'a', slo: 3.5, rps: 30 }],
+      serving: {
+        mode: 'cluster',
+        qosMs: 350,
+        baseType: 'g4dn.xlarge',
+        kairos: { model: 'rm2' },
+        instances: [{ name: 'g0', type: 'g4dn.xlarge', backend: rb('g4dn.xlarge') }],
+        realloc: {
+          budgetUsdPerHour: 2.5,
+          intervalS: 1e6,
+          pool: [
+            { type: 'g4dn.xlarge', backend: rb('g4dn.xlarge') },
+            { type: 'r5n.large', backend: rb('r5n.large') },
+          ],
+        },
+      },
+    });
+    assert.equal(config.serving.mode === 'cluster' && config.serving.realloc?.select, 'verified');
+    const svc = await startClusterService({
+      serving: config.serving as Extract<typeof config.serving, { mode: 'cluster' }>,
+      model: config.models[0],
+      apps: config.applications,
+      factory: createBackend,
+      baseDir: '.',
+      timers: new RealTimeSource(),
+      metrics: new GatewayMetrics(false),
+      logger: pino({ level: 'silent' }),
+      limits: config.limits,
+      windowS: 2,
+    });
+    try {
+      const answers: Promise<Answer>[] = [];
+      const t0 = performance.now();
+      for (let i = 0; performance.now() - t0 < 2000; i++) {
+        answers.push(svc.infer(req(i, 50 + (i % 4) * 100), 'a'));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const d = await svc.reallocate();
+      assert.ok(d, 'a decision');
+      // about 40 q/s × 1.25 is far beyond one GPU: the bound proposes a change, which is verified
+      assert.ok(d.verified, `measured by the simulator: ${JSON.stringify(d)}`);
+      assert.equal(d.verified.candidatesQps.length, d.candidates.length);
+      assert.ok(d.verified.candidatesQps.every((q) => q >= 0));
+      const nonZero = (c: Record<string, number>) =>
+        Object.fromEntries(Object.entries(c).filter(([, n]) => n > 0));
+      assert.deepEqual(nonZero(svc.pool()), nonZero(d.target));
+      for (const a of await Promise.all(answers)) assert.ok(a.ok);
+    } finally {
+      await svc.close();
+    }
+  },
+);

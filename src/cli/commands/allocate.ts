@@ -27,6 +27,9 @@ interface AllocateCliOptions {
   oracle?: string;
   oracleCandidates: string;
   oracleQueries: string;
+  verifyCandidates: string;
+  verifyQueries: string;
+  verifyTolerance: string;
   json?: boolean;
 }
 
@@ -78,7 +81,14 @@ export function register(program: Command): void {
     )
     .option(
       '--select <rule>',
-      'top1 (default), verified (default with --oracle: the best measured of the oracle candidates), or similarity (the paper: L1 medoid of the top K)',
+      'verified (default: the simulator measures the top --verify-candidates by upper bound; the best-ranked within --verify-tolerance of the best measurement), top1, or similarity (the paper: L1 medoid of the top K)',
+    )
+    .option('--verify-candidates <n>', 'configurations the verified rule simulates', '5')
+    .option('--verify-queries <n>', 'queries per simulated run of the verified rule (seed 1)', '4000')
+    .option(
+      '--verify-tolerance <f>',
+      'the verified rule keeps the best-ranked candidate measured within this fraction of the best',
+      '0.05',
     )
     .option('--k <n>', 'how many top configurations the similarity rule compares', '5')
     .option(
@@ -115,7 +125,7 @@ export function register(program: Command): void {
         setFlagsFromString('--liftoff-only');
         (await import('../../plan/cluster/lp.ts')).loadLpSolver().catch(() => undefined);
       }
-      const { allocate } = await import('../../plan/cluster/allocate.ts');
+      const { allocateVerified } = await import('../../simulate/allocate-verified.ts');
       const { KAIROS_MODELS, parseClusterProfile } = await import('../../predict/latency-table.ts');
       const { sizeDistributionFromHistogram } = await import('../../workload/query-sizes.ts');
       const bundled = (KAIROS_MODELS as readonly string[]).includes(o.model);
@@ -161,7 +171,12 @@ export function register(program: Command): void {
         };
       }
       const compat = o.compat === undefined ? undefined : oneOf('--compat', o.compat, ['prototype'] as const);
-      const result = await allocate({
+      const select =
+        o.select === undefined
+          ? undefined
+          : oneOf('--select', o.select, ['similarity', 'top1', 'verified'] as const);
+      // Without --oracle, the default rule simulates a few candidates briefly (no progress line).
+      const result = await allocateVerified({
         ...(bundled
           ? { model: o.model }
           : { profile: parseClusterProfile(readJsonFile(o.model, '--model'), '--model') }),
@@ -176,10 +191,12 @@ export function register(program: Command): void {
         sizes: o.sizes
           ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
           : undefined,
-        select:
-          o.select === undefined
-            ? undefined
-            : oneOf('--select', o.select, ['similarity', 'top1', 'verified'] as const),
+        select,
+        verify: {
+          candidates: parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 }),
+          queries: parseNumber('--verify-queries', o.verifyQueries, { integer: true, min: 100 }),
+        },
+        verifyTolerance: parseNumber('--verify-tolerance', o.verifyTolerance, { min: 0 }),
         similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
         rank: oneOf('--rank', o.rank, ['ub', 'lp'] as const),
         compat,
@@ -189,8 +206,12 @@ export function register(program: Command): void {
         bayesian: o.bayesian ? { seed: parseNumber('--seed', o.seed, { integer: true }) } : undefined,
         oracle,
         oracleCandidates,
-        onOracleProgress: (done, total) =>
-          process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
+        ...(oracle
+          ? {
+              onOracleProgress: (done: number, total: number) =>
+                process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
+            }
+          : {}),
       });
       if (oracle) process.stderr.write('\n');
       if (o.json) {

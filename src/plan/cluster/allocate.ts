@@ -65,10 +65,11 @@ export interface AllocateOptions {
   sizes?: QuerySizeDistribution;
   /**
    * `'similarity'`: L1 medoid of the top `similarityK` (the paper's rule); `'top1'`: the best-ranked;
-   * `'verified'`: the `oracle` (e.g. the simulator) measures the top `oracleCandidates` and the best
-   * measured one is chosen (ties: better rank). Default: `'similarity'` with `compat: 'prototype'`
-   * (the prototype's allocator), else `'verified'` when an oracle is given, else `'top1'` (measured side by side in reports/kairos/selection-rules.md: top-1 by upper bound was
-   * the oracle's best of 331 on all five models, similarity 89.9–94.5 % of it).
+   * `'verified'`: the `oracle` (e.g. the simulator) measures the top `oracleCandidates` and keeps the
+   * best-ranked one within `verifyTolerance` of the best measurement. Default: `'similarity'` with
+   * `compat: 'prototype'` (the prototype's allocator), else `'verified'` when an oracle is given,
+   * else `'top1'` (the best rule that needs no simulation). `allocateVerified()` (hetserve/simulate)
+   * supplies the simulator as the oracle: the measured best rule (reports/kairos/selection-rules.md).
    */
   select?: 'similarity' | 'top1' | 'verified';
   /** How many top configurations the similarity rule compares. Default 5. */
@@ -96,6 +97,12 @@ export interface AllocateOptions {
   oracle?: ClusterOracle;
   /** Configurations handed to the oracle (best by the ranking key). Default 20. */
   oracleCandidates?: number;
+  /**
+   * The `'verified'` rule keeps the best-ranked candidate whose measurement is ≥ (1 − tolerance) ×
+   * the best measurement: a short simulation's own noise (a few %) does not overrule the ranking,
+   * a clear gain does. Default 0.05. 0: the best measured (ties: better rank).
+   */
+  verifyTolerance?: number;
   /** Progress of the oracle's evaluations (done, total). */
   onOracleProgress?: (done: number, total: number) => void;
 }
@@ -126,6 +133,8 @@ export interface AllocationResult extends Allocation {
   quantities: ProfileQuantities;
   bayesian?: BayesianSearchResult & { bestConfig: Record<string, number> | null };
   oracle?: { name: string; ranked: { counts: Record<string, number>; allowableQps: number }[] };
+  /** With `select: 'verified'`: the tolerance the pick used. */
+  verifyTolerance?: number;
 }
 
 interface BundledPool {
@@ -348,6 +357,9 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
         select,
         'needs an oracle (e.g. the simulator) to verify with',
       );
+    const verifyTolerance = opts.verifyTolerance ?? 0.05;
+    if (!(verifyTolerance >= 0 && verifyTolerance < 1))
+      throw badField('E_INVALID_OPTION', 'verifyTolerance', verifyTolerance, 'must be in [0, 1)');
     let verified: OracleRanking | undefined;
     let chosenIdx = select === 'similarity' ? sim.index : 0;
     if (opts.oracle) {
@@ -361,9 +373,14 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
         opts.onOracleProgress,
       );
       if (select === 'verified') {
-        // oracleBaseline keeps rank order among equal measurements, so ties go to the better rank.
-        const best = verified.ranked[0].counts.join(',');
-        chosenIdx = ranked.findIndex((r) => r.counts.join(',') === best);
+        // The best-ranked candidate within the tolerance of the best measurement (ties: better rank).
+        const bestQps = verified.ranked[0].result.allowableQps;
+        const ok = new Set(
+          verified.ranked
+            .filter((r) => r.result.allowableQps >= (1 - verifyTolerance) * bestQps)
+            .map((r) => r.counts.join(',')),
+        );
+        chosenIdx = ranked.findIndex((r) => ok.has(r.counts.join(',')));
       }
     }
     const top1 = report(ranked[0].counts, 1, ranked[0].cost);
@@ -414,6 +431,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
         bestConfig: r.best ? Object.fromEntries(names.map((n, i) => [n, r.best!.counts[i]])) : null,
       };
     }
+    if (select === 'verified') result.verifyTolerance = verifyTolerance;
     if (verified) {
       const o = verified;
       result.oracle = {

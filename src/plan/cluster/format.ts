@@ -28,7 +28,7 @@ export function formatAllocation(r: AllocationResult): string {
     r.select === 'similarity'
       ? `similarity: L1 medoid of the top ${r.similarity.k}`
       : r.select === 'verified'
-        ? `verified: best simulated of the top ${r.oracle?.ranked.length ?? 0}`
+        ? `verified: best-ranked within ${Math.round((r.verifyTolerance ?? 0) * 100)} % of the best simulated of the top ${r.oracle?.ranked.length ?? 0}`
         : 'top-1';
   const by = r.rankBy === 'ub' ? 'upper bound' : 'LP estimate';
   out.push('', `chosen (${rule} by ${by}, rank ${r.chosen.rank}): ${describeMix(r.chosen.counts)}`);

@@ -12,6 +12,8 @@ import type { Backend, BackendBatch, BackendContext } from './types.ts';
 import { abortError } from './types.ts';
 import type { BackendConfig } from '../../model/serve-config.ts';
 import type { LatencyTable } from '../../predict/latency-table.ts';
+import { drawModelLatency, latencySd } from '../../predict/latency.ts';
+import { Rng } from '../../workload/rng.ts';
 
 type ReplayConfig = Extract<BackendConfig, { type: 'replay' }>;
 
@@ -21,6 +23,8 @@ export class ReplayBackend implements Backend {
   private io: ModelIO | undefined;
   private closed = false;
   private readonly rand: () => number;
+  /** Normal draws of the avg/max model (a stream of its own, so the other draws stay as they were). */
+  private readonly normal: Rng;
   private readonly cfg: ReplayConfig;
   private readonly ctx: BackendContext;
   /** Factor on every latency (config `latencyScale`); tests change it mid-run to simulate drift. */
@@ -31,6 +35,7 @@ export class ReplayBackend implements Backend {
     this.ctx = ctx;
     this.id = ctx.id;
     this.rand = prng(seed);
+    this.normal = new Rng(seed);
     this.latencyScale = cfg.latencyScale ?? 1;
     if (!ctx.model.inputs)
       throw new HetserveError(
@@ -81,8 +86,8 @@ export class ReplayBackend implements Backend {
 
   /**
    * Latency of one batch in ms. Profile: one of the measured samples for the group's function and
-   * this size, uniformly (`samples: 'auto'` and the profile has some), else triangular(2·avg − max,
-   * avg, max), whose mean is avg.
+   * this size, uniformly (`samples: 'auto'` and the profile has some), else the simulator's avg/max
+   * model: normal around avg whose 99th percentile is max (`drawModelLatency`).
    */
   latencyMs(size: number, querySize = size): number {
     const l = this.cfg.latency;
@@ -98,14 +103,7 @@ export class ReplayBackend implements Backend {
     const measured = l.samples === 'auto' ? this.ctx.latencySamples?.(size) : undefined;
     if (measured && measured.length > 0) return measured[Math.floor(this.rand() * measured.length)] * 1000;
     const { avg, max } = this.ctx.predictLatency!(size);
-    const lo = Math.max(0, 2 * avg - max);
-    const u = this.rand();
-    const c = max > lo ? (avg - lo) / (max - lo) : 0.5;
-    const x =
-      u < c
-        ? lo + Math.sqrt(u * (max - lo) * (avg - lo))
-        : max - Math.sqrt((1 - u) * (max - lo) * (max - avg));
-    return x * 1000;
+    return drawModelLatency(avg, latencySd(avg, max), () => this.normal.normal()) * 1000;
   }
 
   infer(batch: BackendBatch): Promise<Tensor[]> {

@@ -1,4 +1,7 @@
-/** The cluster planner's selection rules: the default (top-1, or verified with an oracle) and errors. */
+/**
+ * The cluster planner's selection rules in the library: top-1 without an oracle, verified (with its
+ * tolerance) with one, and errors. The default with the simulator: simulate-allocate-verified.test.ts.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocate } from '../../../src/plan/cluster/allocate.ts';
@@ -40,5 +43,33 @@ test('verified: the oracle measures the top K and the best measured one is chose
     allocate({ model: 'rm2', lp: false, select: 'verified' }),
     (e: Error & { code?: string; details?: { field?: string } }) =>
       e.code === 'E_INVALID_OPTION' && e.details?.field === 'select',
+  );
+});
+
+/** Measurements by rank (the oracle gets the candidates in rank order). */
+const byRank = (qps: number[]): ClusterOracle => ({
+  name: 'by-rank',
+  evaluate: async (req) => req.configs.map((_, i) => ({ allowableQps: qps[i] ?? 0 })),
+});
+
+test('verified: a gain within the tolerance does not overrule the ranking, a clear one does', async () => {
+  const opts = { model: 'rm2', lp: false, oracleCandidates: 5 } as const;
+  // rank 2 measures 3 % above rank 1: within the default 5 %, the better rank stays
+  const near = await allocate({ ...opts, oracle: byRank([100, 103, 90, 80, 70]) });
+  assert.equal(near.verifyTolerance, 0.05);
+  assert.equal(near.chosen.rank, 1);
+  // tolerance 0: the best measurement
+  const exact = await allocate({ ...opts, oracle: byRank([100, 103, 90, 80, 70]), verifyTolerance: 0 });
+  assert.equal(exact.chosen.rank, 2);
+  // rank 3 measures 12 % above rank 1 and rank 4 a little more: the best-ranked within 5 % of the best
+  const clear = await allocate({ ...opts, oracle: byRank([100, 90, 112, 114, 70]) });
+  assert.equal(clear.chosen.rank, 3);
+  // every candidate measured 0 (none meets the QoS at any rate): the ranking decides
+  const none = await allocate({ ...opts, oracle: byRank([0, 0, 0, 0, 0]) });
+  assert.equal(none.chosen.rank, 1);
+  await assert.rejects(
+    allocate({ ...opts, oracle: byRank([1]), verifyTolerance: 1 }),
+    (e: Error & { code?: string; details?: { field?: string; value?: unknown } }) =>
+      e.code === 'E_INVALID_OPTION' && e.details?.field === 'verifyTolerance' && e.details.value === 1,
   );
 });

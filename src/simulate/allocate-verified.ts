@@ -1,0 +1,93 @@
+/**
+ * The cluster planner with its default rule: `allocate()` (src/plan/cluster) ranks every
+ * configuration by the Kairos upper bound, then the simulator measures the top few and the
+ * best-ranked one within the tolerance of the best measurement is chosen (`select: 'verified'`).
+ * This rule measured best of similarity, top-1 and LP rank (reports/kairos/selection-rules.md).
+ *
+ * The planner library sits below the simulator (layers), so it cannot default to simulating;
+ * this module supplies the simulator as its oracle. The check is kept short so a cold
+ * `hetserve allocate` stays around a second: a few candidates, a short deterministic run (fixed
+ * seed) in this thread (a worker thread's start-up would cost more than the runs themselves).
+ */
+import { allocate, type AllocateOptions, type AllocationResult } from '../plan/cluster/allocate.ts';
+import type { ClusterOracle } from '../plan/cluster/oracle.ts';
+import { deepRecSysSizes } from '../workload/query-sizes.ts';
+import { parseDistributorName, type DistributorName } from './distributors.ts';
+import { SimulationOracle } from './oracle.ts';
+import { badField } from '../model/errors.ts';
+
+export interface VerificationOptions {
+  /** Configurations simulated (best by the ranking key). Default 5. */
+  candidates?: number;
+  /** Queries per simulated run. Default 4,000. */
+  queries?: number;
+  /** Bisection steps of the allowable-throughput search. Default 7 (1 % of the capacity). */
+  steps?: number;
+  /** Seed of the simulated arrivals and latency draws. Default 1 (results are deterministic). */
+  seed?: number;
+  /** Distributor simulated. Default `'kairos'` (the one the gateway runs). */
+  distributor?: DistributorName;
+  /** Worker threads. Default 0 (this thread). */
+  workers?: number;
+}
+
+/** The defaults of the verification, also reported by `hetserve allocate`. */
+export const DEFAULT_VERIFICATION = {
+  candidates: 5,
+  queries: 4000,
+  steps: 7,
+  seed: 1,
+  distributor: 'kairos',
+  workers: 0,
+} as const satisfies Required<VerificationOptions>;
+
+/** The simulator as the planner's oracle for one allocation (types come with each request). */
+export function verificationOracle(
+  opts: Pick<AllocateOptions, 'model' | 'profile' | 'sizes'>,
+  v: VerificationOptions = {},
+): ClusterOracle {
+  const o = { ...DEFAULT_VERIFICATION, ...v };
+  const name = parseDistributorName(o.distributor);
+  for (const [field, x, min] of [
+    ['verify.queries', o.queries, 100],
+    ['verify.steps', o.steps, 1],
+    ['verify.candidates', o.candidates, 1],
+  ] as const)
+    if (!Number.isInteger(x) || x < min)
+      throw badField('E_INVALID_OPTION', field, x, `must be an integer ≥ ${min}`);
+  return {
+    name: `simulation(${name})`,
+    evaluate: (req, onProgress) => {
+      const types = Object.keys(req.configs[0] ?? {});
+      return new SimulationOracle({
+        model: opts.profile ?? opts.model ?? 'rm2',
+        distributor: { name, baseType: req.baseType ?? types[0] },
+        sizes: opts.sizes ?? deepRecSysSizes(),
+        typeOrder: types,
+        queries: o.queries,
+        steps: o.steps,
+        seeds: [o.seed],
+        workers: o.workers,
+      }).evaluate(req, onProgress);
+    },
+  };
+}
+
+/**
+ * `allocate()` with the default rule: `select` defaults to `'verified'` with the simulator as the
+ * oracle (`verify` sets its size). `select: 'similarity'` (the paper's) or `'top1'` run no
+ * simulation; an explicit `oracle` is used as given.
+ */
+export async function allocateVerified(
+  opts: AllocateOptions & { verify?: VerificationOptions } = {},
+): Promise<AllocationResult> {
+  const { verify, ...rest } = opts;
+  const select = rest.select ?? (rest.compat ? 'similarity' : 'verified');
+  if (select !== 'verified' || rest.oracle) return allocate({ ...rest, select });
+  return allocate({
+    ...rest,
+    select,
+    oracle: verificationOracle(rest, verify),
+    oracleCandidates: verify?.candidates ?? DEFAULT_VERIFICATION.candidates,
+  });
+}
