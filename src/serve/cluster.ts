@@ -9,7 +9,6 @@
  * queries at once and are closed when their running query is answered. Waiting queries move to the
  * rebuilt distributor exactly once; none is lost or run twice.
  */
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createKairosDistributor, type KairosDistributor } from '../dispatch/distributor.ts';
 import { createDistributorLoop, type DistributorLoop } from '../dispatch/loop.ts';
@@ -399,7 +398,8 @@ export class ClusterService implements ModelService {
 
   /** Run the query on one instance; resolves with its answer (never rejects). */
   private async attempt(q: Query, inst: Slot, signal: AbortSignal, arrivalWait: number): Promise<Answer> {
-    const t0 = performance.now();
+    // Backend time on the service's clock: real in production, virtual under test.
+    const t0 = this.opts.timers.now();
     try {
       const out = await inst.backend.infer({
         inputs: assembleBatch(this.io, splitRows(q.req, this.io)),
@@ -407,7 +407,7 @@ export class ClusterService implements ModelService {
         ...(q.size !== q.req.rows ? { querySize: q.size } : {}),
         signal,
       });
-      const dt = (performance.now() - t0) / 1000;
+      const dt = this.opts.timers.now() - t0;
       this.opts.metrics.batchExec.labels(this.io.name, inst.type, inst.name).observe(dt);
       this.opts.onBatch?.(1, dt);
       return {
