@@ -29,6 +29,8 @@ export interface ClusterSetup {
   logger: Logger;
   limits: ServeConfig['limits'];
   windowS: number;
+  /** Sees each query an instance answered (the model's statistics). */
+  onBatch?: (size: number, execS: number) => void;
 }
 
 const badType = (where: string, t: string, model: string, known: readonly string[]): HetserveError =>
@@ -162,6 +164,8 @@ export async function startClusterService(o: ClusterSetup): Promise<ClusterServi
     maxQueue: o.limits.maxQueue,
     hardDeadlineFactor: o.limits.hardDeadlineFactor,
     windowS: o.windowS,
+    admission: o.limits.admission,
+    ...(o.onBatch ? { onBatch: o.onBatch } : {}),
   });
   o.logger.info(
     { model: m.name, instances: serving.instances.map((i) => `${i.name}:${i.type}`), realloc: !!realloc },

@@ -9,8 +9,6 @@
  * queries at once and are closed when their running query is answered. Waiting queries move to the
  * rebuilt distributor exactly once; none is lost or run twice.
  */
-import { admissionError, DrainWaiters } from './admission.ts';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createKairosDistributor, type KairosDistributor } from '../dispatch/distributor.ts';
 import { createDistributorLoop, type DistributorLoop } from '../dispatch/loop.ts';
@@ -25,8 +23,10 @@ import type { ClusterOracle } from '../plan/cluster/oracle.ts';
 import type { Backend } from './backends/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { ClusterMetrics, sizeBucket } from './cluster-metrics.ts';
-import { LiveSeries, RateMeter } from './live.ts';
-import type { Answer } from './service.ts';
+import { LiveSeries } from './live.ts';
+import { RequestLedger, type LedgerEntry } from './ledger.ts';
+import type { AdmissionGroup } from './admission.ts';
+import type { Answer, ModelService, ServiceSnapshot } from './model-service.ts';
 import {
   assembleBatch,
   concatRows,
@@ -87,17 +87,22 @@ export interface ClusterServiceOptions {
   hardDeadlineFactor?: number;
   /** Sliding window for rates, the size mix and the QoS-met ratio, seconds (default 60). */
   windowS?: number;
+  /**
+   * 'deadline' (default): admit a query only when the pool is predicted to answer it within its
+   * app's SLO (or its own deadline, when earlier), the pool seen as one group of one-query slots
+   * (src/serve/admission.ts), else 429 E_OVERLOADED with Retry-After at once; the QoS target stays
+   * the distributor's scheduling deadline. 'queue': only maxQueue.
+   */
+  admission?: 'deadline' | 'queue';
+  /** Called for each query an instance answered: its size in rows (1, as a statistic) and its time, s. */
+  onBatch?: (size: number, execS: number) => void;
 }
 
 interface Query {
   req: DecodedRequest;
-  app: string;
+  /** Its arrival, deadlines (`deadline` = arrival + QoS) and outcome, kept by the ledger. */
+  entry: LedgerEntry;
   size: number;
-  arrival: number;
-  slo: number;
-  qos: number;
-  hardDeadline: number;
-  done: boolean;
   resolve: (a: Answer) => void;
 }
 
@@ -152,7 +157,7 @@ class Window {
   }
 }
 
-export class ClusterService {
+export class ClusterService implements ModelService {
   readonly mode = 'cluster';
   readonly io: ModelIO;
   readonly live = new LiveSeries();
@@ -165,12 +170,10 @@ export class ClusterService {
   /** Queued, not yet assigned, by id: what a rebuilt distributor takes over. */
   private readonly waiting = new Map<number, PendingQuery<Query>>();
   private estimate: LatencyEstimator;
-  private readonly appSlo = new Map<string, number>();
-  private readonly meters = new Map<string, RateMeter>();
+  /** Admission, deadlines, rates and the outcome of every query. */
+  private readonly ledger: RequestLedger;
   private readonly arrivals: Window;
   private readonly completions: Window;
-  private inflight = 0;
-  private accepting = true;
   private nextId = 0;
   private nextName = 0;
   private lastTick: number;
@@ -178,7 +181,6 @@ export class ClusterService {
   private reallocTimer: TimerId | undefined;
   private lastMix: QuerySizeDistribution | undefined;
   private lastDecision: (ReallocDecision & { at: number }) | undefined;
-  private readonly drained = new DrainWaiters();
   private publishedTypes = new Set<string>();
 
   constructor(opts: ClusterServiceOptions) {
@@ -190,10 +192,18 @@ export class ClusterService {
     const windowS = opts.windowS ?? 60;
     this.arrivals = new Window(windowS);
     this.completions = new Window(windowS);
-    for (const a of opts.apps) {
-      this.appSlo.set(a.name, a.slo);
-      this.meters.set(a.name, new RateMeter(windowS, this.startedAt));
-    }
+    this.ledger = new RequestLedger({
+      model: opts.io.name,
+      apps: opts.apps,
+      timers: opts.timers,
+      metrics: opts.metrics,
+      live: this.live,
+      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
+      ...(opts.hardDeadlineFactor !== undefined ? { hardDeadlineFactor: opts.hardDeadlineFactor } : {}),
+      windowS,
+      deadlineCapS: opts.qosMs / 1000,
+      admission: opts.admission ?? 'deadline',
+    });
     const per = opts.latencyMs ?? {};
     this.estimate = opts.estimateMs ?? ((type, size) => (per[type] ?? 1) * size);
     this.slots = opts.instances.map((i) => this.slot(i.name, i.type, i.backend));
@@ -228,6 +238,36 @@ export class ClusterService {
     for (const q of [...this.waiting.values()].sort((a, b) => (a.id as number) - (b.id as number)))
       distributor.enqueue(q);
     this.loop.decide();
+    this.ledger.setCapacity([this.capacity(now)]);
+  }
+
+  /**
+   * The pool as the deadline admission sees it: one group of single-query slots (one per
+   * instance) whose average service time is the pool's (instances over their summed throughput
+   * at the typical query size) and whose tail reaches the slowest type's. Measured query times
+   * are not fed back: they mix types and sizes, so their average is not a slot's time; the
+   * estimator itself is what calibration updates (`setLatencyEstimator`).
+   */
+  private capacity(now: number): AdmissionGroup {
+    const sizes = this.arrivals.values(now);
+    const size =
+      this.opts.fixedQuerySize ?? (sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : 1);
+    const est = this.slots.map((s) => this.estimate(s.type, Math.max(1, Math.round(size))) / 1000);
+    const throughput = est.reduce((sum, e) => sum + (e > 0 ? 1 / e : Infinity), 0);
+    const avg = est.length > 0 && throughput > 0 ? est.length / throughput : 0;
+    const apps = this.ledger.appNames();
+    return {
+      apps,
+      batchSize: 1,
+      concurrency: Math.max(1, this.slots.length),
+      latency: { avg, max: Math.max(avg, ...est) },
+      rps: Object.fromEntries(this.opts.apps.map((a) => [a.name, a.rps])),
+      slo: Object.fromEntries(apps.map((a) => [a, this.ledger.slo(a) ?? Infinity])),
+    };
+  }
+
+  get planned(): undefined {
+    return undefined;
   }
 
   /**
@@ -240,20 +280,26 @@ export class ClusterService {
   }
 
   hasApp(app: string): boolean {
-    return this.appSlo.has(app);
+    return this.ledger.hasApp(app);
   }
 
   appNames(): string[] {
-    return [...this.appSlo.keys()];
+    return this.ledger.appNames();
   }
 
   get queued(): number {
-    return this.inflight;
+    return this.ledger.inflight;
   }
 
   rates(): Record<string, number> {
-    const now = this.opts.timers.now();
-    return Object.fromEntries([...this.meters].map(([a, m]) => [a, m.rate(now)]));
+    return this.ledger.rates();
+  }
+
+  /** Started by the constructor (the pool's backends come started). */
+  async start(): Promise<void> {}
+
+  snapshot(): ServiceSnapshot {
+    return { mode: this.mode, instances: this.instances(), cluster: this.summary() };
   }
 
   instances(): { name: string; type: string; busy: boolean; draining: boolean }[] {
@@ -313,42 +359,24 @@ export class ClusterService {
     };
   }
 
+  /** Serve one request as one query of its size (`parameters.query_size`, else its rows). */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
-    const slo = this.appSlo.get(app);
-    const refused = admissionError({
-      model: this.io.name,
-      app,
-      slo,
-      accepting: this.accepting,
-      inflight: this.inflight,
-      maxQueue: this.opts.maxQueue,
-      onQueueFull: () => this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc(),
-    });
-    if (refused || slo === undefined) return Promise.resolve({ ok: false, error: refused! });
-    const now = this.opts.timers.now();
-    this.meters.get(app)!.add(now);
+    const entry = this.ledger.open(app, req.deadlineMs);
     const size = this.opts.fixedQuerySize ?? req.querySize ?? req.rows;
+    if (entry instanceof HetserveError) {
+      // The re-allocation sizes the pool for the offered load, shed queries included.
+      if (entry.code === 'E_OVERLOADED') this.arrivals.add(this.opts.timers.now(), size);
+      return Promise.resolve({ ok: false, error: entry });
+    }
+    const now = entry.arrival;
     this.arrivals.add(now, size);
-    const wanted = req.deadlineMs !== undefined ? req.deadlineMs / 1000 : Infinity;
-    const qos = Math.min(slo, this.opts.qosMs / 1000, wanted);
     return new Promise<Answer>((resolve) => {
-      const q: Query = {
-        req,
-        app,
-        size,
-        arrival: now,
-        slo,
-        qos,
-        hardDeadline: now + Math.min(wanted, slo * (this.opts.hardDeadlineFactor ?? 2)),
-        done: false,
-        resolve,
-      };
-      this.inflight++;
+      const q: Query = { req, entry, size, resolve };
       const pq: PendingQuery<Query> = {
         id: this.nextId++,
         size,
         arrival: now,
-        deadline: now + qos,
+        deadline: entry.deadline,
         payload: q,
       };
       this.waiting.set(pq.id as number, pq);
@@ -357,32 +385,21 @@ export class ClusterService {
   }
 
   private finish(q: Query, a: Answer, type: string): void {
-    if (q.done) return;
-    q.done = true;
-    this.inflight--;
-    const m = this.opts.metrics;
-    const now = this.opts.timers.now();
-    const lat = now - q.arrival;
-    const miss = !a.ok || lat > q.slo;
-    const bucket = sizeBucket(q.size);
-    if (a.ok) {
-      a.latencyS = lat;
-      m.requests.labels(this.io.name, q.app, '200').inc();
-      m.e2e.labels(this.io.name, q.app).observe(lat);
-      this.cm.latency.labels(this.io.name, type, bucket).observe(lat);
-    }
-    const met = a.ok && lat <= q.qos + 1e-9;
-    this.cm.queries.labels(this.io.name, type, bucket, a.ok ? (met ? 'met' : 'missed') : 'failed').inc();
-    this.completions.add(now, met ? 1 : 0);
-    if (miss) m.sloMisses.labels(this.io.name, q.app).inc();
-    this.live.request(q.app, a.ok ? lat : undefined, miss);
-    q.resolve(a);
-    if (this.inflight === 0) this.drained.wake();
+    const e = q.entry;
+    this.ledger.finish(e, a, q.resolve, (lat) => {
+      const now = e.arrival + lat;
+      const bucket = sizeBucket(q.size);
+      if (a.ok) this.cm.latency.labels(this.io.name, type, bucket).observe(lat);
+      const met = a.ok && now <= e.deadline + 1e-9;
+      this.cm.queries.labels(this.io.name, type, bucket, a.ok ? (met ? 'met' : 'missed') : 'failed').inc();
+      this.completions.add(now, met ? 1 : 0);
+    });
   }
 
   /** Run the query on one instance; resolves with its answer (never rejects). */
   private async attempt(q: Query, inst: Slot, signal: AbortSignal, arrivalWait: number): Promise<Answer> {
-    const t0 = performance.now();
+    // Backend time on the service's clock: real in production, virtual under test.
+    const t0 = this.opts.timers.now();
     try {
       const out = await inst.backend.infer({
         inputs: assembleBatch(this.io, splitRows(q.req, this.io)),
@@ -390,8 +407,9 @@ export class ClusterService {
         ...(q.size !== q.req.rows ? { querySize: q.size } : {}),
         signal,
       });
-      const dt = (performance.now() - t0) / 1000;
+      const dt = this.opts.timers.now() - t0;
       this.opts.metrics.batchExec.labels(this.io.name, inst.type, inst.name).observe(dt);
+      this.opts.onBatch?.(1, dt);
       return {
         ok: true,
         outputs: concatRows(splitBatch(this.io, out, q.req.rows)),
@@ -414,10 +432,13 @@ export class ClusterService {
     const now = timers.now();
     slot.busy = true;
     slot.busySince = now;
-    this.opts.metrics.queueWait.labels(this.io.name, q.app).observe(now - q.arrival);
+    const e = q.entry;
+    this.ledger.started(e, now);
+    // The admission counts the query as running on its slot, with the time it has left.
+    const running = this.ledger.begin(e.app, 1);
     let answer: Answer;
     let servedBy = slot;
-    if (q.hardDeadline <= now) {
+    if (e.hardDeadline <= now) {
       answer = {
         ok: false,
         error: new HetserveError(
@@ -425,18 +446,18 @@ export class ClusterService {
           'no instance could serve the request within its deadline',
           {
             field: 'deadline',
-            value: +(q.hardDeadline - q.arrival).toFixed(3),
+            value: +(e.hardDeadline - e.arrival).toFixed(3),
           },
         ),
       };
     } else {
       const ctrl = new AbortController();
-      const timer = timers.setTimer(q.hardDeadline, () =>
+      const timer = timers.setTimer(e.hardDeadline, () =>
         ctrl.abort(
           new HetserveError('E_BACKEND_TIMEOUT', "no instance answered within the request's deadline"),
         ),
       );
-      answer = await this.attempt(q, slot, ctrl.signal, now - q.arrival);
+      answer = await this.attempt(q, slot, ctrl.signal, now - e.arrival);
       // A failed query is retried at once on the other instances, fastest estimate first (idle
       // ones before busy ones), while its deadline allows. It does not go back through the
       // distributor, which would hand it straight back to the (idle again) failing instance.
@@ -450,13 +471,14 @@ export class ClusterService {
             'query failed; retrying on another instance',
           );
           servedBy = other;
-          answer = await this.attempt(q, other, ctrl.signal, now - q.arrival);
+          answer = await this.attempt(q, other, ctrl.signal, now - e.arrival);
           if (answer.ok || answer.error.code !== 'E_BACKEND_FAILED') break;
         }
       }
       timers.clearTimer(timer);
     }
     this.finish(q, answer, servedBy.type);
+    this.ledger.end(running);
     slot.busy = false;
     slot.busyAcc += timers.now() - slot.busySince;
     if (slot.removed) {
@@ -515,7 +537,7 @@ export class ClusterService {
           'new instance failed to start; pool stays smaller',
         );
     });
-    if (!this.accepting) {
+    if (!this.ledger.accepting) {
       await Promise.all(added.map((s) => s.backend.close()));
       return this.pool();
     }
@@ -550,7 +572,7 @@ export class ClusterService {
     this.reallocTimer = t.setTimer(t.now() + r.intervalS, () => {
       this.reallocTimer = undefined;
       void this.reallocate().finally(() => {
-        if (this.accepting) this.armRealloc();
+        if (this.ledger.accepting) this.armRealloc();
       });
     });
   }
@@ -599,9 +621,7 @@ export class ClusterService {
 
   tick(): void {
     const now = this.opts.timers.now();
-    for (const [app, meter] of this.meters)
-      this.opts.metrics.appRate.labels(this.io.name, app).set(meter.rate(now));
-    this.opts.metrics.inflight.labels(this.io.name).set(this.inflight);
+    this.ledger.tick();
     const s = this.summary();
     const name = this.io.name;
     for (const t of this.publishedTypes) if (!(t in s.pool)) this.cm.instances.remove(name, t);
@@ -617,13 +637,12 @@ export class ClusterService {
   }
 
   async drain(timeoutS: number): Promise<boolean> {
-    this.accepting = false;
-    if (this.inflight === 0) return true;
-    return this.drained.wait(timeoutS);
+    this.ledger.stop();
+    return this.ledger.drained(timeoutS);
   }
 
   async close(): Promise<void> {
-    this.accepting = false;
+    this.ledger.stop();
     if (this.reallocTimer !== undefined) this.opts.timers.clearTimer(this.reallocTimer);
     this.loop.close();
     await this.resizing;

@@ -2,7 +2,8 @@
  * The serving gateway: Open Inference Protocol (KServe v2) REST over node:http (measured faster
  * than hono's adapter on this hot path, see bench/gateway.ts), Prometheus /metrics, the dashboard
  * and its live-data API, admin endpoints behind a bearer token, periodic re-planning and graceful
- * drain. One `ServerlessService` per model does the batching and the backends.
+ * drain. One `ModelService` per model (serverless or cluster, src/serve/model-service.ts) does the
+ * admission, batching or routing, and the backends; the gateway is HTTP, lifecycle and a route table.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ import { parsePlan } from '../model/plan.ts';
 import type { PriceTable } from '../model/prices.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
 import type { sampleLookup } from '../profile/samples.ts';
+import type { Predictor } from '../predict/predictor.ts';
 import { createBackend } from './backends/index.ts';
 import type { Backend, BackendContext } from './backends/types.ts';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
@@ -31,8 +33,9 @@ import {
   type ServeConfig,
 } from '../model/serve-config.ts';
 import { GatewayMetrics } from './metrics.ts';
+import type { ModelIO } from './tensors.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
-import { ClusterService } from './cluster.ts';
+import type { ModelService, PlannedService } from './model-service.ts';
 import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { decodeContent, encodeContent, parseInferBody, responseEncoding } from './oip/binary.ts';
 import { checkVersion, MODEL_VERSIONS, runInfer, type InferContext } from './oip/core.ts';
@@ -68,7 +71,7 @@ export interface GatewayOptions {
 
 interface ModelEntry {
   config: ModelConfig;
-  service: ServerlessService | ClusterService;
+  service: ModelService;
   /** Triton's statistics extension. */
   stats: ModelStats;
   /** Online latency calibration (serverless mode, `calibration.enabled`). */
@@ -107,6 +110,34 @@ function decodePathSegment(seg: string): string {
 const PATH_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/;
 const PATH_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|config|stats))?$/;
 
+interface RouteMatch {
+  path: string;
+  /** The query string with its '?', or ''. */
+  query: string;
+  /** A pattern's capture groups. */
+  groups: (string | undefined)[];
+}
+
+/** One endpoint of the gateway's route table. */
+interface Route {
+  /** GET routes answer HEAD too. */
+  method: 'GET' | 'POST';
+  /** The exact path, a pattern (its groups reach the handler) or a test. */
+  path: string | RegExp | ((path: string) => boolean);
+  /** A returned promise's rejection is answered like a throw: a problem body. */
+  handle: (req: IncomingMessage, res: ServerResponse, m: RouteMatch) => void | Promise<void>;
+}
+
+const NO_GROUPS: (string | undefined)[] = [];
+
+/** The capture groups when `path` matches, else undefined. */
+function matchPath(p: Route['path'], path: string): (string | undefined)[] | undefined {
+  if (typeof p === 'string') return p === path ? NO_GROUPS : undefined;
+  if (typeof p === 'function') return p(path) ? NO_GROUPS : undefined;
+  const m = p.exec(path);
+  return m ? m.slice(1) : undefined;
+}
+
 export class Gateway {
   readonly metrics = new GatewayMetrics();
   readonly logger: Logger;
@@ -122,6 +153,7 @@ export class Gateway {
   private readonly token: string | undefined;
   private readonly baseDir: string;
   private prices: PriceTable | undefined;
+  private readonly routes = this.routeTable();
 
   constructor(opts: GatewayOptions) {
     this.opts = opts;
@@ -134,12 +166,23 @@ export class Gateway {
 
   /** Start backends, compute plans, listen. Resolves with the bound address. */
   async start(): Promise<{ host: string; port: number; url: string; grpcPort: number | undefined }> {
+    await this.startModels();
+    await this.listen();
+    const grpcPort = await this.startGrpc();
+    this.startTimers();
+    this.ready = true;
+    const a = this.server!.address() as AddressInfo;
+    const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    this.logger.info({ url, grpcPort }, 'hetserve gateway listening');
+    return { host: a.address, port: a.port, url, grpcPort };
+  }
+
+  /** One started service per model that has applications. */
+  private async startModels(): Promise<void> {
     const c = this.config;
-    const serving = c.serving;
-    const factory = this.opts.backendFactory ?? createBackend;
-    if (serving.mode === 'serverless') {
+    if (c.serving.mode === 'serverless') {
       const { resolvePriceTable } = await import('../predict/prices.ts');
-      this.prices = resolvePriceTable(serving.prices);
+      this.prices = resolvePriceTable(c.serving.prices);
     }
     for (const m of c.models) {
       const apps = c.applications
@@ -149,93 +192,118 @@ export class Gateway {
         this.logger.warn({ model: m.name }, 'model has no applications; not served');
         continue;
       }
-      if (serving.mode === 'cluster') {
-        const { startClusterService } = await import('./cluster-setup.ts');
-        const service = await startClusterService({
-          serving,
-          model: m,
-          apps,
-          factory,
-          baseDir: this.baseDir,
-          timers: this.timers,
-          metrics: this.metrics,
-          logger: this.logger,
-          limits: c.limits,
-          windowS: c.replan.windowS,
-        });
-        this.models.set(m.name, { config: m, service, stats: new ModelStats() });
-        continue;
-      }
-      if (!m.profile)
-        throw new HetserveError(
-          'E_CONFIG_INVALID',
-          `models[${m.name}].profile: required in serverless mode (the planner's latency model)`,
-          {
-            field: 'models.profile',
-            value: undefined,
-          },
-        );
-      const profile = await this.loadProfile(m.profile);
-      const calibration = await this.calibrationLoop(m.name, profile);
-      const planFn: PlanFn = this.opts.planFn
-        ? (a) => this.opts.planFn!(m, a)
-        : await this.defaultPlanFn(() => calibration?.profile ?? profile);
-      const samples = await this.sampleFn(profile);
-      let io: Awaited<ReturnType<Backend['start']>> | undefined;
-      const makeBackend = async (fn: FunctionConfig, key: string): Promise<Backend> => {
-        const b = factory(serving.backend, {
-          id: `${m.name}/${key}`,
-          model: m,
-          baseDir: this.baseDir,
-          fn,
-          predictLatency: await this.latencyFn(profile, fn),
-          ...(samples ? { latencySamples: (batch: number) => samples(fn, batch)?.latencies } : {}),
-        });
-        io = await b.start();
-        return b;
-      };
-      // The model's tensors come from a first backend (the onnx one reads them from the model).
-      const probe = await makeBackend({ kind: 'cpu', vcpu: 1, memoryGb: 2 }, 'probe');
-      await probe.close();
-      const stats = new ModelStats();
-      const service = new ServerlessService({
-        io: io!,
-        onBatch: (size, execS) => stats.batch(size, execS),
-        apps,
-        planFn,
-        makeBackend,
-        timers: this.timers,
-        metrics: this.metrics,
-        prices: this.prices,
-        logger: this.logger,
-        maxInFlight: m.maxInFlight === 'unlimited' ? Infinity : (m.maxInFlight ?? 'auto'),
-        maxQueue: c.limits.maxQueue,
-        hardDeadlineFactor: c.limits.hardDeadlineFactor,
-        windowS: c.replan.windowS,
-        ...(calibration ? { onBatchLatency: calibration.observe.bind(calibration) } : {}),
-        admission: c.limits.admission,
-      });
-      calibration?.whenRefitted(() => void service.replanSerial());
-      await service.start();
-      this.models.set(m.name, { config: m, service, stats, ...(calibration ? { calibration } : {}) });
-      this.logger.info(
-        {
-          model: m.name,
-          plan: service.plan.groups.map((g) => ({
-            apps: g.apps,
-            fn: g.function,
-            batch: g.batchSize,
-            timeouts: g.timeouts,
-          })),
-        },
-        'plan installed',
-      );
+      const entry =
+        c.serving.mode === 'cluster' ? await this.clusterModel(m, apps) : await this.serverlessModel(m, apps);
+      await entry.service.start();
+      this.models.set(m.name, entry);
     }
     if (this.models.size === 0)
       throw new HetserveError('E_CONFIG_INVALID', 'applications: no model has an application', {
         field: 'applications',
         value: [],
       });
+  }
+
+  /** Cluster mode: the model's instance pool (src/serve/cluster-setup.ts). */
+  private async clusterModel(m: ModelConfig, apps: App[]): Promise<ModelEntry> {
+    const c = this.config;
+    const serving = c.serving;
+    if (serving.mode !== 'cluster') throw new Error('unreachable');
+    const { startClusterService } = await import('./cluster-setup.ts');
+    const stats = new ModelStats();
+    const service = await startClusterService({
+      onBatch: (size, execS) => stats.batch(size, execS),
+      serving,
+      model: m,
+      apps,
+      factory: this.opts.backendFactory ?? createBackend,
+      baseDir: this.baseDir,
+      timers: this.timers,
+      metrics: this.metrics,
+      logger: this.logger,
+      limits: c.limits,
+      windowS: c.replan.windowS,
+    });
+    return { config: m, service, stats };
+  }
+
+  /** Serverless mode: the model's plan groups, each on its function backend. */
+  private async serverlessModel(m: ModelConfig, apps: App[]): Promise<ModelEntry> {
+    const c = this.config;
+    const serving = c.serving;
+    if (serving.mode !== 'serverless') throw new Error('unreachable');
+    if (!m.profile)
+      throw new HetserveError(
+        'E_CONFIG_INVALID',
+        `models[${m.name}].profile: required in serverless mode (the planner's latency model)`,
+        {
+          field: 'models.profile',
+          value: undefined,
+        },
+      );
+    const profile = await this.loadProfile(m.profile);
+    const calibration = await this.calibrationLoop(m.name, profile);
+    const planFn: PlanFn = this.opts.planFn
+      ? (a) => this.opts.planFn!(m, a)
+      : await this.defaultPlanFn(() => calibration?.profile ?? profile);
+    const { makeBackend, io } = await this.functionBackends(m, serving.backend, profile);
+    const stats = new ModelStats();
+    const service = new ServerlessService({
+      io,
+      onBatch: (size, execS) => stats.batch(size, execS),
+      apps,
+      planFn,
+      makeBackend,
+      timers: this.timers,
+      metrics: this.metrics,
+      prices: this.prices,
+      logger: this.logger,
+      maxInFlight: m.maxInFlight === 'unlimited' ? Infinity : (m.maxInFlight ?? 'auto'),
+      maxQueue: c.limits.maxQueue,
+      hardDeadlineFactor: c.limits.hardDeadlineFactor,
+      windowS: c.replan.windowS,
+      ...(calibration ? { onBatchLatency: calibration.observe.bind(calibration) } : {}),
+      admission: c.limits.admission,
+    });
+    calibration?.whenRefitted(() => void service.replanSerial());
+    return { config: m, service, stats, ...(calibration ? { calibration } : {}) };
+  }
+
+  /**
+   * The factory of a model's function backends (each told its predicted latency and the profile's
+   * measured samples), and the model's tensors, read from a first backend (the onnx one reads them
+   * from the model).
+   */
+  private async functionBackends(
+    m: ModelConfig,
+    backend: BackendConfig,
+    profile: ServerlessProfile,
+  ): Promise<{ makeBackend: (fn: FunctionConfig, key: string) => Promise<Backend>; io: ModelIO }> {
+    const factory = this.opts.backendFactory ?? createBackend;
+    const { Predictor } = await import('../predict/predictor.ts');
+    const predictor = new Predictor(profile, this.prices ? { prices: this.prices } : {});
+    const samples = await this.sampleFn(profile, predictor);
+    let io: ModelIO | undefined;
+    const makeBackend = async (fn: FunctionConfig, key: string): Promise<Backend> => {
+      const b = factory(backend, {
+        id: `${m.name}/${key}`,
+        model: m,
+        baseDir: this.baseDir,
+        fn,
+        predictLatency: (batch) => predictor.latency(fn, batch),
+        ...(samples ? { latencySamples: (batch: number) => samples(fn, batch)?.latencies } : {}),
+      });
+      io = await b.start();
+      return b;
+    };
+    const probe = await makeBackend({ kind: 'cpu', vcpu: 1, memoryGb: 2 }, 'probe');
+    await probe.close();
+    return { makeBackend, io: io! };
+  }
+
+  /** The HTTP server with the hostile-input limits, listening. */
+  private async listen(): Promise<void> {
+    const c = this.config;
     this.server = createServer(serverOptions(c.limits), (req, res) => this.handle(req, res));
     applyServerLimits(this.server, c.limits);
     await new Promise<void>((resolve, reject) => {
@@ -250,40 +318,42 @@ export class Gateway {
       );
       this.server!.listen(c.listen.port, c.listen.host, () => resolve());
     });
-    const grpcWanted = grpcPortOf(c);
-    let grpcPort: number | undefined;
-    if (grpcWanted !== null) {
-      // Loaded only when on: grpc-js and the .proto stay out of a gateway that does not use them.
-      const g = await import('./grpc/server.ts');
-      this.grpcServer = g.createGrpcServer(this.grpcHost(), c.limits.maxBodyBytes);
-      try {
-        grpcPort = await g.bindGrpc(this.grpcServer, c.listen.host, grpcWanted);
-      } catch (e) {
-        await this.close();
-        throw e;
-      }
+  }
+
+  /** The OIP gRPC endpoint when configured; its bound port. */
+  private async startGrpc(): Promise<number | undefined> {
+    const c = this.config;
+    const wanted = grpcPortOf(c);
+    if (wanted === null) return undefined;
+    // Loaded only when on: grpc-js and the .proto stay out of a gateway that does not use them.
+    const g = await import('./grpc/server.ts');
+    this.grpcServer = g.createGrpcServer(this.grpcHost(), c.limits.maxBodyBytes);
+    try {
+      return await g.bindGrpc(this.grpcServer, c.listen.host, wanted);
+    } catch (e) {
+      await this.close();
+      throw e;
     }
-    const tick = setInterval(() => {
+  }
+
+  /** The dashboard/metrics tick and, when configured, periodic re-planning of planned services. */
+  private startTimers(): void {
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.intervals.push(t);
+    };
+    every(this.opts.tickMs ?? 1000, () => {
       for (const e of this.models.values()) {
         e.service.tick();
         e.calibration?.tick();
       }
-    }, this.opts.tickMs ?? 1000);
-    tick.unref();
-    this.intervals.push(tick);
-    if (c.replan.intervalS > 0) {
-      const rp = setInterval(() => {
-        for (const e of this.models.values())
-          if (e.service instanceof ServerlessService) void e.service.replanSerial();
-      }, c.replan.intervalS * 1000);
-      rp.unref();
-      this.intervals.push(rp);
-    }
-    this.ready = true;
-    const a = this.server.address() as AddressInfo;
-    const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-    this.logger.info({ url, grpcPort }, 'hetserve gateway listening');
-    return { host: a.address, port: a.port, url, grpcPort };
+    });
+    const replanS = this.config.replan.intervalS;
+    if (replanS > 0)
+      every(replanS * 1000, () => {
+        for (const e of this.models.values()) void e.service.planned?.replanSerial();
+      });
   }
 
   private async loadProfile(nameOrPath: string): Promise<ServerlessProfile> {
@@ -296,31 +366,18 @@ export class Gateway {
     return resolveProfile(p);
   }
 
-  private async latencyFn(
-    profile: ServerlessProfile,
-    fn: FunctionConfig,
-  ): Promise<(b: number) => { avg: number; max: number }> {
-    const { cpuLatency, gpuLatency } = await import('../predict/latency.ts');
-    return fn.kind === 'cpu'
-      ? (b) => cpuLatency(profile, fn.vcpu, b)
-      : (b) => gpuLatency(profile, fn.gpuMemoryGb, b);
-  }
-
   /**
    * The profile's measured samples by (function, batch size), with the simulator's lookup rule
    * (exact configuration, else the nearest measured one rescaled by the fitted averages); undefined
    * when the profile has none.
    */
-  private async sampleFn(profile: ServerlessProfile): Promise<ReturnType<typeof sampleLookup>> {
+  private async sampleFn(
+    profile: ServerlessProfile,
+    predictor: Predictor,
+  ): Promise<ReturnType<typeof sampleLookup>> {
     if (!profile.samples?.length) return undefined;
     const { sampleLookup } = await import('../profile/samples.ts');
-    const { cpuLatency, gpuLatency } = await import('../predict/latency.ts');
-    return sampleLookup(
-      profile,
-      (fn, b) =>
-        fn.kind === 'cpu' ? cpuLatency(profile, fn.vcpu, b).avg : gpuLatency(profile, fn.gpuMemoryGb, b).avg,
-      'auto',
-    );
+    return sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, 'auto');
   }
 
   /** The planner on the profile in use (the calibrated one once the loop has refitted). */
@@ -365,6 +422,69 @@ export class Gateway {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
+  /**
+   * The endpoints, in the order they are tried (the infer path first: it is the hot one). A path
+   * no route of the request's method matches is a 405 with Allow when another method serves it,
+   * else a 404.
+   */
+  private routeTable(): Record<Route['method'], Route[]> {
+    const routes: Route[] = [
+      {
+        method: 'POST',
+        path: PATH_INFER,
+        handle: (req, res, m) => this.infer(req, res, decodePathSegment(m.groups[0]!), m.groups[1]),
+      },
+      {
+        method: 'POST',
+        path: '/v2/repository/index',
+        handle: async (req, res) => {
+          await readBody(req, this.config.limits.maxBodyBytes);
+          sendJson(res, 200, repositoryIndex([...this.models.keys()]));
+        },
+      },
+      { method: 'POST', path: /^\/admin\//, handle: (req, res, m) => this.admin(req, res, m.path) },
+      { method: 'GET', path: '/v2/health/live', handle: (_q, res) => sendJson(res, 200, { live: true }) },
+      {
+        method: 'GET',
+        path: '/v2/health/ready',
+        handle: (_q, res) =>
+          sendJson(res, this.ready && !this.draining ? 200 : 503, { ready: this.ready && !this.draining }),
+      },
+      { method: 'GET', path: '/v2', handle: (_q, res) => sendJson(res, 200, SERVER_METADATA) },
+      {
+        method: 'GET',
+        path: '/v2/models/stats',
+        handle: (_q, res) =>
+          sendJson(res, 200, { model_stats: [...this.models].map(([name, e]) => e.stats.toJson(name)) }),
+      },
+      {
+        method: 'GET',
+        path: PATH_MODEL,
+        handle: (_q, res, m) => this.modelGet(res, decodePathSegment(m.groups[0]!), m.groups[1], m.groups[2]),
+      },
+      { method: 'GET', path: '/metrics', handle: (_q, res) => this.sendMetrics(res) },
+      { method: 'GET', path: '/api/live', handle: (_q, res) => sendJson(res, 200, this.liveData()) },
+      {
+        method: 'GET',
+        path: /^\/admin\/(?:profile|calibration)$/,
+        handle: (req, res, m) => this.adminCalibration(req, res, m.path, m.query),
+      },
+      {
+        method: 'GET',
+        path: (p) => dashboardAsset(p) !== undefined,
+        handle: (_q, res, m) => {
+          const asset = dashboardAsset(m.path)!;
+          res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
+          res.end(asset.body);
+        },
+      },
+    ];
+    return {
+      GET: routes.filter((r) => r.method === 'GET'),
+      POST: routes.filter((r) => r.method === 'POST'),
+    };
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -379,36 +499,14 @@ export class Gateway {
       if (!req.complete) req.resume();
     };
     try {
-      if (method === 'POST') {
-        const m = PATH_INFER.exec(path);
-        if (m) return void this.infer(req, res, decodePathSegment(m[1]), m[2]).catch(fail);
-        if (path === '/v2/repository/index')
-          return void readBody(req, this.config.limits.maxBodyBytes)
-            .then(() => sendJson(res, 200, repositoryIndex([...this.models.keys()])))
-            .catch(fail);
-        if (path.startsWith('/admin/')) return void this.admin(req, res, path).catch(fail);
-      } else if (method === 'GET' || method === 'HEAD') {
-        if (path === '/v2/health/live') return sendJson(res, 200, { live: true });
-        if (path === '/v2/health/ready')
-          return sendJson(res, this.ready && !this.draining ? 200 : 503, {
-            ready: this.ready && !this.draining,
-          });
-        if (path === '/v2') return sendJson(res, 200, SERVER_METADATA);
-        if (path === '/v2/models/stats')
-          return sendJson(res, 200, {
-            model_stats: [...this.models].map(([name, e]) => e.stats.toJson(name)),
-          });
-        const m = PATH_MODEL.exec(path);
-        if (m) return this.modelGet(res, decodePathSegment(m[1]), m[2], m[3]);
-        if (path === '/metrics') return void this.sendMetrics(res).catch(fail);
-        if (path === '/api/live') return sendJson(res, 200, this.liveData());
-        if (path === '/admin/profile' || path === '/admin/calibration')
-          return this.adminCalibration(req, res, path, url.slice(path.length));
-        const asset = dashboardAsset(path);
-        if (asset) {
-          res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
-          return void res.end(asset.body);
-        }
+      const routes =
+        method === 'POST' ? this.routes.POST : method === 'GET' || method === 'HEAD' ? this.routes.GET : [];
+      for (const r of routes) {
+        const groups = matchPath(r.path, path);
+        if (!groups) continue;
+        const done = r.handle(req, res, { path, query: url.slice(path.length), groups });
+        if (done instanceof Promise) done.catch(fail);
+        return;
       }
       const allow = allowedMethods(path, (p) => dashboardAsset(p) !== undefined);
       if (allow && !allow.includes(method)) {
@@ -451,11 +549,7 @@ export class Gateway {
       return sendJson(
         res,
         200,
-        tritonModelConfig(
-          e.service.io,
-          this.config.limits.maxSamplesPerRequest,
-          e.service instanceof ServerlessService ? e.service.plan : undefined,
-        ),
+        tritonModelConfig(e.service.io, this.config.limits.maxSamplesPerRequest, e.service.planned?.plan),
       );
     if (what === 'stats') return sendJson(res, 200, { model_stats: [e.stats.toJson(name)] });
     if (what === 'ready')
@@ -504,7 +598,6 @@ export class Gateway {
       const e = this.entry(name);
       return { service: e.service, defaultApp: e.config.defaultApp, stats: e.stats };
     },
-    batchesReported: (name) => this.models.get(name)?.service instanceof ServerlessService,
   };
 
   private async infer(
@@ -578,10 +671,7 @@ export class Gateway {
     return {
       models: [...this.models.values()].map(({ service, calibration }) => ({
         name: service.io.name,
-        mode: service instanceof ServerlessService ? 'serverless' : 'cluster',
-        ...(service instanceof ServerlessService
-          ? { planVersion: service.planVersion, plan: service.plan }
-          : { instances: service.instances(), cluster: service.summary() }),
+        ...service.snapshot(),
         currency: this.prices?.currency,
         slo: Object.fromEntries(
           this.config.applications.filter((a) => service.hasApp(a.name)).map((a) => [a.name, a.slo]),
@@ -594,10 +684,10 @@ export class Gateway {
     };
   }
 
-  /** The serverless service of a model (tests, admin); E_INVALID_INPUT for a cluster-mode model. */
-  serverless(name: string): ServerlessService {
-    const s = this.entry(name).service;
-    if (!(s instanceof ServerlessService))
+  /** The planned (serverless) service of a model (tests, admin); E_INVALID_INPUT for a cluster-mode model. */
+  serverless(name: string): PlannedService {
+    const s = this.entry(name).service.planned;
+    if (!s)
       throw new HetserveError(
         'E_INVALID_INPUT',
         `model: ${JSON.stringify(name)} runs in cluster mode and has no plan`,
@@ -709,9 +799,10 @@ export class Gateway {
     this.config = next;
     const out: Record<string, unknown> = {};
     for (const [name, e] of this.models) {
-      if (!(e.service instanceof ServerlessService)) continue;
-      e.service.updateApps(next.applications.filter((a) => appModel(next, a) === name));
-      out[name] = (await e.service.replan()).changed;
+      const planned = e.service.planned;
+      if (!planned) continue;
+      planned.updateApps(next.applications.filter((a) => appModel(next, a) === name));
+      out[name] = (await planned.replan()).changed;
     }
     return { reloaded: true, replanned: out };
   }

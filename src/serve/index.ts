@@ -11,7 +11,8 @@ export {
   type TensorSpec,
 } from '../model/serve-config.ts';
 export { defaultServeConfig, DEMO_MLP, DEMO_PROFILE_PATH } from './defaults.ts';
-export { ServerlessService, type Answer, type PlanFn } from './service.ts';
+export { ServerlessService, type PlanFn } from './service.ts';
+export type { Answer, ModelService, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
 export { ClusterService } from './cluster.ts';
 export { createBackend, ReplayBackend, HttpBackend, OnnxBackend } from './backends/index.ts';
 export type { Backend, BackendBatch, BackendContext } from './backends/types.ts';

@@ -3,8 +3,6 @@
  * multi-SLO batch manager, per-request deadlines, retries on another backend, live re-planning
  * through `reconfigure` (queued requests are re-homed, none dropped or sent twice).
  */
-import { admissionError, DeadlineAdmission, DrainWaiters } from './admission.ts';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { createBatchManager } from '../dispatch/batch-manager.ts';
 import type { Batch, BatchManager, GroupView } from '../dispatch/types.ts';
@@ -16,34 +14,27 @@ import type { PriceTable } from '../model/prices.ts';
 import { costPerRequest } from '../predict/cost.ts';
 import type { Backend } from './backends/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { RateMeter, LiveSeries } from './live.ts';
-import { assembleBatch, splitBatch, type DecodedRequest, type ModelIO, type Tensor } from './tensors.ts';
+import { LiveSeries } from './live.ts';
+import { RequestLedger, type LedgerEntry } from './ledger.ts';
+import type { Answer, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
+import {
+  assembleBatch,
+  concatRows,
+  splitBatch,
+  splitRows,
+  type DecodedRequest,
+  type ModelIO,
+  type Tensor,
+} from './tensors.ts';
+
+export type { Answer } from './model-service.ts';
 
 export type PlanFn = (apps: App[]) => Plan | Promise<Plan>;
 
-export type Answer =
-  | {
-      ok: true;
-      outputs: Tensor[];
-      /** Arrival to answer, seconds (set by the service). */
-      latencyS: number;
-      /** Arrival to batch release (batching wait), seconds. */
-      waitS: number;
-      /** Backend time of the batch, seconds. */
-      execS: number;
-    }
-  | { ok: false; error: HetserveError };
-
 interface Pending {
   req: DecodedRequest;
-  app: string;
-  arrival: number;
-  /** Hard deadline (s): past it the request is answered E_BACKEND_TIMEOUT. */
-  hardDeadline: number;
-  slo: number;
-  done: boolean;
-  /** Counted in the deadline admission's pending requests (undone in finish). */
-  counted?: boolean;
+  /** Its arrival, deadlines and outcome, kept by the ledger. */
+  entry: LedgerEntry;
   resolve: (a: Answer) => void;
 }
 
@@ -101,15 +92,16 @@ function fnKey(fn: FunctionConfig): string {
     : `gpu:${fn.gpuMemoryGb}GB:${fn.vcpu}vcpu:${fn.memoryGb}GB`;
 }
 
-export class ServerlessService {
+export class ServerlessService implements PlannedService {
+  readonly mode = 'serverless';
   readonly io: ModelIO;
   readonly live = new LiveSeries();
   plan!: Plan;
   planVersion = 0;
   private manager!: BatchManager<Pending>;
   private readonly opts: ServiceOptions;
-  private readonly appSlo = new Map<string, number>();
-  private readonly meters = new Map<string, RateMeter>();
+  /** Admission, deadlines, rates and the outcome of every request. */
+  private readonly ledger: RequestLedger;
   private readonly backends = new Map<string, BackendSlot>();
   /** Backend key per group index of the current plan. */
   private groupBackend: string[] = [];
@@ -118,45 +110,38 @@ export class ServerlessService {
    * (reconfigure releases requests it cannot re-home in their old group, under the old version).
    */
   private readonly keysByVersion = new Map<number, string[]>();
-  private inflight = 0;
-  private accepting = true;
-  private readonly drained = new DrainWaiters();
   private nextId = 0;
-  private readonly metricChildren = new Map<string, ReturnType<ServerlessService['children']>>();
   private replanning: Promise<void> | undefined;
   /** Backend keys of the plan being installed (kept from retirement until it is). */
   private readonly reserved = new Set<string>();
   /** Swaps run one at a time (an admin swap may meet a periodic re-plan). */
   private swapping: Promise<unknown> = Promise.resolve();
   private published: { info: string[][]; cost: string[] } = { info: [], cost: [] };
-  private admission: DeadlineAdmission | undefined;
   readonly startedAt: number;
 
   constructor(opts: ServiceOptions) {
     this.opts = opts;
     this.io = opts.io;
     this.startedAt = opts.timers.now();
-    for (const a of opts.apps) {
-      this.appSlo.set(a.name, a.slo);
-      this.meters.set(a.name, new RateMeter(opts.windowS ?? 60, this.startedAt));
-    }
+    this.ledger = new RequestLedger({
+      model: opts.io.name,
+      apps: opts.apps,
+      timers: opts.timers,
+      metrics: opts.metrics,
+      live: this.live,
+      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
+      ...(opts.hardDeadlineFactor !== undefined ? { hardDeadlineFactor: opts.hardDeadlineFactor } : {}),
+      ...(opts.windowS !== undefined ? { windowS: opts.windowS } : {}),
+      admission: opts.admission ?? 'deadline',
+    });
   }
 
-  private children(app: string) {
-    const m = this.opts.metrics;
-    const model = this.io.name;
-    return {
-      ok: m.requests.labels(model, app, '200'),
-      miss: m.sloMisses.labels(model, app),
-      wait: m.queueWait.labels(model, app),
-      e2e: m.e2e.labels(model, app),
-    };
+  get planned(): PlannedService {
+    return this;
   }
 
-  private metricsFor(app: string) {
-    let c = this.metricChildren.get(app);
-    if (!c) this.metricChildren.set(app, (c = this.children(app)));
-    return c;
+  snapshot(): ServiceSnapshot {
+    return { mode: this.mode, planVersion: this.planVersion, plan: this.plan };
   }
 
   /** Compute the first plan from the rate hints, start backends and the batch manager. */
@@ -181,7 +166,6 @@ export class ServerlessService {
 
   /** The deadline admission's view of the current plan (its groups, concurrency, planned rates). */
   private installAdmission(): void {
-    if ((this.opts.admission ?? 'deadline') !== 'deadline') return;
     const groups = this.manager.groups().map((gv) => {
       const g = this.plan.groups[gv.index];
       return {
@@ -192,39 +176,10 @@ export class ServerlessService {
         rps: Object.fromEntries(
           g.apps.map((a) => [a, this.plan.apps?.find((x) => x.name === a)?.rps ?? g.rps / g.apps.length]),
         ),
-        slo: Object.fromEntries(g.apps.map((a) => [a, this.appSlo.get(a) ?? Infinity])),
+        slo: Object.fromEntries(g.apps.map((a) => [a, this.ledger.slo(a) ?? Infinity])),
       };
     });
-    if (this.admission) this.admission.setGroups(groups);
-    else this.admission = new DeadlineAdmission(groups);
-  }
-
-  /**
-   * Admission of a request of `rows` samples as a whole (the gateway asks before submitting its
-   * rows, so a request is never half admitted). The refusal, or undefined when admitted.
-   */
-  admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
-    const slo = this.appSlo.get(app);
-    if (!this.admission || slo === undefined || !this.accepting) return undefined;
-    const deadline = Math.min(slo, deadlineMs !== undefined ? deadlineMs / 1000 : Infinity);
-    const d = this.admission.decide(app, rows, deadline, this.opts.timers.now());
-    if (d.admit) return undefined;
-    this.opts.metrics.rejected.labels(this.io.name, `overload-${d.reason}`).inc();
-    const why =
-      d.reason === 'share'
-        ? `its share of the group is in use (the other applications' planned share is kept for them)`
-        : `the requests ahead of it would finish in ${d.predictedS.toFixed(3)} s`;
-    return new HetserveError(
-      'E_OVERLOADED',
-      `app ${app}: cannot meet its deadline of ${deadline} s: ${why}; retry after ${d.retryAfterS} s`,
-      {
-        field: 'app',
-        value: app,
-        reason: d.reason,
-        predictedS: +d.predictedS.toFixed(4),
-        retryAfterS: d.retryAfterS,
-      },
-    );
+    this.ledger.setCapacity(groups);
   }
 
   /** maxInFlight of a group of the plan being installed (its backend already exists). */
@@ -291,62 +246,63 @@ export class ServerlessService {
   }
 
   get queued(): number {
-    return this.inflight;
+    return this.ledger.inflight;
   }
 
   hasApp(app: string): boolean {
-    return this.appSlo.has(app);
+    return this.ledger.hasApp(app);
   }
 
   appNames(): string[] {
-    return [...this.appSlo.keys()];
+    return this.ledger.appNames();
   }
 
   /** Measured rates (req/s) over the sliding window. */
   rates(): Record<string, number> {
-    const now = this.opts.timers.now();
-    const r: Record<string, number> = {};
-    for (const [app, m] of this.meters) r[app] = m.rate(now);
-    return r;
+    return this.ledger.rates();
   }
 
   /**
-   * Submit one decoded request for `app`; resolves when answered (never rejects). `admitted`:
-   * the caller already passed `admit` for it (a request of several rows).
+   * Serve one decoded request for `app`; resolves when answered (never rejects). A request of n
+   * samples is n requests to the batch manager, admitted or refused as a whole; its answer stacks
+   * them back (the first failed sample's error, else the outputs in order).
    */
-  infer(req: DecodedRequest, app: string, admitted = false): Promise<Answer> {
-    const slo = this.appSlo.get(app);
-    const refused = admissionError({
-      model: this.io.name,
-      app,
-      slo,
-      accepting: this.accepting,
-      inflight: this.inflight,
-      maxQueue: this.opts.maxQueue,
-      knownApps: () => this.appNames(),
-      onQueueFull: () => this.opts.metrics.rejected.labels(this.io.name, 'queue-full').inc(),
-    });
-    if (refused || slo === undefined) return Promise.resolve({ ok: false, error: refused! });
-    const overloaded = admitted ? undefined : this.admit(app, 1, req.deadlineMs);
-    if (overloaded) return Promise.resolve({ ok: false, error: overloaded });
-    const now = this.opts.timers.now();
-    this.meters.get(app)!.add(now);
-    const wanted = req.deadlineMs !== undefined ? req.deadlineMs / 1000 : Infinity;
-    const hard = now + Math.min(wanted, slo * (this.opts.hardDeadlineFactor ?? 2));
+  infer(req: DecodedRequest, app: string): Promise<Answer> {
+    return req.rows <= 1 ? this.submit(req, app, false) : this.inferRows(req, app);
+  }
+
+  private async inferRows(req: DecodedRequest, app: string): Promise<Answer> {
+    const refused = this.ledger.admit(app, req.rows, req.deadlineMs);
+    if (refused) return { ok: false, error: refused };
+    const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, true)));
+    const failed = answers.find((x) => !x.ok);
+    if (failed) return failed;
+    const ok = answers as Extract<Answer, { ok: true }>[];
+    const worst = ok.reduce((w, x) => (x.latencyS > w.latencyS ? x : w), ok[0]);
+    const parts: Timing[] = ok.map((x) => ({ latencyS: x.latencyS, waitS: x.waitS, execS: x.execS }));
+    return {
+      ok: true,
+      outputs: concatRows(ok.map((x) => x.outputs)),
+      latencyS: worst.latencyS,
+      waitS: worst.waitS,
+      execS: worst.execS,
+      parts,
+    };
+  }
+
+  /** One sample to the batch manager; `admitted`: its whole request already passed admission. */
+  private submit(req: DecodedRequest, app: string, admitted: boolean): Promise<Answer> {
+    const entry = this.ledger.open(app, req.deadlineMs, admitted);
+    if (entry instanceof HetserveError) return Promise.resolve({ ok: false, error: entry });
     return new Promise<Answer>((resolve) => {
-      const p: Pending = { req, app, arrival: now, hardDeadline: hard, slo, done: false, resolve };
-      this.inflight++;
+      const p: Pending = { req, entry, resolve };
       const r = this.manager.submit({
         id: this.nextId++,
         app,
-        arrival: now,
-        deadline: now + Math.min(slo, wanted),
+        arrival: entry.arrival,
+        deadline: entry.deadline,
         payload: p,
       });
-      if (r.accepted && this.admission) {
-        p.counted = true;
-        this.admission.add(app);
-      }
       if (!r.accepted) {
         this.opts.metrics.rejected.labels(this.io.name, r.reason).inc();
         this.finish(p, {
@@ -358,22 +314,7 @@ export class ServerlessService {
   }
 
   private finish(p: Pending, a: Answer): void {
-    if (p.done) return;
-    p.done = true;
-    this.inflight--;
-    if (p.counted) this.admission?.done(p.app);
-    const c = this.metricsFor(p.app);
-    const lat = this.opts.timers.now() - p.arrival;
-    const miss = !a.ok || lat > p.slo;
-    if (a.ok) {
-      c.ok.inc();
-      c.e2e.observe(lat);
-      a.latencyS = lat;
-    }
-    if (miss) c.miss.inc();
-    this.live.request(p.app, a.ok ? lat : undefined, miss);
-    p.resolve(a);
-    if (this.inflight === 0) this.drained.wake();
+    this.ledger.finish(p.entry, a, p.resolve);
   }
 
   private readonly groupChildren = new Map<string, ReturnType<ServerlessService['makeGroupMetrics']>>();
@@ -408,16 +349,16 @@ export class ServerlessService {
     // Frees the batch's maxInFlight slot exactly once (answered, failed, or past every deadline).
     let slotFreed = false;
     // The admission counts the batch's rows as running, with the time they have left.
-    const running = this.admission?.begin(pend[0].app, pend.length, now);
+    const running = this.ledger.begin(pend[0].entry.app, pend.length);
     const freeSlot = (): void => {
       if (slotFreed) return;
       slotFreed = true;
-      if (running !== undefined) this.admission?.end(running);
+      this.ledger.end(running);
       this.manager.complete(batch);
     };
     const m = this.opts.metrics;
     const model = this.io.name;
-    for (const p of pend) this.metricsFor(p.app).wait.observe(now - p.arrival);
+    for (const p of pend) this.ledger.started(p.entry, now);
     const gm = this.groupMetrics(g.key);
     gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
@@ -433,31 +374,32 @@ export class ServerlessService {
       }
       return ctrl.signal;
     };
-    const byDeadline = [...pend].sort((a, b) => a.hardDeadline - b.hardDeadline);
+    const byDeadline = [...pend].sort((a, b) => a.entry.hardDeadline - b.entry.hardDeadline);
     let k = 0;
     let timer: number | undefined;
     const expire = (): void => {
       timer = undefined;
       const t = timers.now();
-      while (k < byDeadline.length && byDeadline[k].hardDeadline <= t + 1e-4) {
+      while (k < byDeadline.length && byDeadline[k].entry.hardDeadline <= t + 1e-4) {
+        const { entry } = byDeadline[k];
         const p = byDeadline[k++];
         this.finish(p, {
           ok: false,
           error: new HetserveError(
             'E_BACKEND_TIMEOUT',
             `no answer from the backend of group ${g.key} within the request's deadline`,
-            { field: 'deadline', value: +(p.hardDeadline - p.arrival).toFixed(3) },
+            { field: 'deadline', value: +(entry.hardDeadline - entry.arrival).toFixed(3) },
           ),
         });
       }
-      if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].hardDeadline, expire);
+      if (k < byDeadline.length) timer = timers.setTimer(byDeadline[k].entry.hardDeadline, expire);
       else {
         abortReason = new HetserveError('E_BACKEND_TIMEOUT', `batch of group ${g.key} passed its deadline`);
         ctrl?.abort(abortReason);
         freeSlot();
       }
     };
-    timer = timers.setTimer(byDeadline[0].hardDeadline, expire);
+    timer = timers.setTimer(byDeadline[0].entry.hardDeadline, expire);
     let inputs: Tensor[];
     try {
       inputs = assembleBatch(
@@ -477,7 +419,8 @@ export class ServerlessService {
       if (abortReason !== undefined) break;
       const slot = this.backends.get(key);
       if (!slot) continue;
-      const t0 = performance.now();
+      // Backend time on the service's clock: real in production, virtual under test.
+      const t0 = timers.now();
       slot.running++;
       try {
         const out = await slot.backend.infer({
@@ -487,11 +430,11 @@ export class ServerlessService {
             return batchSignal();
           },
         });
-        const dt = (performance.now() - t0) / 1000;
+        const dt = timers.now() - t0;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
         this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
-        if (key === primary) this.admission?.observe(pend[0].app, dt);
+        if (key === primary) this.ledger.observe(pend[0].entry.app, dt);
         const cost = this.opts.prices
           ? costPerRequest(
               this.opts.prices,
@@ -509,7 +452,7 @@ export class ServerlessService {
         this.live.batch(g.key, pend.length, cost);
         const per = splitBatch(this.io, out, pend.length);
         pend.forEach((p, i) =>
-          this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.arrival, execS: dt }),
+          this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.entry.arrival, execS: dt }),
         );
         lastErr = undefined;
         break;
@@ -585,7 +528,7 @@ export class ServerlessService {
     // buffer past their deadline.
     plan.groups.forEach((g, i) => {
       for (const a of g.apps) {
-        const slo = this.appSlo.get(a);
+        const slo = this.ledger.slo(a);
         const t = g.timeouts[a];
         if (slo === undefined)
           throw new HetserveError(
@@ -607,7 +550,7 @@ export class ServerlessService {
           );
       }
     });
-    for (const a of this.appSlo.keys())
+    for (const a of this.ledger.appNames())
       if (!plan.groups.some((g) => g.apps.includes(a)))
         throw new HetserveError('E_PLAN_INVALID', `plan: application ${JSON.stringify(a)} is in no group`, {
           field: 'plan.groups',
@@ -636,8 +579,8 @@ export class ServerlessService {
   /** New SLOs / rate hints for the same applications (config reload); the next re-plan uses them. */
   updateApps(apps: readonly { name: string; slo: number; rps: number }[]): void {
     for (const a of apps) {
-      if (!this.appSlo.has(a.name)) continue;
-      this.appSlo.set(a.name, a.slo);
+      if (!this.ledger.hasApp(a.name)) continue;
+      this.ledger.setSlo(a.name, a.slo);
       const o = this.opts.apps.find((x) => x.name === a.name)!;
       o.slo = a.slo;
       o.rps = a.rps;
@@ -663,10 +606,7 @@ export class ServerlessService {
   /** One dashboard point per second. */
   tick(): void {
     const t = this.opts.timers.now() - this.startedAt;
-    const now = this.opts.timers.now();
-    for (const [app, meter] of this.meters)
-      this.opts.metrics.appRate.labels(this.io.name, app).set(meter.rate(now));
-    this.opts.metrics.inflight.labels(this.io.name).set(this.inflight);
+    this.ledger.tick();
     this.live.tick(
       Math.round(t),
       this.plan.groups.map((g) => g.apps.join(',')),
@@ -679,14 +619,13 @@ export class ServerlessService {
 
   /** Stop accepting, release every buffer now and wait until every accepted request is answered. */
   async drain(timeoutS: number): Promise<boolean> {
-    this.accepting = false;
+    this.ledger.stop();
     this.manager.flush();
-    if (this.inflight === 0) return true;
-    return this.drained.wait(timeoutS);
+    return this.ledger.drained(timeoutS);
   }
 
   async close(): Promise<void> {
-    this.accepting = false;
+    this.ledger.stop();
     this.manager?.close();
     await Promise.all([...this.backends.values()].map((s) => s.backend.close()));
     this.backends.clear();

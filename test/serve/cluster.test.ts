@@ -324,3 +324,42 @@ test('hetserve load --query-sizes: a bad mix is a coded error naming the option'
   assert.match(r.stderr, /--query-sizes/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
 });
+
+test('a flood in cluster mode is shed at once with 429 and Retry-After; the rest is answered', async () => {
+  const { gw, url } = await startGateway(
+    baseConfig({
+      serving: {
+        mode: 'cluster',
+        qosMs: 1000,
+        baseType: 'slow',
+        latencyMs: { slow: 50 },
+        instances: [{ name: 's0', type: 'slow', backend: { type: 'replay', latency: 50 } }],
+      },
+    }),
+  );
+  try {
+    // One instance at 50 ms per query reaches 10 queries within a0's 0.5 s SLO, fewer with the
+    // other apps' shares kept: 40 at once cannot all make it.
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(`${url}/v2/models/echo/infer`, inferBody([i, 0, 0, 0], 'a0')),
+      ),
+    );
+    const shed = rs.filter((r) => r.status === 429);
+    assert.ok(shed.length >= 20, `only ${shed.length} of 40 shed`);
+    for (const r of shed) {
+      assert.equal(r.json.code, 'E_OVERLOADED');
+      assert.ok(Number(r.headers.get('retry-after')) >= 1, String(r.headers.get('retry-after')));
+    }
+    assert.ok(rs.some((r) => r.status === 200));
+    // A 504 is an admitted query late on a loaded machine: the timing claims are the
+    // virtual-time conformance suite's (test/serve/model-service.case.ts).
+    for (const r of rs)
+      assert.ok([200, 429, 504].includes(r.status), `${r.status} ${JSON.stringify(r.json)}`);
+    const m = await (await fetch(`${url}/metrics`)).text();
+    assert.match(m, /hetserve_rejected_total\{model="echo",reason="overload-(?:deadline|share)"\} [1-9]/);
+    assert.equal(gw.models.get('echo')!.service.queued, 0);
+  } finally {
+    await gw.close();
+  }
+});

@@ -5,35 +5,22 @@
  */
 import { performance } from 'node:perf_hooks';
 import { HetserveError } from '../../model/errors.ts';
-import { ServerlessService, type Answer } from '../service.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import {
-  concatRows,
-  decodeInferRequest,
-  splitRows,
-  type DecodedRequest,
-  type ModelIO,
-  type Tensor,
-} from '../tensors.ts';
+import type { ModelService } from '../model-service.ts';
+import { decodeInferRequest, type ModelIO, type Tensor } from '../tensors.ts';
 import { inferOptions, type InferOptions } from './infer.ts';
 import type { ModelStats } from './stats.ts';
-
-export interface InferService {
-  readonly io: ModelIO;
-  hasApp(app: string): boolean;
-  appNames(): string[];
-  infer(req: DecodedRequest, app: string): Promise<Answer>;
-}
 
 /** What a front end needs from the gateway. */
 export interface InferContext {
   readonly metrics: GatewayMetrics;
   maxSamplesPerRequest(): number;
   draining(): boolean;
-  /** The served model, or a 404 naming the served ones. */
-  model(name: string): { service: InferService; defaultApp: string | undefined; stats: ModelStats };
-  /** Whether the service reports its batches to `stats` itself (else one per sample here). */
-  batchesReported(name: string): boolean;
+  /**
+   * The served model, or a 404 naming the served ones. Its service reports each backend call to
+   * `stats` (`ModelStats.batch`).
+   */
+  model(name: string): { service: ModelService; defaultApp: string | undefined; stats: ModelStats };
 }
 
 export interface InferResult {
@@ -119,38 +106,24 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
         { field: 'app', value: app },
       );
     appLabel = app;
-    // Serverless mode: a request of n samples is n requests to the batch manager, admitted or
-    // refused as a whole; the answer stacks them back. Cluster mode: one query of size n (or
-    // parameters.query_size).
-    let answers: Answer[];
-    if (decoded.rows > 1 && svc instanceof ServerlessService) {
-      const refused = svc.admit(app, decoded.rows, decoded.deadlineMs);
-      if (refused) throw refused;
-      answers = await Promise.all(splitRows(decoded, svc.io).map((r) => svc.infer(r, app, true)));
-    } else answers = [await svc.infer(decoded, app)];
-    const failed = answers.find((x) => !x.ok);
-    if (failed && !failed.ok) throw failed.error;
-    const ok = answers as Extract<Answer, { ok: true }>[];
-    const worst = ok.reduce((w, x) => (x.latencyS > w.latencyS ? x : w), ok[0]);
-    const perBatch = !ctx.batchesReported(input.model);
-    for (const x of ok) {
-      m.stats.requestOk(x.latencyS, x.waitS, x.execS);
-      if (perBatch) m.stats.batch(1, x.execS);
-    }
+    const answer = await svc.infer(decoded, app);
+    if (!answer.ok) throw answer.error;
+    // A request the service split into samples counts once per sample (Triton's statistics).
+    for (const x of answer.parts ?? [answer]) m.stats.requestOk(x.latencyS, x.waitS, x.execS);
     return {
       io: svc.io,
       id: decoded.id,
       app,
-      outputs: concatRows(ok.map((x) => x.outputs)),
+      outputs: answer.outputs,
       opts,
       // Timing inside the gateway (ms): arrival to answer, batching wait, backend time of the
       // batch (of the slowest sample when the request carries several); gateway_ms: handler
       // entry to just before the answer is serialised.
       timing: {
-        latency_ms: +(worst.latencyS * 1000).toFixed(3),
+        latency_ms: +(answer.latencyS * 1000).toFixed(3),
         gateway_ms: +(performance.now() - received).toFixed(3),
-        queue_ms: +(worst.waitS * 1000).toFixed(3),
-        backend_ms: +(worst.execS * 1000).toFixed(3),
+        queue_ms: +(answer.waitS * 1000).toFixed(3),
+        backend_ms: +(answer.execS * 1000).toFixed(3),
       },
     };
   } catch (e) {

@@ -1,0 +1,281 @@
+/**
+ * The request ledger of one served model: the one place where a request is admitted or refused
+ * (unknown app, draining, queue bound, deadline admission with 429 and Retry-After), its deadlines
+ * are set, and its outcome is recorded exactly once (rates, in-flight count, the deadline
+ * admission's pending counts, Prometheus and dashboard figures, drain). The serverless and the
+ * cluster service both keep their requests here, so both modes admit, time out and count alike.
+ */
+import type { TimerSource } from '../dispatch/clock.ts';
+import type { App } from '../model/app.ts';
+import { HetserveError } from '../model/errors.ts';
+import { admissionError, DeadlineAdmission, DrainWaiters, type AdmissionGroup } from './admission.ts';
+import { RateMeter, type LiveSeries } from './live.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { Answer } from './model-service.ts';
+
+export interface LedgerOptions {
+  /** Model name (metric label). */
+  model: string;
+  /** Applications of the model (name, SLO s). */
+  apps: readonly App[];
+  timers: TimerSource;
+  metrics: GatewayMetrics;
+  live: LiveSeries;
+  /** Accepted-but-unanswered requests before 429 E_QUEUE_FULL (default 10000). */
+  maxQueue?: number;
+  /** Hard deadline = arrival + SLO × this (default 2), unless the request gives an earlier one. */
+  hardDeadlineFactor?: number;
+  /** Rate window, s (default 60). */
+  windowS?: number;
+  /**
+   * Cap on every request's scheduling deadline, s (cluster mode's QoS target); default none.
+   * Admission and the hard deadline keep to the app's SLO and the request's own deadline.
+   */
+  deadlineCapS?: number;
+  /**
+   * 'deadline' (default): once the service describes its capacity (`setCapacity`), admit a request
+   * only when its predicted completion meets its deadline (src/serve/admission.ts), else 429
+   * E_OVERLOADED with Retry-After at once. 'queue': only the maxQueue bound.
+   */
+  admission?: 'deadline' | 'queue';
+}
+
+/** One admitted request, from `open` to `finish`. */
+export interface LedgerEntry {
+  readonly app: string;
+  /** Arrival, s (the service's clock). */
+  readonly arrival: number;
+  readonly slo: number;
+  /** When it should be answered: arrival + min(SLO, cap, its own deadline), s. */
+  readonly deadline: number;
+  /** Past this it is answered E_BACKEND_TIMEOUT, s. */
+  readonly hardDeadline: number;
+  done: boolean;
+}
+
+interface AppCounters {
+  ok: ReturnType<GatewayMetrics['requests']['labels']>;
+  miss: ReturnType<GatewayMetrics['sloMisses']['labels']>;
+  wait: ReturnType<GatewayMetrics['queueWait']['labels']>;
+  e2e: ReturnType<GatewayMetrics['e2e']['labels']>;
+}
+
+export class RequestLedger {
+  readonly #o: LedgerOptions;
+  readonly #slo = new Map<string, number>();
+  readonly #meters = new Map<string, RateMeter>();
+  /** Label children per app, cached: the hot path does no label lookups. */
+  readonly #counters = new Map<string, AppCounters>();
+  readonly #drained = new DrainWaiters();
+  #admission: DeadlineAdmission | undefined;
+  #inflight = 0;
+  #accepting = true;
+
+  constructor(o: LedgerOptions) {
+    this.#o = o;
+    const now = o.timers.now();
+    for (const a of o.apps) {
+      this.#slo.set(a.name, a.slo);
+      this.#meters.set(a.name, new RateMeter(o.windowS ?? 60, now));
+    }
+  }
+
+  hasApp(app: string): boolean {
+    return this.#slo.has(app);
+  }
+
+  appNames(): string[] {
+    return [...this.#slo.keys()];
+  }
+
+  /** The app's SLO, s (undefined for an unknown app). */
+  slo(app: string): number | undefined {
+    return this.#slo.get(app);
+  }
+
+  /** A new SLO for a known app (config reload). */
+  setSlo(app: string, slo: number): void {
+    if (this.#slo.has(app)) this.#slo.set(app, slo);
+  }
+
+  /** Accepted requests not yet answered. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Measured rates (req/s) over the sliding window. */
+  rates(): Record<string, number> {
+    const now = this.#o.timers.now();
+    const r: Record<string, number> = {};
+    for (const [app, m] of this.#meters) r[app] = m.rate(now);
+    return r;
+  }
+
+  /**
+   * What the deadline admission knows of the service's capacity (plan groups, or the instance
+   * pool as one group); pending counts carry over. Ignored under `admission: 'queue'`.
+   */
+  setCapacity(groups: readonly AdmissionGroup[]): void {
+    if ((this.#o.admission ?? 'deadline') !== 'deadline') return;
+    if (this.#admission) this.#admission.setGroups(groups);
+    else this.#admission = new DeadlineAdmission(groups);
+  }
+
+  /**
+   * A backend call of `rows` requests of `app`'s group starts now: the admission counts them as
+   * running, with the time they have left. Hand the result to `end` when the call's slot frees.
+   */
+  begin(app: string, rows: number): number | undefined {
+    return this.#admission?.begin(app, rows, this.#o.timers.now());
+  }
+
+  /** The call `begin` reported has freed its slot. */
+  end(running: number | undefined): void {
+    if (running !== undefined) this.#admission?.end(running);
+  }
+
+  /** A backend call for `app`'s group took `execS` seconds (the admission's measured latency). */
+  observe(app: string, execS: number): void {
+    this.#admission?.observe(app, execS);
+  }
+
+  /** The deadline a request is admitted against: its app's SLO or its own, the earlier; s from now. */
+  #deadlineS(slo: number, deadlineMs: number | undefined): number {
+    return Math.min(slo, deadlineMs !== undefined ? deadlineMs / 1000 : Infinity);
+  }
+
+  /**
+   * Deadline admission of a request of `rows` places as a whole (a request split into samples is
+   * admitted before any sample is opened, so it is never half admitted). The refusal (429
+   * E_OVERLOADED with `retryAfterS`), or undefined when admitted.
+   */
+  admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
+    const slo = this.#slo.get(app);
+    if (!this.#admission || slo === undefined || !this.#accepting) return undefined;
+    const deadline = this.#deadlineS(slo, deadlineMs);
+    const d = this.#admission.decide(app, rows, deadline, this.#o.timers.now());
+    if (d.admit) return undefined;
+    this.#o.metrics.rejected.labels(this.#o.model, `overload-${d.reason}`).inc();
+    const why =
+      d.reason === 'share'
+        ? `its share of the group is in use (the other applications' planned share is kept for them)`
+        : `the requests ahead of it would finish in ${d.predictedS.toFixed(3)} s`;
+    return new HetserveError(
+      'E_OVERLOADED',
+      `app ${app}: cannot meet its deadline of ${deadline} s: ${why}; retry after ${d.retryAfterS} s`,
+      {
+        field: 'app',
+        value: app,
+        reason: d.reason,
+        predictedS: +d.predictedS.toFixed(4),
+        retryAfterS: d.retryAfterS,
+      },
+    );
+  }
+
+  /**
+   * Admit one request of `app` (one queue place) or refuse it: unknown app, draining, queue full,
+   * and, unless `admitted` (its whole request already passed `admit`), the deadline admission.
+   * An admitted request is counted until `finish`.
+   */
+  open(app: string, deadlineMs: number | undefined, admitted = false): LedgerEntry | HetserveError {
+    const o = this.#o;
+    const slo = this.#slo.get(app);
+    const refused = admissionError({
+      model: o.model,
+      app,
+      slo,
+      accepting: this.#accepting,
+      inflight: this.#inflight,
+      maxQueue: o.maxQueue,
+      knownApps: () => this.appNames(),
+      onQueueFull: () => o.metrics.rejected.labels(o.model, 'queue-full').inc(),
+    });
+    if (refused || slo === undefined) return refused!;
+    const overloaded = admitted ? undefined : this.admit(app, 1, deadlineMs);
+    if (overloaded) return overloaded;
+    const now = o.timers.now();
+    this.#meters.get(app)!.add(now);
+    const wanted = deadlineMs !== undefined ? deadlineMs / 1000 : Infinity;
+    this.#inflight++;
+    this.#admission?.add(app);
+    return {
+      app,
+      arrival: now,
+      slo,
+      deadline: now + Math.min(this.#deadlineS(slo, deadlineMs), o.deadlineCapS ?? Infinity),
+      hardDeadline: now + Math.min(wanted, slo * (o.hardDeadlineFactor ?? 2)),
+      done: false,
+    };
+  }
+
+  #countersOf(app: string): AppCounters {
+    let c = this.#counters.get(app);
+    if (!c) {
+      const m = this.#o.metrics;
+      const model = this.#o.model;
+      c = {
+        ok: m.requests.labels(model, app, '200'),
+        miss: m.sloMisses.labels(model, app),
+        wait: m.queueWait.labels(model, app),
+        e2e: m.e2e.labels(model, app),
+      };
+      this.#counters.set(app, c);
+    }
+    return c;
+  }
+
+  /** The request's backend call starts now: its wait (batching, queueing) is recorded. */
+  started(e: LedgerEntry, now: number): void {
+    this.#countersOf(e.app).wait.observe(now - e.arrival);
+  }
+
+  /**
+   * Record the request's outcome and deliver its answer, exactly once (later calls do nothing):
+   * the answer's `latencyS` is set, `record` sees the latency for mode-specific metrics. False
+   * when it was already answered.
+   */
+  finish(e: LedgerEntry, a: Answer, deliver: (a: Answer) => void, record?: (latS: number) => void): boolean {
+    if (e.done) return false;
+    e.done = true;
+    this.#inflight--;
+    this.#admission?.done(e.app);
+    const c = this.#countersOf(e.app);
+    const lat = this.#o.timers.now() - e.arrival;
+    const miss = !a.ok || lat > e.slo;
+    if (a.ok) {
+      c.ok.inc();
+      c.e2e.observe(lat);
+      a.latencyS = lat;
+    }
+    if (miss) c.miss.inc();
+    record?.(lat);
+    this.#o.live.request(e.app, a.ok ? lat : undefined, miss);
+    deliver(a);
+    if (this.#inflight === 0) this.#drained.wake();
+    return true;
+  }
+
+  /** The per-second gauges: measured rate per app, requests in flight. */
+  tick(): void {
+    const o = this.#o;
+    const now = o.timers.now();
+    for (const [app, meter] of this.#meters) o.metrics.appRate.labels(o.model, app).set(meter.rate(now));
+    o.metrics.inflight.labels(o.model).set(this.#inflight);
+  }
+
+  /** Refuse every request from now on (E_SHUTTING_DOWN). */
+  stop(): void {
+    this.#accepting = false;
+  }
+
+  /** True once nothing is in flight, false when `timeoutS` passes first. */
+  drained(timeoutS: number): Promise<boolean> {
+    if (this.#inflight === 0) return Promise.resolve(true);
+    return this.#drained.wait(timeoutS);
+  }
+}
