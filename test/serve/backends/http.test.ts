@@ -2,6 +2,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import diagnostics from 'node:diagnostics_channel';
 import type { AddressInfo } from 'node:net';
 import { HttpBackend } from '../../../src/serve/backends/index.ts';
 import { assembleBatch } from '../../../src/serve/tensors.ts';
@@ -59,15 +60,24 @@ describe('http faults', () => {
   });
 
   test('a hanging endpoint times out per attempt (E_BACKEND_TIMEOUT)', async () => {
+    // Attempts counted where the backend makes them (undici's request-created channel): on a
+    // loaded host a timed-out attempt can be aborted before the server has read it.
     let attempts = 0;
+    let seen = 0;
     const s = createServer((req) => {
-      if (req.url?.endsWith('/infer')) attempts++;
+      if (req.url?.endsWith('/infer')) seen++;
     });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as AddressInfo).port;
+    const onCreate = (m: unknown): void => {
+      const r = (m as { request: { origin: unknown; path: string } }).request;
+      if (String(r.origin).endsWith(`:${port}`) && r.path.endsWith('/infer')) attempts++;
+    };
+    diagnostics.subscribe('undici:request:create', onCreate);
     const b = new HttpBackend(
       {
         type: 'http',
-        url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+        url: `http://127.0.0.1:${port}`,
         timeoutMs: 100,
         retries: 1,
         headers: {},
@@ -86,7 +96,9 @@ describe('http faults', () => {
         (e: Error & { code?: string }) => e.code === 'E_BACKEND_TIMEOUT',
       );
       assert.equal(attempts, 2, 'the first attempt and one retry');
+      assert.ok(seen <= 2, `the server saw ${seen} requests`);
     } finally {
+      diagnostics.unsubscribe('undici:request:create', onCreate);
       await b.close();
       s.closeAllConnections();
       s.close();
