@@ -259,6 +259,11 @@ export class LatencyCalibrator {
    */
   private misfits = 0;
 
+  /** Least time before the next refit, s: `minIntervalS`, doubled per misfit (at most 64 ×). */
+  private refitGapS(): number {
+    return this.o.minIntervalS * 2 ** Math.min(this.misfits, 6);
+  }
+
   constructor(profile: ServerlessProfile, options: CalibrationOptions = {}) {
     this.o = checkOptions(options);
     this.predictFn = options.predict ?? defaultPredict;
@@ -390,8 +395,7 @@ export class LatencyCalibrator {
       this.falseAlarms++;
       return undefined;
     }
-    if (this.current.version > 0 && t - this.current.at < o.minIntervalS * 2 ** Math.min(this.misfits, 6))
-      return undefined;
+    if (this.current.version > 0 && t - this.current.at < this.refitGapS()) return undefined;
     return this.refit(t);
   }
 
@@ -543,8 +547,8 @@ export class LatencyCalibrator {
     };
     // A refit due again as soon as it may be: the curves keep missing this backend (noise wider
     // than `tolerance`); one after a quiet spell is a new drift.
-    const gap = o.minIntervalS * 2 ** Math.min(this.misfits, 6);
-    this.misfits = this.current.version > 0 && t - this.current.at < 2 * gap ? this.misfits + 1 : 0;
+    this.misfits =
+      this.current.version > 0 && t - this.current.at < 2 * this.refitGapS() ? this.misfits + 1 : 0;
     this.current = { version: event.version, at: t, profile: next, event };
     this.events.push(event);
     if (this.events.length > KEEP_EVENTS) this.events.splice(0, this.events.length - KEEP_EVENTS);

@@ -7,6 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { HttpBackend } from '../../../src/serve/backends/index.ts';
 import { assembleBatch } from '../../../src/serve/tensors.ts';
 import { ECHO, runBackendConformance, sample } from './backend.case.ts';
+import type { ModelIO } from '../../../src/serve/tensors.ts';
+
+/** One sample, no batch deadline. */
+function inferOne(b: HttpBackend, io: ModelIO) {
+  return b.infer({
+    inputs: assembleBatch(io, [{ samples: sample(io, 1) }]),
+    size: 1,
+    signal: new AbortController().signal,
+  });
+}
 
 let echoServer: Server;
 let echoUrl = '';
@@ -46,14 +56,7 @@ describe('http faults', () => {
     );
     const io = await b.start();
     try {
-      await assert.rejects(
-        b.infer({
-          inputs: assembleBatch(io, [{ samples: sample(io, 1) }]),
-          size: 1,
-          signal: new AbortController().signal,
-        }),
-        (e: Error & { code?: string }) => e.code === 'E_BACKEND_FAILED',
-      );
+      await assert.rejects(inferOne(b, io), (e: Error & { code?: string }) => e.code === 'E_BACKEND_FAILED');
     } finally {
       await b.close();
     }
@@ -87,14 +90,7 @@ describe('http faults', () => {
     const io = await b.start();
     try {
       // No deadline on the batch: only the per-attempt timeout can end it, once per attempt.
-      await assert.rejects(
-        b.infer({
-          inputs: assembleBatch(io, [{ samples: sample(io, 1) }]),
-          size: 1,
-          signal: new AbortController().signal,
-        }),
-        (e: Error & { code?: string }) => e.code === 'E_BACKEND_TIMEOUT',
-      );
+      await assert.rejects(inferOne(b, io), (e: Error & { code?: string }) => e.code === 'E_BACKEND_TIMEOUT');
       assert.equal(attempts, 2, 'the first attempt and one retry');
       assert.ok(seen <= 2, `the server saw ${seen} requests`);
     } finally {
