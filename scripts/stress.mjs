@@ -3,6 +3,9 @@
 // Each run's output is kept apart and printed whole only when that run fails (interleaved
 // output of two runs could not be read); a passing run prints its summary lines.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.argv[2] ?? 2);
@@ -29,7 +32,19 @@ const results = await Promise.all(
   ),
 );
 let failed = 0;
+// The tests each run reported, by name (the spec reporter's ✔/✖ lines), so that a run which
+// silently ran fewer tests than another fails too: a test that does not run protects nothing.
+const ran = (out) => {
+  const names = new Map();
+  for (const line of out.split('\n')) {
+    const m = /^\s*[✔✖] (.*?)(?: \([\d.]+m?s\))?(?: # .*)?$/.exec(line);
+    if (m && !line.includes('failing tests:')) names.set(m[1], (names.get(m[1]) ?? 0) + 1);
+  }
+  return names;
+};
+const keep = mkdtempSync(join(tmpdir(), 'hetserve-stress-'));
 for (const r of results) {
+  writeFileSync(join(keep, `run-${r.run}.log`), r.out);
   const summary = r.out.split('\n').filter((l) => /^ℹ (tests|pass|fail|cancelled|duration_ms)/.test(l));
   console.log(`run ${r.run}: exit ${r.code}\n  ${summary.join('\n  ')}`);
   if (r.code !== 0) {
@@ -37,5 +52,17 @@ for (const r of results) {
     console.log(`----- run ${r.run} output -----\n${r.out}\n----- end of run ${r.run} -----`);
   }
 }
+const sets = results.map((r) => ran(r.out));
+const union = new Set(sets.flatMap((s) => [...s.keys()]));
+for (const [i, s] of sets.entries()) {
+  const missing = [...union].filter((n) => (s.get(n) ?? 0) < Math.max(...sets.map((o) => o.get(n) ?? 0)));
+  if (missing.length > 0) {
+    failed++;
+    console.log(
+      `run ${i + 1} did not run ${missing.length} test(s) another run ran:\n  ${missing.join('\n  ')}`,
+    );
+  }
+}
+console.log(`outputs kept in ${keep}`);
 console.log(`${runs} concurrent runs in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
