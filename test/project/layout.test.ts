@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const TEST = fileURLToPath(new URL('..', import.meta.url));
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -44,4 +45,56 @@ test('every .case.ts file exports one run…Conformance suite and is called by a
     );
     assert.ok(callers.length > 0, `no test file calls ${names[0]} from ${c}`);
   }
+});
+
+/**
+ * Top-level statements of `source` that await after a statement registering tests. The runner's
+ * --test-force-exit ends a file's process once every test registered so far has finished: a file
+ * that registers a test, then awaits at top level, can end before the tests after the await
+ * register, and they silently never run (fewer tests counted, nothing failed).
+ */
+function awaitsAfterRegistration(fileName: string, source: string): string[] {
+  const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true);
+  const inFunction = (n: ts.Node): boolean => ts.isFunctionLike(n) || ts.isClassLike(n);
+  const find = (node: ts.Node, hit: (n: ts.Node) => boolean): boolean => {
+    if (inFunction(node)) return false;
+    let found = false;
+    const visit = (n: ts.Node): void => {
+      if (found || inFunction(n)) return;
+      if (hit(n)) found = true;
+      else ts.forEachChild(n, visit);
+    };
+    ts.forEachChild(node, visit);
+    return found || hit(node);
+  };
+  const registers = (n: ts.Node): boolean =>
+    ts.isCallExpression(n) &&
+    ts.isIdentifier(n.expression) &&
+    /^(test|describe|it|suite|run\w+Conformance)$/.test(n.expression.text);
+  const awaits = (n: ts.Node): boolean =>
+    ts.isAwaitExpression(n) || (ts.isForOfStatement(n) && n.awaitModifier !== undefined);
+  const bad: string[] = [];
+  let registered = false;
+  for (const st of sf.statements) {
+    if (registered && find(st, awaits))
+      bad.push(`${fileName}:${sf.getLineAndCharacterOfPosition(st.getStart()).line + 1}`);
+    // A registration inside a function body runs when it is called: count the call site instead.
+    if (find(st, registers)) registered = true;
+  }
+  return bad;
+}
+
+test('no test file awaits at top level after registering a test (such tests could silently not run)', () => {
+  // The check itself: it flags the await after a registration, and only that one.
+  assert.deepEqual(
+    awaitsAfterRegistration(
+      'x.ts',
+      "const a = await f();\ntest('a', async () => { await g(); });\nasync function k() { await g(); }\nconst b = await h();\nfor (const c of [1]) test(`c${c}`, () => {});\n",
+    ),
+    ['x.ts:4'],
+  );
+  const bad = files
+    .filter((f) => f.endsWith('.test.ts') || f.endsWith('.case.ts'))
+    .flatMap((f) => awaitsAfterRegistration(f, readFileSync(`${TEST}/${f}`, 'utf8')));
+  assert.deepEqual(bad, [], 'move these awaits before the first test, or into a before() hook');
 });
