@@ -98,14 +98,14 @@ const NORMAL_Z_999 = 3.0902;
 const MEASURED_SPREAD = 4;
 /** Latest measured batches per group the latency estimate reads. */
 const MEASURED_WINDOW = 32;
-/** Normal quantile of 0.75: (p75 - median) / this estimates one standard deviation. */
-const NORMAL_Z_75 = 0.6745;
+/** Normal quantile of 0.9: (p90 - median) / this estimates one standard deviation. */
+const NORMAL_Z_90 = 1.2816;
 
 /**
  * Measured batch latency of one group: its latest batches, their median and a spread from their
- * upper quartile. Quantiles, not moments: a host stall that holds a few batches for a second moves
- * neither (up to a quarter of the window), while a slowdown that lasts moves both within half a
- * window; a right-skewed latency widens the spread as it should.
+ * 90th percentile. Quantiles, not moments: a host stall that holds up to three of the batches moves
+ * neither, while stalls that come back (one batch in ten or more) widen the spread, and a slowdown
+ * that lasts moves both within half a window; a right-skewed latency widens the spread as it should.
  */
 interface Measured {
   samples: number[];
@@ -235,7 +235,7 @@ export class DeadlineAdmission {
     m.next = (m.next + 1) % MEASURED_WINDOW;
     const sorted = [...m.samples].sort((x, y) => x - y);
     m.median = quantileSorted(sorted, 0.5);
-    m.sd = (quantileSorted(sorted, 0.75) - m.median) / NORMAL_Z_75;
+    m.sd = (quantileSorted(sorted, 0.9) - m.median) / NORMAL_Z_90;
   }
 
   /** Count `rows` arrivals of `app` at `nowS` in its decaying count (time constant `horizonS`). */
@@ -339,25 +339,41 @@ export class DeadlineAdmission {
     // (a plan that fills the group has no slack to keep).
     const idle = this.#slots(gi, avg, undefined);
     const reaches = new Map(g.apps.map((a) => [a, reachOf(this.#slo.get(a) ?? deadlineS)]));
-    const common = Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle)));
+    const tightest = (measured: boolean): number =>
+      Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle, measured)));
+    const common = tightest(true);
+    // Who is a member is judged at the expected latency (the plan's margin): measured spread
+    // that grows with a noisy host must not take the quiet apps' entitlements away (down to none
+    // when the tightest SLO's reach falls to zero); the places kept stay sized by `common`.
+    const entitled = tightest(false);
     const all = g.apps.map((b) => ({
       b,
       mean: share(b) * common,
+      entitled: share(b) * entitled,
       held: this.pending(b),
       reach: reaches.get(b)!,
     }));
-    const totalMean = all.reduce((x, m) => x + m.mean, 0);
-    const quantile = (mean: number): number =>
-      Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(common - (totalMean - mean) + 1e-9));
+    const quantileIn =
+      (backlog: number, totalMean: number) =>
+      (mean: number): number =>
+        Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(backlog - (totalMean - mean) + 1e-9));
+    const quantile = quantileIn(
+      common,
+      all.reduce((x, m) => x + m.mean, 0),
+    );
+    const entitlement = quantileIn(
+      entitled,
+      all.reduce((x, m) => x + m.entitled, 0),
+    );
     // Arrivals (admitted or not) within the time that backlog takes to drain: a flood shows here
     // even while its admitted requests hold no more places than a quiet app's peak.
-    const horizonS = (common * avg) / perWave;
+    const horizonS = (entitled * avg) / perWave;
     if (nowS !== undefined) this.#arrive(app, rows, nowS, horizonS);
     const members = all.filter(
       (m) =>
-        m.mean > 0 &&
-        m.held <= quantile(m.mean) &&
-        (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= quantile(m.mean)),
+        m.entitled > 0 &&
+        m.held <= entitlement(m.entitled) &&
+        (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= entitlement(m.entitled)),
     );
     const kept = (ms: typeof members): { places: number; reach: number } => {
       let mean = 0;
@@ -375,7 +391,7 @@ export class DeadlineAdmission {
     // whole; those places sit behind it, so they must fit within the members' tightest reach,
     // while this request's own deadline bounds only the backlog ahead of it.
     const self = members.find((m) => m.b === app);
-    const stays = self !== undefined && self.held + rows <= quantile(self.mean);
+    const stays = self !== undefined && self.held + rows <= entitlement(self.entitled);
     let excess = backlog + rows - k;
     if (stays && excess > 0) {
       // A member within its entitlement is refused only when its request misses its deadline at
