@@ -3,6 +3,7 @@
  * request: known application, not draining, queue below its bound; and the waiters of a drain.
  * One place, so both modes refuse with the same codes and metrics and drain alike.
  */
+import { quantileSorted } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
 
 export interface AdmissionState {
@@ -95,6 +96,23 @@ const NORMAL_Z_999 = 3.0902;
 
 /** Standard deviations of measured batch latency in one batch's spread (see DeadlineAdmission). */
 const MEASURED_SPREAD = 4;
+/** Latest measured batches per group the latency estimate reads. */
+const MEASURED_WINDOW = 32;
+/** Normal quantile of 0.9: (p90 - median) / this estimates one standard deviation. */
+const NORMAL_Z_90 = 1.2816;
+
+/**
+ * Measured batch latency of one group: its latest batches, their median and a spread from their
+ * 90th percentile. Quantiles, not moments: a host stall that holds up to three of the batches moves
+ * neither, while stalls that come back (one batch in ten or more) widen the spread, and a slowdown
+ * that lasts moves both within half a window; a right-skewed latency widens the spread as it should.
+ */
+interface Measured {
+  samples: number[];
+  next: number;
+  median: number;
+  sd: number;
+}
 
 /** What the deadline admission knows of one plan group. */
 export interface AdmissionGroup {
@@ -129,24 +147,27 @@ export interface AdmissionDecision {
  * more pessimistic), and the queued ones follow in batches of B, each slot taking the next batch
  * as it frees. The request's batch, the r-th on its slot, must finish by its deadline with a
  * margin for r batches running long: sqrt(r) spreads of one batch (independent latencies add
- * their variances), where a spread is the plan's max - avg until batches are measured, then three
- * measured standard deviations; never less than max - avg.
+ * their variances), where a spread is the plan's max - avg until batches are measured, then
+ * MEASURED_SPREAD measured standard deviations; never less than max - avg.
  *
  * Fairness: an app's planned share (rps over the group's capacity B c / L, or over the planned
  * total when larger) of the backlog every app can live with is its mean count of places. Places
  * are kept, behind the new request and within the tightest SLO of the apps they are kept for, for
  * the apps holding no more than a high quantile of that count (one pool, see `decide`), so one
- * app's flood can neither fill the backlog nor build one too long for a tighter SLO.
+ * app's flood can neither fill the backlog nor build one too long for a tighter SLO. A request of
+ * a member within its entitlement is refused only when it would miss its deadline at the expected
+ * batch latency (the plan's margin, not the measured spread): see `decide`.
  *
- * The batch latency is the larger of the plan's prediction and an exponential average of measured
- * batches, so a slower machine than the profile's tightens admission instead of missing SLOs.
+ * The batch latency is the larger of the plan's prediction and the median of the latest measured
+ * batches, so a slower machine than the profile's tightens admission instead of missing SLOs,
+ * while a host stall that holds a few batches moves neither it nor the measured spread (`Measured`).
  * Pure: the caller owns time and counts (`pending`).
  */
 export class DeadlineAdmission {
   #groups: AdmissionGroup[] = [];
   #groupOf = new Map<string, number>();
-  /** Measured batch latency per group index (exponential averages of it and its variance), seconds. */
-  #measured = new Map<number, { mean: number; variance: number }>();
+  /** Measured batch latency per group index (latest batches, median and spread), seconds. */
+  #measured = new Map<number, Measured>();
   readonly #pending = new Map<string, number>();
   readonly #slo = new Map<string, number>();
   /** Batches on a backend now, by handle: an app of their group, rows, start (caller's clock). */
@@ -207,12 +228,14 @@ export class DeadlineAdmission {
   observe(app: string, execS: number): void {
     const gi = this.#groupOf.get(app);
     if (gi === undefined || !(execS >= 0)) return;
-    const prev = this.#measured.get(gi);
-    if (prev === undefined) this.#measured.set(gi, { mean: execS, variance: 0 });
-    else {
-      const d = execS - prev.mean;
-      this.#measured.set(gi, { mean: prev.mean + 0.1 * d, variance: 0.9 * (prev.variance + 0.1 * d * d) });
-    }
+    let m = this.#measured.get(gi);
+    if (m === undefined) this.#measured.set(gi, (m = { samples: [], next: 0, median: 0, sd: 0 }));
+    if (m.samples.length < MEASURED_WINDOW) m.samples.push(execS);
+    else m.samples[m.next] = execS;
+    m.next = (m.next + 1) % MEASURED_WINDOW;
+    const sorted = [...m.samples].sort((x, y) => x - y);
+    m.median = quantileSorted(sorted, 0.5);
+    m.sd = (quantileSorted(sorted, 0.9) - m.median) / NORMAL_Z_90;
   }
 
   /** Count `rows` arrivals of `app` at `nowS` in its decaying count (time constant `horizonS`). */
@@ -228,18 +251,18 @@ export class DeadlineAdmission {
   }
 
   /** Margin for `r` batches in a row on one slot running long (see the class comment), seconds. */
-  #margin(gi: number, r: number): number {
+  #margin(gi: number, r: number, measured = true): number {
     const g = this.#groups[gi];
     const tail = Math.max(0, g.latency.max - g.latency.avg);
-    const m = this.#measured.get(gi);
-    const spread = m === undefined ? tail : MEASURED_SPREAD * Math.sqrt(m.variance);
+    const m = measured ? this.#measured.get(gi) : undefined;
+    const spread = m === undefined ? tail : MEASURED_SPREAD * m.sd;
     return Math.max(tail, spread * Math.sqrt(r));
   }
 
   /** Average batch latency used for the group (plan's prediction or measured, the larger). */
   batchLatency(gi: number): number {
     const g = this.#groups[gi];
-    return Math.max(g.latency.avg, this.#measured.get(gi)?.mean ?? 0);
+    return Math.max(g.latency.avg, this.#measured.get(gi)?.median ?? 0);
   }
 
   /**
@@ -264,13 +287,13 @@ export class DeadlineAdmission {
   }
 
   /** Most requests the group can hold (running and queued) for one with `deadlineS` to meet it. */
-  #reach(gi: number, deadlineS: number, slots: { free: number[]; rows: number }): number {
+  #reach(gi: number, deadlineS: number, slots: { free: number[]; rows: number }, measured = true): number {
     const g = this.#groups[gi];
     const avg = this.batchLatency(gi);
     let batches = 0;
     for (const f of slots.free) {
       let r = Math.floor((deadlineS - f) / avg + 1e-9);
-      while (r > 0 && f + r * avg + this.#margin(gi, r) > deadlineS + 1e-9) r--;
+      while (r > 0 && f + r * avg + this.#margin(gi, r, measured) > deadlineS + 1e-9) r--;
       batches += Math.max(0, r);
     }
     return slots.rows + g.batchSize * batches;
@@ -297,7 +320,8 @@ export class DeadlineAdmission {
     const queued = Math.max(0, backlog - slots.rows) + rows;
     const j = Math.ceil(queued / g.batchSize);
     const round = Math.floor((j - 1) / g.concurrency) + 1;
-    const predictedS = slots.free[(j - 1) % g.concurrency] + round * avg + this.#margin(gi, round);
+    const at = slots.free[(j - 1) % g.concurrency] + round * avg;
+    let predictedS = at + this.#margin(gi, round);
     const reachOf = (d: number): number => this.#reach(gi, d, slots);
     const k = reachOf(deadlineS);
     // An app's share is its planned rate over the group's capacity (or over the planned total
@@ -315,25 +339,41 @@ export class DeadlineAdmission {
     // (a plan that fills the group has no slack to keep).
     const idle = this.#slots(gi, avg, undefined);
     const reaches = new Map(g.apps.map((a) => [a, reachOf(this.#slo.get(a) ?? deadlineS)]));
-    const common = Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle)));
+    const tightest = (measured: boolean): number =>
+      Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle, measured)));
+    const common = tightest(true);
+    // Who is a member is judged at the expected latency (the plan's margin): measured spread
+    // that grows with a noisy host must not take the quiet apps' entitlements away (down to none
+    // when the tightest SLO's reach falls to zero); the places kept stay sized by `common`.
+    const entitled = tightest(false);
     const all = g.apps.map((b) => ({
       b,
       mean: share(b) * common,
+      entitled: share(b) * entitled,
       held: this.pending(b),
       reach: reaches.get(b)!,
     }));
-    const totalMean = all.reduce((x, m) => x + m.mean, 0);
-    const quantile = (mean: number): number =>
-      Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(common - (totalMean - mean) + 1e-9));
+    const quantileIn =
+      (backlog: number, totalMean: number) =>
+      (mean: number): number =>
+        Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(backlog - (totalMean - mean) + 1e-9));
+    const quantile = quantileIn(
+      common,
+      all.reduce((x, m) => x + m.mean, 0),
+    );
+    const entitlement = quantileIn(
+      entitled,
+      all.reduce((x, m) => x + m.entitled, 0),
+    );
     // Arrivals (admitted or not) within the time that backlog takes to drain: a flood shows here
     // even while its admitted requests hold no more places than a quiet app's peak.
-    const horizonS = (common * avg) / perWave;
+    const horizonS = (entitled * avg) / perWave;
     if (nowS !== undefined) this.#arrive(app, rows, nowS, horizonS);
     const members = all.filter(
       (m) =>
-        m.mean > 0 &&
-        m.held <= quantile(m.mean) &&
-        (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= quantile(m.mean)),
+        m.entitled > 0 &&
+        m.held <= entitlement(m.entitled) &&
+        (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= entitlement(m.entitled)),
     );
     const kept = (ms: typeof members): { places: number; reach: number } => {
       let mean = 0;
@@ -351,9 +391,17 @@ export class DeadlineAdmission {
     // whole; those places sit behind it, so they must fit within the members' tightest reach,
     // while this request's own deadline bounds only the backlog ahead of it.
     const self = members.find((m) => m.b === app);
-    const stays = self !== undefined && self.held + rows <= quantile(self.mean);
+    const stays = self !== undefined && self.held + rows <= entitlement(self.entitled);
     let excess = backlog + rows - k;
-    if (!stays) {
+    if (stays && excess > 0) {
+      // A member within its entitlement is refused only when its request misses its deadline at
+      // the expected batch latency (with the plan's margin): a noisy host's measured spread grows
+      // with stalls that delay every queued request alike, so refusing the member for it would
+      // turn a likely answer in time into a sure 429 while sparing no one. The flood's excess
+      // keeps the full margin and is what gets shed.
+      excess = backlog + rows - this.#reach(gi, deadlineS, slots, false);
+      predictedS = at + this.#margin(gi, round, false);
+    } else if (!stays) {
       const pool = kept(members.filter((m) => m.b !== app));
       if (pool.places > 0) excess = Math.max(excess, backlog + rows + pool.places - pool.reach);
     }
