@@ -19,7 +19,8 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { quantileSorted } from 'simple-statistics';
-import { ClusterProfileSchema, type ClusterProfile } from '../model/cluster.ts';
+import type { ClusterProfile } from '../model/cluster.ts';
+import { clusterSchemas } from '../model/cluster-schema.ts';
 import { badField } from '../model/errors.ts';
 import { parseWith } from '../model/validate.ts';
 
@@ -90,7 +91,7 @@ export function loadBundledClusterProfile(model: string): ClusterProfile {
 
 /** Validate a user cluster profile (E_PROFILE_INVALID naming the field). */
 export function parseClusterProfile(input: unknown, source = 'profile'): ClusterProfile {
-  return parseWith(ClusterProfileSchema, input, 'E_PROFILE_INVALID', source);
+  return parseWith(clusterSchemas().ClusterProfileSchema, input, 'E_PROFILE_INVALID', source);
 }
 
 export interface LatencyTableOptions {
