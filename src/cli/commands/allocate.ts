@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { HetserveError } from '../../model/errors.ts';
-import { parseNumber, printJson, readJsonFile } from '../io.ts';
+import { parseNumber, printJson, readJsonFile, writeOutput } from '../io.ts';
 
 interface AllocateCliOptions {
   model: string;
@@ -225,6 +225,6 @@ export function register(program: Command): void {
         return;
       }
       const { formatAllocation } = await import('../../plan/cluster/format.ts');
-      process.stdout.write(formatAllocation(result));
+      writeOutput(formatAllocation(result));
     });
 }
