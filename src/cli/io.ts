@@ -1,5 +1,5 @@
 /** Shared CLI plumbing: coded-error reporting, file reading, option parsing, progress bars. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { HetserveError, isHetserveError, type ErrorCode } from '../model/errors.ts';
 
@@ -86,5 +86,23 @@ export function fail(code: ErrorCode, message: string, details: Record<string, u
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  writeOutput(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Write a command's result to stdout in synchronous writes of its file descriptor: getting
+ * `process.stdout` builds a stream (for a pipe, a net.Socket and the stream modules), ~5 ms of a
+ * cold `hetserve allocate` or `plan` that writes once. When a write fails (a non-blocking pipe
+ * that is full, a closed one), the rest goes through `process.stdout` as before. For output
+ * written after anything else a command wrote to stdout, stay with `process.stdout`: a stream
+ * may still hold earlier text where its writes are asynchronous (pipes on macOS).
+ */
+export function writeOutput(text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(1, bytes, done, bytes.length - done);
+  } catch {
+    process.stdout.write(bytes.subarray(done));
+  }
 }

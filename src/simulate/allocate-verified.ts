@@ -8,12 +8,12 @@
  * this module supplies the simulator as its oracle. The check is kept short so a cold
  * `hetserve allocate` stays around a second: a few candidates, a short deterministic run (fixed
  * seed) in this thread (a worker thread's start-up would cost more than the runs themselves).
+ * The simulator is imported when the oracle first runs: the other rules never load it.
  */
 import { allocate, type AllocateOptions, type AllocationResult } from '../plan/cluster/allocate.ts';
 import type { ClusterOracle } from '../plan/cluster/oracle.ts';
 import { deepRecSysSizes } from '../workload/query-sizes.ts';
-import { parseDistributorName, type DistributorName } from './distributors.ts';
-import { SimulationOracle } from './oracle.ts';
+import { parseDistributorName, type DistributorName } from './distributor-names.ts';
 import { badField } from '../model/errors.ts';
 
 export interface VerificationOptions {
@@ -57,8 +57,9 @@ export function verificationOracle(
       throw badField('E_INVALID_OPTION', field, x, `must be an integer ≥ ${min}`);
   return {
     name: `simulation(${name})`,
-    evaluate: (req, onProgress) => {
+    evaluate: async (req, onProgress) => {
       const types = Object.keys(req.configs[0] ?? {});
+      const { SimulationOracle } = await import('./oracle.ts');
       return new SimulationOracle({
         model: opts.profile ?? opts.model ?? 'rm2',
         distributor: { name, baseType: req.baseType ?? types[0] },

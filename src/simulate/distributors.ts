@@ -11,9 +11,9 @@ import {
 import { HetserveError } from '../model/errors.ts';
 import type { LatencyTable } from '../predict/latency-table.ts';
 import type { DistributorFactory } from './cluster.ts';
+import type { DistributorName } from './distributor-names.ts';
 
-export const DISTRIBUTOR_NAMES = ['kairos', 'fcfs', 'least-finish', 'threshold'] as const;
-export type DistributorName = (typeof DISTRIBUTOR_NAMES)[number];
+export { DISTRIBUTOR_NAMES, parseDistributorName, type DistributorName } from './distributor-names.ts';
 
 export interface DistributorChoice {
   name: DistributorName;
@@ -46,18 +46,6 @@ function kairosTail(c: DistributorChoice, table: LatencyTable | undefined) {
   if (!table) throw bad('needs the latency table whose samples it reads');
   const q = p / 100;
   return (type: string, size: number): number => table.quantileMs(type, size, q);
-}
-
-export function parseDistributorName(raw: string): DistributorName {
-  if ((DISTRIBUTOR_NAMES as readonly string[]).includes(raw)) return raw as DistributorName;
-  throw new HetserveError(
-    'E_INVALID_OPTION',
-    `distributor: unknown distributor ${JSON.stringify(raw)}; known: ${DISTRIBUTOR_NAMES.join(', ')}`,
-    {
-      field: 'distributor',
-      value: raw,
-    },
-  );
 }
 
 /**

@@ -8,8 +8,8 @@
  * configuration's fluid capacity] (an upper bound on any throughput), and a run stops as soon as its
  * failure is certain (more misses than the percentile allows), so failing probes are cheap.
  */
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { ClusterProfile } from '../model/cluster.ts';
 import type { ClusterOracle, OracleRequest, OracleResult } from '../plan/cluster/oracle.ts';
 import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
@@ -95,6 +95,11 @@ export class SimulationOracle implements ClusterOracle {
       for (const t of tasks) record(t.index, evaluateTask(ctx, t));
       return results;
     }
+    // Loaded here: a run in this thread (the default allocation rule's) never needs it. A require,
+    // as the command bundles run without a dynamic-import hook (scripts/bundle-commands.mjs).
+    const { Worker } = createRequire(import.meta.url)(
+      'node:worker_threads',
+    ) as typeof import('node:worker_threads');
     // Largest configurations first: the slowest tasks start early, so the pool ends together.
     const queue = [...tasks].sort((a, b) => total(b.counts) - total(a.counts));
     const n = Math.min(this.workers, queue.length);

@@ -3,9 +3,9 @@
  * imported inside the action so other commands start fast.
  */
 import type { Command } from 'commander';
-import { setFlagsFromString } from 'node:v8';
+import { createRequire } from 'node:module';
 import { HetserveError } from '../../model/errors.ts';
-import { parseNumber, printJson, readJsonFile } from '../io.ts';
+import { parseNumber, printJson, readJsonFile, writeOutput } from '../io.ts';
 
 interface AllocateCliOptions {
   model: string;
@@ -123,7 +123,9 @@ export function register(program: Command): void {
         // compiles): keep HiGHS on the baseline compiler. And compile (and validate) each of its
         // functions when first called: these LPs touch a small part of its 3.5 MB of WebAssembly,
         // whose up-front validation and compile took ~45 ms of every start. Then start loading
-        // it, so that overlaps with the imports and the ranking below.
+        // it, so that overlaps with the imports and the ranking below. (node:v8 is required here:
+        // it loads node:stream's modules, which a start without the LP never needs.)
+        const { setFlagsFromString } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
         setFlagsFromString('--liftoff-only');
         setFlagsFromString('--wasm-lazy-compilation');
         setFlagsFromString('--wasm-lazy-validation');
@@ -223,6 +225,6 @@ export function register(program: Command): void {
         return;
       }
       const { formatAllocation } = await import('../../plan/cluster/format.ts');
-      process.stdout.write(formatAllocation(result));
+      writeOutput(formatAllocation(result));
     });
 }

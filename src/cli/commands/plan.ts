@@ -159,7 +159,7 @@ export function register(program: Command): void {
           ? serverless.plan(apps, profile, { ...options, algorithm: 'batch' })
           : undefined;
       const predictor = new Predictor(profile, options);
-      process.stdout.write(formatPlanReport(result, apps, predictor, baseline));
+      io.writeOutput(formatPlanReport(result, apps, predictor, baseline));
     });
 }
 

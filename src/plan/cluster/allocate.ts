@@ -5,13 +5,8 @@
  * the runner-ups and the best homogeneous configuration.
  */
 import { readFileSync } from 'node:fs';
-import {
-  InstancePoolSchema,
-  type ClusterConfig,
-  type ClusterProfile,
-  type InstancePool,
-  type Allocation,
-} from '../../model/cluster.ts';
+import type { ClusterConfig, ClusterProfile, InstancePool, Allocation } from '../../model/cluster.ts';
+import { clusterSchemas } from '../../model/cluster-schema.ts';
 import { HetserveError, badField } from '../../model/errors.ts';
 import { parseWith } from '../../model/validate.ts';
 import { compileBound, type Aggregation } from './bound.ts';
@@ -166,7 +161,7 @@ export function ec2Prices(): Map<string, number> {
 
 /** Validate a pool document (E_POOL_INVALID naming the field). */
 export function parsePool(input: unknown, where = 'pool'): InstancePool {
-  return parseWith(InstancePoolSchema, input, 'E_POOL_INVALID', where);
+  return parseWith(clusterSchemas().InstancePoolSchema, input, 'E_POOL_INVALID', where);
 }
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;

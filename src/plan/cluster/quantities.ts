@@ -13,7 +13,6 @@
  *   data/kairos/prototype-profile.json, needed to reproduce its ranking bit for bit.
  */
 import { readFileSync } from 'node:fs';
-import { quantileSorted } from 'simple-statistics';
 import { HetserveError, badField } from '../../model/errors.ts';
 import type { LatencyTable } from '../../predict/latency-table.ts';
 import type { QuerySizeDistribution } from '../../workload/query-sizes.ts';
@@ -69,8 +68,7 @@ export function limitStatistic(
   const p = (opts.percentile ?? 99) / 100;
   return table.batchSizes.map((b) => {
     if (by === 'mean') return table.meanMs(type, b);
-    const s = Array.from(table.samplesMs(type, b));
-    return quantileSorted(s, by === 'median' ? 0.5 : p);
+    return table.quantileMs(type, b, by === 'median' ? 0.5 : p);
   });
 }
 
