@@ -103,7 +103,7 @@ export function applyServerLimits(server: Server, l: HostileLimits): void {
  * connection. Returns the function that stops the watch (call it once the body is in).
  */
 export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): () => void {
-  if (req.complete || ms <= 0) return () => undefined;
+  if (req.complete || ms <= 0) return NO_WATCH;
   const socket = req.socket;
   const onTimeout = (): void => {
     if (!res.headersSent) {
@@ -124,11 +124,24 @@ export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: num
     // The client may never read the answer: the socket goes regardless.
     setTimeout(() => socket.destroy(), 100).unref();
   };
-  // On the request, not the socket: node:http then leaves the socket to this handler instead of
-  // destroying it before the 408 is written.
-  req.setTimeout(ms, onTimeout);
+  // Armed once the chunk that carried the headers has been parsed (the parser runs over the whole
+  // chunk before any promise callback): a body that came with its headers, the usual small
+  // request, is complete by then and costs no timer.
+  let state: 'waiting' | 'armed' | 'stopped' = 'waiting';
+  queueMicrotask(() => {
+    if (state !== 'waiting' || req.complete) return;
+    state = 'armed';
+    // On the request, not the socket: node:http then leaves the socket to this handler instead of
+    // destroying it before the 408 is written.
+    req.setTimeout(ms, onTimeout);
+  });
   return () => {
-    req.setTimeout(0);
-    req.off('timeout', onTimeout);
+    if (state === 'armed') {
+      req.setTimeout(0);
+      req.off('timeout', onTimeout);
+    }
+    state = 'stopped';
   };
 }
+
+const NO_WATCH = (): void => undefined;

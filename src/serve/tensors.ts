@@ -329,11 +329,12 @@ export function splitBatch(model: ModelIO, outputs: readonly Tensor[], batch: nu
         'E_BACKEND_FAILED',
         `backend output ${spec.name}: shape ${JSON.stringify(t.shape)} does not fit batch ${batch} x ${JSON.stringify(spec.shape)}`,
       );
+    const bool = spec.datatype === 'BOOL';
     for (let r = 0; r < batch; r++) {
       const vals = new Array<number | boolean>(n);
       for (let j = 0; j < n; j++) {
         const v = t.data[r * n + j];
-        vals[j] = spec.datatype === 'BOOL' ? Boolean(v) : Number(v);
+        vals[j] = bool ? Boolean(v) : Number(v);
       }
       per[r].push({
         name: spec.name,
