@@ -124,23 +124,24 @@ export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: num
     // The client may never read the answer: the socket goes regardless.
     setTimeout(() => socket.destroy(), 100).unref();
   };
-  // Armed once the chunk that carried the headers has been parsed (the parser runs over the whole
-  // chunk before any promise callback): a body that came with its headers, the usual small
-  // request, is complete by then and costs no timer.
-  let state: 'waiting' | 'armed' | 'stopped' = 'waiting';
-  queueMicrotask(() => {
-    if (state !== 'waiting' || req.complete) return;
-    state = 'armed';
+  // Armed after the chunk that carried the headers has been handled (the next turn of the event
+  // loop), and only when the body is still arriving: a body that came with its headers, the usual
+  // small request, has been read by then and costs no timer.
+  let armed = false;
+  const arm = setImmediate(() => {
+    if (req.complete) return;
+    armed = true;
     // On the request, not the socket: node:http then leaves the socket to this handler instead of
     // destroying it before the 408 is written.
     req.setTimeout(ms, onTimeout);
   });
   return () => {
-    if (state === 'armed') {
+    clearImmediate(arm);
+    if (armed) {
+      armed = false;
       req.setTimeout(0);
       req.off('timeout', onTimeout);
     }
-    state = 'stopped';
   };
 }
 

@@ -12,7 +12,7 @@ import type { App } from '../model/app.ts';
 import type { FunctionConfig, Plan } from '../model/plan.ts';
 import type { PriceTable } from '../model/prices.ts';
 import { costPerRequest, type BilledResources } from '../predict/cost.ts';
-import type { Backend } from './backends/types.ts';
+import type { Backend, BackendBatch } from './backends/types.ts';
 import { counterChild, histogramChild, type GatewayMetrics, type HistogramChild } from './metrics.ts';
 import { LiveSeries } from './live.ts';
 import { RequestLedger, type LedgerEntry } from './ledger.ts';
@@ -86,6 +86,25 @@ interface BackendSlot {
   users: number;
   /** Batches running on it now. */
   running: number;
+}
+
+/**
+ * One backend call's batch; the abort signal is made only when a backend reads it (creating one
+ * costs more than the rest of a small batch's bookkeeping; a backend answering at once never
+ * needs it).
+ */
+class BatchCall implements BackendBatch {
+  readonly inputs: Tensor[];
+  readonly size: number;
+  readonly #signal: () => AbortSignal;
+  constructor(inputs: Tensor[], size: number, signal: () => AbortSignal) {
+    this.inputs = inputs;
+    this.size = size;
+    this.#signal = signal;
+  }
+  get signal(): AbortSignal {
+    return this.#signal();
+  }
 }
 
 function billedResources(fn: FunctionConfig): BilledResources {
@@ -376,8 +395,7 @@ export class ServerlessService implements PlannedService {
     gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
     // call is aborted once no request of the batch is waiting any more.
-    // The abort signal is made only when a backend reads it (creating one costs more than the
-    // rest of a small batch's bookkeeping; a backend answering at once never needs it).
+    // The abort signal is made only when a backend reads it (see BatchCall).
     let ctrl: AbortController | undefined;
     let abortReason: unknown;
     const batchSignal = (): AbortSignal => {
@@ -415,10 +433,9 @@ export class ServerlessService implements PlannedService {
     timer = timers.setTimer(byDeadline[0].entry.hardDeadline, expire);
     let inputs: Tensor[];
     try {
-      inputs = assembleBatch(
-        this.io,
-        pend.map((p) => p.req),
-      );
+      const reqs = new Array<DecodedRequest>(n);
+      for (let i = 0; i < n; i++) reqs[i] = pend[i].req;
+      inputs = assembleBatch(this.io, reqs);
     } catch (e) {
       this.failAll(pend, e);
       if (timer !== undefined) timers.clearTimer(timer);
@@ -440,13 +457,7 @@ export class ServerlessService implements PlannedService {
       const t0 = timers.now();
       slot.running++;
       try {
-        const out = await slot.backend.infer({
-          inputs,
-          size: pend.length,
-          get signal() {
-            return batchSignal();
-          },
-        });
+        const out = await slot.backend.infer(new BatchCall(inputs, n, batchSignal));
         const dt = timers.now() - t0;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
@@ -488,6 +499,7 @@ export class ServerlessService implements PlannedService {
 
   /** Close backends no group uses any more once their running batches are done. */
   private maybeRetire(): void {
+    if (this.backends.size <= 1) return;
     for (const [key, s] of this.backends) {
       if (s.users === 0 && s.running === 0 && this.backends.size > 1 && !this.reserved.has(key)) {
         this.backends.delete(key);
