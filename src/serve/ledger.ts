@@ -162,6 +162,8 @@ export class RequestLedger {
   admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
     const slo = this.#slo.get(app);
     if (!this.#admission || slo === undefined || !this.#accepting) return undefined;
+    // Nothing to predict (a group that scales out): admitted without building a decision.
+    if (this.#admission.admitsAll(app)) return undefined;
     const deadline = this.#deadlineS(slo, deadlineMs);
     const d = this.#admission.decide(app, rows, deadline, this.#o.timers.now());
     if (d.admit) return undefined;
