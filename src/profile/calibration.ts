@@ -287,6 +287,9 @@ export class LatencyCalibrator {
     return this.o;
   }
 
+  /** The last (function, batch size) observed and its states: a group's batches repeat them. */
+  private last: { fn: FunctionConfig; batch: number; c: ConfigState; b: BatchState } | undefined;
+
   private config(fn: FunctionConfig): ConfigState {
     const key = configKey(fn);
     let c = this.configs.get(key);
@@ -360,8 +363,10 @@ export class LatencyCalibrator {
   observe(fn: FunctionConfig, batch: number, latencyS: number, t: number): CalibrationEvent | undefined {
     if (!(latencyS > 0) || !Number.isFinite(latencyS) || !Number.isInteger(batch) || batch < 1)
       return undefined;
-    const c = this.config(fn);
-    const b = this.batchState(c, batch);
+    const hit = this.last !== undefined && this.last.fn === fn && this.last.batch === batch;
+    const c = hit ? this.last!.c : this.config(fn);
+    const b = hit ? this.last!.b : this.batchState(c, batch);
+    if (!hit) this.last = { fn, batch, c, b };
     const p = this.predicted(c, b);
     if (!(p.avg > 0) || !(p.max > 0)) return undefined;
     const o = this.o;

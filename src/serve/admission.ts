@@ -300,6 +300,15 @@ export class DeadlineAdmission {
   }
 
   /**
+   * Whether `decide` admits every request of `app` now without looking at the backlog: an app
+   * of no group, or a group that scales out (unbounded concurrency) or has no latency yet.
+   */
+  admitsAll(app: string): boolean {
+    const gi = this.#groupOf.get(app);
+    return gi === undefined || !Number.isFinite(this.#groups[gi].concurrency) || !(this.batchLatency(gi) > 0);
+  }
+
+  /**
    * Decide on `rows` requests of `app` with a deadline of `deadlineS` seconds from now; `nowS`
    * (the clock of `begin`) lets the batches running now count with the time they have left.
    */

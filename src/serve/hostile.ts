@@ -103,7 +103,7 @@ export function applyServerLimits(server: Server, l: HostileLimits): void {
  * connection. Returns the function that stops the watch (call it once the body is in).
  */
 export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: number): () => void {
-  if (req.complete || ms <= 0) return () => undefined;
+  if (req.complete || ms <= 0) return NO_WATCH;
   const socket = req.socket;
   const onTimeout = (): void => {
     if (!res.headersSent) {
@@ -124,11 +124,25 @@ export function watchBodyIdle(req: IncomingMessage, res: ServerResponse, ms: num
     // The client may never read the answer: the socket goes regardless.
     setTimeout(() => socket.destroy(), 100).unref();
   };
-  // On the request, not the socket: node:http then leaves the socket to this handler instead of
-  // destroying it before the 408 is written.
-  req.setTimeout(ms, onTimeout);
+  // Armed after the chunk that carried the headers has been handled (the next turn of the event
+  // loop), and only when the body is still arriving: a body that came with its headers, the usual
+  // small request, has been read by then and costs no timer.
+  let armed = false;
+  const arm = setImmediate(() => {
+    if (req.complete) return;
+    armed = true;
+    // On the request, not the socket: node:http then leaves the socket to this handler instead of
+    // destroying it before the 408 is written.
+    req.setTimeout(ms, onTimeout);
+  });
   return () => {
-    req.setTimeout(0);
-    req.off('timeout', onTimeout);
+    clearImmediate(arm);
+    if (armed) {
+      armed = false;
+      req.setTimeout(0);
+      req.off('timeout', onTimeout);
+    }
   };
 }
+
+const NO_WATCH = (): void => undefined;

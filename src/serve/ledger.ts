@@ -10,7 +10,13 @@ import type { App } from '../model/app.ts';
 import { HetserveError } from '../model/errors.ts';
 import { admissionError, DeadlineAdmission, DrainWaiters, type AdmissionGroup } from './admission.ts';
 import { RateMeter, type LiveSeries } from './live.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import {
+  counterChild,
+  histogramChild,
+  type CounterChild,
+  type GatewayMetrics,
+  type HistogramChild,
+} from './metrics.ts';
 import type { Answer } from './model-service.ts';
 
 export interface LedgerOptions {
@@ -54,10 +60,10 @@ export interface LedgerEntry {
 }
 
 interface AppCounters {
-  ok: ReturnType<GatewayMetrics['requests']['labels']>;
-  miss: ReturnType<GatewayMetrics['sloMisses']['labels']>;
-  wait: ReturnType<GatewayMetrics['queueWait']['labels']>;
-  e2e: ReturnType<GatewayMetrics['e2e']['labels']>;
+  ok: CounterChild;
+  miss: CounterChild;
+  wait: HistogramChild;
+  e2e: HistogramChild;
 }
 
 export class RequestLedger {
@@ -156,6 +162,8 @@ export class RequestLedger {
   admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
     const slo = this.#slo.get(app);
     if (!this.#admission || slo === undefined || !this.#accepting) return undefined;
+    // Nothing to predict (a group that scales out): admitted without building a decision.
+    if (this.#admission.admitsAll(app)) return undefined;
     const deadline = this.#deadlineS(slo, deadlineMs);
     const d = this.#admission.decide(app, rows, deadline, this.#o.timers.now());
     if (d.admit) return undefined;
@@ -185,17 +193,21 @@ export class RequestLedger {
   open(app: string, deadlineMs: number | undefined, admitted = false): LedgerEntry | HetserveError {
     const o = this.#o;
     const slo = this.#slo.get(app);
-    const refused = admissionError({
-      model: o.model,
-      app,
-      slo,
-      accepting: this.#accepting,
-      inflight: this.#inflight,
-      maxQueue: o.maxQueue,
-      knownApps: () => this.appNames(),
-      onQueueFull: () => o.metrics.rejected.labels(o.model, 'queue-full').inc(),
-    });
-    if (refused || slo === undefined) return refused!;
+    // The common case (known app, accepting, room) decided here: the refusal's state is built
+    // only for a refusal.
+    if (slo === undefined || !this.#accepting || this.#inflight >= (o.maxQueue ?? 10_000)) {
+      const refused = admissionError({
+        model: o.model,
+        app,
+        slo,
+        accepting: this.#accepting,
+        inflight: this.#inflight,
+        maxQueue: o.maxQueue,
+        knownApps: () => this.appNames(),
+        onQueueFull: () => o.metrics.rejected.labels(o.model, 'queue-full').inc(),
+      });
+      if (refused || slo === undefined) return refused!;
+    }
     const overloaded = admitted ? undefined : this.admit(app, 1, deadlineMs);
     if (overloaded) return overloaded;
     const now = o.timers.now();
@@ -219,10 +231,10 @@ export class RequestLedger {
       const m = this.#o.metrics;
       const model = this.#o.model;
       c = {
-        ok: m.requests.labels(model, app, '200'),
-        miss: m.sloMisses.labels(model, app),
-        wait: m.queueWait.labels(model, app),
-        e2e: m.e2e.labels(model, app),
+        ok: counterChild(m.requests, model, app, '200'),
+        miss: counterChild(m.sloMisses, model, app),
+        wait: histogramChild(m.queueWait, model, app),
+        e2e: histogramChild(m.e2e, model, app),
       };
       this.#counters.set(app, c);
     }

@@ -2,7 +2,103 @@
  * Prometheus metrics of the gateway (prom-client, one registry per gateway so several can run in
  * one process). Label children are cached per app/group so the hot path does no label lookups.
  */
+import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One label set of a histogram: what the hot path calls. */
+export interface HistogramChild {
+  observe(value: number): void;
+}
+
+/** One label set of a counter: what the hot path calls. */
+export interface CounterChild {
+  inc(value?: number): void;
+}
+
+/** The values prom-client 15 keeps per label set (its `hashMap`), read by the children below. */
+interface HistogramValues {
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+interface PromInternals<V> {
+  hashMap: Record<string, V>;
+  sortedLabelNames: string[];
+  labelNames: string[];
+  upperBounds?: readonly number[];
+}
+
+/** prom-client's own label-set key (undefined when its layout is not the one these children know). */
+const hashObject = ((): ((labels: Record<string, string>, names: string[]) => string) | undefined => {
+  try {
+    const util = createRequire(import.meta.url)('prom-client/lib/util.js') as { hashObject?: unknown };
+    return typeof util.hashObject === 'function' ? (util.hashObject as never) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The metric's internals and the key of one label set, when the layout is the known one. */
+function internals<V>(
+  metric: object,
+  values: readonly string[],
+): { raw: PromInternals<V>; key: string } | undefined {
+  const raw = metric as Partial<PromInternals<V>>;
+  if (
+    !hashObject ||
+    typeof raw.hashMap !== 'object' ||
+    !Array.isArray(raw.sortedLabelNames) ||
+    !Array.isArray(raw.labelNames) ||
+    raw.labelNames.length !== values.length
+  )
+    return undefined;
+  const labels: Record<string, string> = {};
+  raw.labelNames.forEach((n, i) => (labels[n] = values[i]));
+  return { raw: raw as PromInternals<V>, key: hashObject(labels, raw.sortedLabelNames) };
+}
+
+/**
+ * A histogram's child for one label set that updates prom-client's values in place: its own
+ * `labels(...).observe` re-validates and re-keys the labels on every call, which the per-request
+ * path pays for. The first observation of the set (or one after a reset or remove), and any
+ * value prom-client would refuse, go through prom-client itself, so the exposition is unchanged.
+ */
+export function histogramChild<T extends string>(h: Histogram<T>, ...values: string[]): HistogramChild {
+  const child = h.labels(...values);
+  const at = internals<HistogramValues>(h, values);
+  const bounds = at?.raw.upperBounds;
+  if (!at || !Array.isArray(bounds)) return child;
+  const { raw, key } = at;
+  const names = bounds.map(String);
+  return {
+    observe(v: number): void {
+      const e = raw.hashMap[key];
+      if (e === undefined || !Number.isFinite(v)) return child.observe(v);
+      e.sum += v;
+      e.count += 1;
+      for (let i = 0; i < bounds.length; i++)
+        if (v <= bounds[i]) {
+          e.bucketValues[names[i]] += 1;
+          break;
+        }
+    },
+  };
+}
+
+/** A counter's child for one label set, updated in place (see `histogramChild`). */
+export function counterChild<T extends string>(c: Counter<T>, ...values: string[]): CounterChild {
+  const child = c.labels(...values);
+  const at = internals<{ value: number }>(c, values);
+  if (!at) return child;
+  const { raw, key } = at;
+  return {
+    inc(v = 1): void {
+      const e = raw.hashMap[key];
+      if (e === undefined || !(v >= 0) || !Number.isFinite(v)) return child.inc(v);
+      e.value += v;
+    },
+  };
+}
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 5,

@@ -11,9 +11,9 @@ import { HetserveError, isHetserveError } from '../model/errors.ts';
 import type { App } from '../model/app.ts';
 import type { FunctionConfig, Plan } from '../model/plan.ts';
 import type { PriceTable } from '../model/prices.ts';
-import { costPerRequest } from '../predict/cost.ts';
-import type { Backend } from './backends/types.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { costPerRequest, type BilledResources } from '../predict/cost.ts';
+import type { Backend, BackendBatch } from './backends/types.ts';
+import { counterChild, histogramChild, type GatewayMetrics, type HistogramChild } from './metrics.ts';
 import { LiveSeries } from './live.ts';
 import { RequestLedger, type LedgerEntry } from './ledger.ts';
 import type { Answer, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
@@ -80,10 +80,40 @@ export interface ServiceOptions {
 interface BackendSlot {
   backend: Backend;
   fn: FunctionConfig;
+  /** The function's billed resources (the cost of each batch it runs). */
+  billed: BilledResources;
   /** Groups of the current plan using it. */
   users: number;
   /** Batches running on it now. */
   running: number;
+}
+
+/**
+ * One backend call's batch; the abort signal is made only when a backend reads it (creating one
+ * costs more than the rest of a small batch's bookkeeping; a backend answering at once never
+ * needs it).
+ */
+class BatchCall implements BackendBatch {
+  readonly inputs: Tensor[];
+  readonly size: number;
+  readonly #signal: () => AbortSignal;
+  constructor(inputs: Tensor[], size: number, signal: () => AbortSignal) {
+    this.inputs = inputs;
+    this.size = size;
+    this.#signal = signal;
+  }
+  get signal(): AbortSignal {
+    return this.#signal();
+  }
+}
+
+function billedResources(fn: FunctionConfig): BilledResources {
+  return {
+    kind: fn.kind,
+    vcpu: fn.vcpu,
+    memoryGb: fn.memoryGb,
+    gpuMemoryGb: fn.kind === 'gpu' ? fn.gpuMemoryGb : 0,
+  };
 }
 
 function fnKey(fn: FunctionConfig): string {
@@ -215,7 +245,7 @@ export class ServerlessService implements PlannedService {
         if (!this.backends.has(keys[i])) {
           const fn = plan.groups[i].function;
           const backend = await this.opts.makeBackend(fn, keys[i]);
-          this.backends.set(keys[i], { backend, fn, users: 0, running: 0 });
+          this.backends.set(keys[i], { backend, fn, billed: billedResources(fn), users: 0, running: 0 });
         }
       }
     } finally {
@@ -322,13 +352,13 @@ export class ServerlessService implements PlannedService {
   private makeGroupMetrics(key: string) {
     const m = this.opts.metrics;
     const model = this.io.name;
-    const exec = new Map<string, ReturnType<typeof m.batchExec.labels>>();
+    const exec = new Map<string, HistogramChild>();
     return {
-      size: m.batchSize.labels(model, key),
-      cost: m.costActual.labels(model, key),
+      size: histogramChild(m.batchSize, model, key),
+      cost: counterChild(m.costActual, model, key),
       exec: (backend: string) => {
         let h = exec.get(backend);
-        if (!h) exec.set(backend, (h = m.batchExec.labels(model, key, backend)));
+        if (!h) exec.set(backend, (h = histogramChild(m.batchExec, model, key, backend)));
         return h;
       },
     };
@@ -344,7 +374,9 @@ export class ServerlessService implements PlannedService {
   private async runBatch(batch: Batch<Pending>): Promise<void> {
     const timers = this.opts.timers;
     const now = timers.now();
-    const pend = batch.requests.map((r) => r.payload);
+    const n = batch.requests.length;
+    const pend = new Array<Pending>(n);
+    for (let i = 0; i < n; i++) pend[i] = batch.requests[i].payload;
     const g = batch.group;
     // Frees the batch's maxInFlight slot exactly once (answered, failed, or past every deadline).
     let slotFreed = false;
@@ -363,8 +395,7 @@ export class ServerlessService implements PlannedService {
     gm.size.observe(pend.length);
     // Answer each request at its own hard deadline if the backend has not by then; the backend
     // call is aborted once no request of the batch is waiting any more.
-    // The abort signal is made only when a backend reads it (creating one costs more than the
-    // rest of a small batch's bookkeeping; a backend answering at once never needs it).
+    // The abort signal is made only when a backend reads it (see BatchCall).
     let ctrl: AbortController | undefined;
     let abortReason: unknown;
     const batchSignal = (): AbortSignal => {
@@ -374,7 +405,7 @@ export class ServerlessService implements PlannedService {
       }
       return ctrl.signal;
     };
-    const byDeadline = [...pend].sort((a, b) => a.entry.hardDeadline - b.entry.hardDeadline);
+    const byDeadline = n === 1 ? pend : [...pend].sort((a, b) => a.entry.hardDeadline - b.entry.hardDeadline);
     let k = 0;
     let timer: number | undefined;
     const expire = (): void => {
@@ -402,10 +433,9 @@ export class ServerlessService implements PlannedService {
     timer = timers.setTimer(byDeadline[0].entry.hardDeadline, expire);
     let inputs: Tensor[];
     try {
-      inputs = assembleBatch(
-        this.io,
-        pend.map((p) => p.req),
-      );
+      const reqs = new Array<DecodedRequest>(n);
+      for (let i = 0; i < n; i++) reqs[i] = pend[i].req;
+      inputs = assembleBatch(this.io, reqs);
     } catch (e) {
       this.failAll(pend, e);
       if (timer !== undefined) timers.clearTimer(timer);
@@ -413,7 +443,11 @@ export class ServerlessService implements PlannedService {
       return;
     }
     const primary = (this.keysByVersion.get(batch.planVersion) ?? this.groupBackend)[g.index];
-    const order = [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
+    // The primary first, then every other backend of the moment (one backend: no list to build).
+    const order =
+      this.backends.size === 1 && this.backends.has(primary)
+        ? [primary]
+        : [primary, ...[...this.backends.keys()].filter((k2) => k2 !== primary)];
     let lastErr: unknown;
     for (const key of order) {
       if (abortReason !== undefined) break;
@@ -423,37 +457,20 @@ export class ServerlessService implements PlannedService {
       const t0 = timers.now();
       slot.running++;
       try {
-        const out = await slot.backend.infer({
-          inputs,
-          size: pend.length,
-          get signal() {
-            return batchSignal();
-          },
-        });
+        const out = await slot.backend.infer(new BatchCall(inputs, n, batchSignal));
         const dt = timers.now() - t0;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
         this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
         if (key === primary) this.ledger.observe(pend[0].entry.app, dt);
-        const cost = this.opts.prices
-          ? costPerRequest(
-              this.opts.prices,
-              {
-                kind: slot.fn.kind,
-                vcpu: slot.fn.vcpu,
-                memoryGb: slot.fn.memoryGb,
-                gpuMemoryGb: slot.fn.kind === 'gpu' ? slot.fn.gpuMemoryGb : 0,
-              },
-              dt,
-              1,
-            )
-          : 0;
+        const cost = this.opts.prices ? costPerRequest(this.opts.prices, slot.billed, dt, 1) : 0;
         gm.cost.inc(cost);
         this.live.batch(g.key, pend.length, cost);
-        const per = splitBatch(this.io, out, pend.length);
-        pend.forEach((p, i) =>
-          this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.entry.arrival, execS: dt }),
-        );
+        const per = splitBatch(this.io, out, n);
+        for (let i = 0; i < n; i++) {
+          const p = pend[i];
+          this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.entry.arrival, execS: dt });
+        }
         lastErr = undefined;
         break;
       } catch (e) {
@@ -482,6 +499,7 @@ export class ServerlessService implements PlannedService {
 
   /** Close backends no group uses any more once their running batches are done. */
   private maybeRetire(): void {
+    if (this.backends.size <= 1) return;
     for (const [key, s] of this.backends) {
       if (s.users === 0 && s.running === 0 && this.backends.size > 1 && !this.reserved.has(key)) {
         this.backends.delete(key);

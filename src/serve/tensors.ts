@@ -315,9 +315,15 @@ export function assembleBatch(model: ModelIO, requests: readonly { samples: numb
 
 /** Per-request output tensors (shape [1, ...dims]) from batched outputs; checks batch shapes. */
 export function splitBatch(model: ModelIO, outputs: readonly Tensor[], batch: number): Tensor[][] {
-  const per: Tensor[][] = Array.from({ length: batch }, () => []);
+  const per: Tensor[][] = new Array<Tensor[]>(batch);
+  for (let r = 0; r < batch; r++) per[r] = [];
   for (const spec of model.outputs) {
-    const t = outputs.find((o) => o.name === spec.name);
+    let t: Tensor | undefined;
+    for (const o of outputs)
+      if (o.name === spec.name) {
+        t = o;
+        break;
+      }
     if (!t)
       throw new HetserveError(
         'E_BACKEND_FAILED',
@@ -329,11 +335,13 @@ export function splitBatch(model: ModelIO, outputs: readonly Tensor[], batch: nu
         'E_BACKEND_FAILED',
         `backend output ${spec.name}: shape ${JSON.stringify(t.shape)} does not fit batch ${batch} x ${JSON.stringify(spec.shape)}`,
       );
+    const bool = spec.datatype === 'BOOL';
     for (let r = 0; r < batch; r++) {
-      const vals = new Array<number | boolean>(n);
+      // Filled by push: a packed array, which JSON.stringify writes on its fast path.
+      const vals: (number | boolean)[] = [];
       for (let j = 0; j < n; j++) {
         const v = t.data[r * n + j];
-        vals[j] = spec.datatype === 'BOOL' ? Boolean(v) : Number(v);
+        vals.push(bool ? Boolean(v) : Number(v));
       }
       per[r].push({
         name: spec.name,

@@ -65,6 +65,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The earlier of two optional deadlines. */
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+/** Milliseconds to 3 decimals (an integer over 1000 prints as its 3 decimals at most). */
+function ms3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
 /** Run one request; rejects with a HetserveError (already counted in the metrics). */
 export async function runInfer(ctx: InferContext, input: InferInput): Promise<InferResult> {
   const received = performance.now();
@@ -88,10 +98,8 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
       ? (b['outputs'] as { name: string; parameters?: Record<string, unknown> }[])
       : undefined;
     const opts = inferOptions(params, outs);
-    const limits = [decoded.deadlineMs, opts.timeoutMs, input.deadlineMs].filter(
-      (x): x is number => x !== undefined,
-    );
-    if (limits.length > 0) decoded.deadlineMs = Math.min(...limits);
+    // The earliest of the request's deadline_ms, Triton's timeout and the transport's deadline.
+    decoded.deadlineMs = earlier(earlier(decoded.deadlineMs, opts.timeoutMs), input.deadlineMs);
     const app = input.app ?? decoded.app ?? m.defaultApp;
     if (app === undefined)
       throw new HetserveError(
@@ -109,7 +117,8 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
     const answer = await svc.infer(decoded, app);
     if (!answer.ok) throw answer.error;
     // A request the service split into samples counts once per sample (Triton's statistics).
-    for (const x of answer.parts ?? [answer]) m.stats.requestOk(x.latencyS, x.waitS, x.execS);
+    if (answer.parts) for (const x of answer.parts) m.stats.requestOk(x.latencyS, x.waitS, x.execS);
+    else m.stats.requestOk(answer.latencyS, answer.waitS, answer.execS);
     return {
       io: svc.io,
       id: decoded.id,
@@ -120,10 +129,10 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
       // batch (of the slowest sample when the request carries several); gateway_ms: handler
       // entry to just before the answer is serialised.
       timing: {
-        latency_ms: +(answer.latencyS * 1000).toFixed(3),
-        gateway_ms: +(performance.now() - received).toFixed(3),
-        queue_ms: +(answer.waitS * 1000).toFixed(3),
-        backend_ms: +(answer.execS * 1000).toFixed(3),
+        latency_ms: ms3(answer.latencyS * 1000),
+        gateway_ms: ms3(performance.now() - received),
+        queue_ms: ms3(answer.waitS * 1000),
+        backend_ms: ms3(answer.execS * 1000),
       },
     };
   } catch (e) {

@@ -139,26 +139,32 @@ export function restInferResponse(
   opts: InferOptions,
   parameters: Record<string, unknown>,
 ): { body: Buffer | string; headerLength: number | undefined } {
-  const chosen = selectOutputs(outputs, opts);
   const raws: Buffer[] = [];
-  const outs = chosen.map(({ tensor: t, binary }) => {
-    if (!binary) return { name: t.name, datatype: t.datatype, shape: t.shape, data: jsonData(t) };
-    const raw = valuesToRaw(t.data, t.datatype);
-    raws.push(raw);
-    return {
-      name: t.name,
-      datatype: t.datatype,
-      shape: t.shape,
-      parameters: { binary_data_size: raw.length },
-    };
-  });
-  const json = JSON.stringify({
-    model_name: io.name,
-    model_version: '1',
-    ...(id !== undefined ? { id } : {}),
-    parameters,
-    outputs: outs,
-  });
+  let outs: unknown[];
+  if (!opts.outputs && !opts.binaryOutput) {
+    // Every output as JSON (the usual request): no selection to make.
+    outs = new Array(outputs.length);
+    for (let i = 0; i < outputs.length; i++) {
+      const t = outputs[i];
+      outs[i] = { name: t.name, datatype: t.datatype, shape: t.shape, data: jsonData(t) };
+    }
+  } else
+    outs = selectOutputs(outputs, opts).map(({ tensor: t, binary }) => {
+      if (!binary) return { name: t.name, datatype: t.datatype, shape: t.shape, data: jsonData(t) };
+      const raw = valuesToRaw(t.data, t.datatype);
+      raws.push(raw);
+      return {
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape,
+        parameters: { binary_data_size: raw.length },
+      };
+    });
+  const doc: Record<string, unknown> = { model_name: io.name, model_version: '1' };
+  if (id !== undefined) doc['id'] = id;
+  doc['parameters'] = parameters;
+  doc['outputs'] = outs;
+  const json = JSON.stringify(doc);
   // JSON alone goes out as the string (the socket encodes it; no copy through a Buffer).
   if (raws.length === 0) return { body: json, headerLength: undefined };
   const header = Buffer.from(json);
