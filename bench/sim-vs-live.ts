@@ -67,7 +67,9 @@ async function clusterPart(): Promise<void> {
     liveGpu: number;
   }
   const points: Point[] = [];
-  console.log('rate q/s  QoS-met sim  QoS-met live  GPU share sim  GPU share live  live queries  load');
+  console.log(
+    'rate q/s  QoS-met sim  QoS-met live  (at the gateway)  GPU share sim  GPU share live  live queries  load',
+  );
   for (const rate of grid) {
     const c = { ...base, rateQps: rate };
     const s = simulateCase(c, 20_000);
@@ -82,7 +84,7 @@ async function clusterPart(): Promise<void> {
     };
     points.push(p);
     console.log(
-      `${rate.toFixed(1).padStart(8)}  ${(p.sim * 100).toFixed(2).padStart(10)} %  ${(p.live * 100).toFixed(2).padStart(11)} %  ` +
+      `${rate.toFixed(1).padStart(8)}  ${(p.sim * 100).toFixed(2).padStart(10)} %  ${(p.live * 100).toFixed(2).padStart(11)} %  ${((l.gatewayQosMetRatio ?? 0) * 100).toFixed(2).padStart(14)} %  ` +
         `${(p.simGpu * 100).toFixed(1).padStart(12)} %  ${(p.liveGpu * 100).toFixed(1).padStart(13)} %  ${String(p.liveQueries).padStart(12)}  ${loadavg()[0].toFixed(1)}`,
     );
   }

@@ -29,8 +29,16 @@ export interface AgreementCase {
 
 export interface AgreementRun {
   queries: number;
-  /** Share of sent queries answered within the QoS. */
+  /**
+   * Share of sent queries answered within the QoS. Live: as the load generator measured it (from
+   * each query's scheduled send to its answer, both sides' host delays included).
+   */
   qosMetRatio: number;
+  /**
+   * Live only: the gateway's own share (`hetserve_cluster_queries_total{qos="met"}` over all
+   * answered: arrival at the gateway to answer), the span the simulator models.
+   */
+  gatewayQosMetRatio?: number;
   /** Share of answered queries per instance type. */
   servedByType: Record<string, number>;
   /** Live only: share of answered queries per size bucket (cluster-metrics.ts `sizeBucket`). */
@@ -99,18 +107,21 @@ export async function liveCase(c: AgreementCase, durationS: number): Promise<Agr
     const served: Record<string, number> = {};
     const bySize: Record<string, number> = {};
     let total = 0;
+    let met = 0;
     for (const m of text.matchAll(
-      /hetserve_cluster_queries_total\{model="[^"]+",type="([^"]+)",size_bucket="([^"]+)",[^}]*\} (\d+)/g,
+      /hetserve_cluster_queries_total\{model="[^"]+",type="([^"]+)",size_bucket="([^"]+)",qos="([^"]+)"\} (\d+)/g,
     )) {
-      served[m[1]] = (served[m[1]] ?? 0) + Number(m[3]);
-      bySize[m[2]] = (bySize[m[2]] ?? 0) + Number(m[3]);
-      total += Number(m[3]);
+      served[m[1]] = (served[m[1]] ?? 0) + Number(m[4]);
+      bySize[m[2]] = (bySize[m[2]] ?? 0) + Number(m[4]);
+      total += Number(m[4]);
+      if (m[3] === 'met') met += Number(m[4]);
     }
     const share = (r: Record<string, number>) =>
       Object.fromEntries(Object.entries(r).map(([t, n]) => [t, total ? n / total : 0]));
     return {
       queries: rep.sent,
       qosMetRatio: rep.apps[0].sloAttainment ?? 0,
+      gatewayQosMetRatio: total ? met / total : 0,
       servedByType: share(served),
       servedBySize: share(bySize),
       loopDelayP99Ms: lag.percentile(99) / 1e6,
