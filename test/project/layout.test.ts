@@ -48,10 +48,11 @@ test('every .case.ts file exports one run…Conformance suite and is called by a
 });
 
 /**
- * Top-level statements of `source` that await after a statement registering tests. The runner's
- * --test-force-exit ends a file's process once every test registered so far has finished: a file
- * that registers a test, then awaits at top level, can end before the tests after the await
- * register, and they silently never run (fewer tests counted, nothing failed).
+ * Top-level statements of `source` that await after a statement registering tests. Under
+ * --test-force-exit node's runner ends a file's process once every test registered so far has
+ * finished: a file that registers a test, then awaits at top level, can end before the tests after
+ * the await register, and they silently never run (fewer tests counted, nothing failed). The suite
+ * runs without that flag (scripts/run-tests.mjs says why); this keeps the files safe under it.
  */
 function awaitsAfterRegistration(fileName: string, source: string): string[] {
   const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true);
