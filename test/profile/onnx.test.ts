@@ -31,7 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'hetserve-profile-'));
  *
  * The measurement noise is measured, not assumed: one thread under the quota emulation runs the
  * same CPU work at every vCPU value of a batch size (latency × vCPU is that work), so the spread of
- * latency × vCPU over the five vCPU points is this sweep's noise for that batch size.
+ * latency × vCPU over the five vCPU points is that batch size's noise; the sweep's is the largest of them.
  */
 async function heldOutErrors(): Promise<
   { key: string; ea: number; em: number; noiseAvg: number; noiseMax: number; text: string }[]
@@ -59,10 +59,17 @@ async function heldOutErrors(): Promise<
   );
   const all = summaryPoints(sweep.measurements, 90);
   assert.equal(all.length, 15);
-  const noise = (batch: number, pick: (p: (typeof all)[number]) => number): number => {
-    const work = all.filter((p) => p.batch === batch).map((p) => pick(p) * p.vcpu!);
-    return standardDeviation(work) / mean(work);
-  };
+  // A held-out error carries the training points' noise as well as its own (batch 2 is
+  // interpolated from batches 1 and 3), so the sweep's noise is its largest over the batch sizes.
+  const noise = (pick: (p: (typeof all)[number]) => number): number =>
+    Math.max(
+      ...[1, 2, 3].map((batch) => {
+        const work = all.filter((p) => p.batch === batch).map((p) => pick(p) * p.vcpu!);
+        return standardDeviation(work) / mean(work);
+      }),
+    );
+  const noiseAvg = noise((q) => q.avg);
+  const noiseMax = noise((q) => q.max);
   const held = all.filter((p) => !isTrain(p));
   assert.equal(held.length, 15 - 6);
   return held.map((p) => {
@@ -73,8 +80,8 @@ async function heldOutErrors(): Promise<
       key: `vCPU ${p.vcpu} b=${p.batch}`,
       ea: Math.abs(avg / p.avg - 1),
       em: Math.abs(max / p.max - 1),
-      noiseAvg: noise(p.batch, (q) => q.avg),
-      noiseMax: noise(p.batch, (q) => q.max),
+      noiseAvg,
+      noiseMax,
       text: `avg ${p.avg} fit ${avg}, max ${p.max} fit ${max}`,
     };
   });
