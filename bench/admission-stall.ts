@@ -12,66 +12,38 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { parseServeConfig } from '../src/model/serve-config.ts';
 import { Gateway } from '../src/serve/gateway.ts';
+import { APPS, baseConfig, handPlan } from '../test/helpers/serve.ts';
 import { figure, finish, median } from './lib.ts';
 
 const RUNS = Number(process.env['ADMISSION_STALL_RUNS'] ?? 3);
 const STALL_MS = Number(process.env['STALL_MS'] ?? 500);
-const APPS = [
-  { name: 'a0', slo: 0.5, rps: 5 },
-  { name: 'a1', slo: 0.6, rps: 5 },
-  { name: 'a2', slo: 0.8, rps: 5 },
-  { name: 'a3', slo: 1.0, rps: 15 },
-];
-
 async function run(): Promise<{
   quiet: Record<number, number>;
   late: number;
   flood: Record<number, number>;
 }> {
-  const config = parseServeConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    models: [
-      {
-        name: 'echo',
-        profile: 'VGG19',
-        maxInFlight: 1,
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-      },
-    ],
-    applications: APPS,
-    serving: { mode: 'serverless', backend: { type: 'replay', latency: 20 } },
-    replan: { intervalS: 0, windowS: 10 },
-    calibration: { enabled: false },
-    logLevel: 'silent',
-  });
+  // The live test's gateway and plan, built by the same helpers.
+  const config = parseServeConfig(
+    baseConfig({
+      models: [
+        {
+          name: 'echo',
+          profile: 'VGG19',
+          maxInFlight: 1,
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
+        },
+      ],
+      serving: { mode: 'serverless', backend: { type: 'replay', latency: 20 } },
+    }),
+  );
   const gw = new Gateway({
     config,
     logger: pino({ level: 'silent' }),
-    planFn: () => ({
-      kind: 'serverless-plan',
-      algorithm: 'bench',
-      model: 'echo',
-      priceTable: 'prototype-cny',
-      currency: 'CNY',
-      compat: 'paper',
-      totalCostPerRequest: 1e-6,
-      groups: [
-        {
-          apps: APPS.map((a) => a.name),
-          function: { kind: 'cpu', vcpu: 1, memoryGb: 2 },
-          batchSize: 4,
-          timeouts: Object.fromEntries(APPS.map((a) => [a.name, 0.005])),
-          costPerRequest: 1e-6,
-          trafficShare: 1,
-          weightedCost: 1e-6,
-          rps: 30,
-          latency: { avg: 0.02, max: 0.025 },
-          slack: Object.fromEntries(APPS.map((a) => [a.name, 0.1])),
-        },
-      ],
-      excluded: [],
-      apps: APPS,
-    }),
+    planFn: () => {
+      const p = handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.005 }]);
+      p.groups[0]!.latency = { avg: 0.02, max: 0.025 };
+      return p;
+    },
   });
   const { url } = await gw.start();
   const pool = new Pool(url, { connections: 150 });
