@@ -105,7 +105,10 @@ async function drive(url: string, sent: Sent[], apps: string[], gapMs: number, s
 }
 
 test('the plan’s function kind ×1.5 mid-run: the gateway recalibrates and re-plans; after recovery ≤ 1 % SLO misses, nothing lost or duplicated', async () => {
-  const { gw, url, dir, setFactor } = await start({});
+  // 12 fresh samples per configuration instead of the default 30: the drift is confirmed after
+  // about 20 s of traffic instead of 45 s (3 runs at load 6: ratio 1.42 each time), and a test
+  // that mostly waits holds a test slot for less.
+  const { gw, url, dir, setFactor } = await start({ minSamples: 12 });
   const svc = gw.serverless('echo');
   const apps = ['a0', 'a1'];
   const sent: Sent[] = [];
