@@ -102,7 +102,18 @@ export function createLpEstimator(data: LpData): LpEstimator {
   // is a valid cut for it too (a cut does not depend on the counts), so a ranking's neighbouring
   // configurations mostly start from the pieces they need and converge in a master LP or two.
   const pool: Cut[] = [];
-  return { estimate: (counts) => solveLp(data, sizes, secs, T, counts, pool) };
+  return {
+    estimate: (counts) => {
+      try {
+        return solveLp(data, sizes, secs, T, counts, pool);
+      } catch (e) {
+        // yalps' simplex has no anti-cycling rule; many cuts through one point (reused ones
+        // especially) make a degenerate master it can cycle on. Start this one afresh.
+        if (!(e instanceof HetserveError && e.details.status === 'cycled')) throw e;
+        return solveLp(data, sizes, secs, T, counts, []);
+      }
+    },
+  };
 }
 
 /** Solve the LP for one configuration (counts in `data.types` order). */
