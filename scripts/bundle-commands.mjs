@@ -11,10 +11,10 @@ import { join, relative, sep } from 'node:path';
 /** The bundled commands and the run that fills each one's code cache (output discarded). */
 export const BUNDLED_COMMANDS = {
   plan: ['plan', '--model', 'VGG19', '--apps', 'data/examples/readme-apps.json'],
-  allocate: ['allocate', '--model', 'rm2', '--no-lp'],
+  allocate: ['allocate', '--model', 'rm2'],
 };
 /** Loaded at run time from node_modules: native or WebAssembly files found relative to the package. */
-const EXTERNAL = ['highs', 'onnxruntime-node', '@resvg/resvg-js'];
+const EXTERNAL = ['onnxruntime-node', '@resvg/resvg-js'];
 
 /** `import(spec)` for a CommonJS package, as a require: { default: module.exports, ...its keys }. */
 const requireAsImport = (spec) =>

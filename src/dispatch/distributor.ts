@@ -4,7 +4,6 @@
  * time crossing the interface (`now`, arrivals, deadlines) is seconds.
  */
 import { linearSumAssignment } from 'linear-sum-assignment';
-import munkres from 'munkres';
 import { badField } from '../model/errors.ts';
 import type {
   Assignment,
@@ -340,13 +339,230 @@ function solveLine(cost: ArrayLike<number>[], out: Int32Array): boolean {
 }
 
 /**
+ * Scratch of hungarian(), grown on demand: one simulation makes ~10⁵ small decisions, and munkres
+ * allocates about eight arrays per call (a third of a cold `hetserve allocate`'s time went to it
+ * and the garbage it left).
+ */
+const scratch = {
+  size: 0,
+  dualX: new Float64Array(0),
+  dualY: new Float64Array(0),
+  starsX: new Int32Array(0),
+  starsY: new Int32Array(0),
+  slack: new Uint32Array(0),
+  slackV: new Float64Array(0),
+  prime: new Uint32Array(0),
+};
+
+/** Moves the minima of values[indices[min..max)] to the front; returns the end of them. */
+function partitionByMin(indices: Uint32Array, values: Float64Array, min: number, max: number): number {
+  let mid = min + 1;
+  let minIndex = indices[min]!;
+  for (let pos = mid; pos < max; ++pos) {
+    const index = indices[pos]!;
+    if (values[index]! > values[minIndex]!) continue;
+    if (values[index]! < values[minIndex]!) {
+      minIndex = index;
+      mid = min;
+    }
+    indices[pos] = indices[mid]!;
+    indices[mid++] = index;
+  }
+  return mid;
+}
+
+/**
+ * Minimum-cost rectangular assignment by the Hungarian algorithm exactly as `munkres` 2.0.4 (MIT,
+ * Michael Rojas) runs it on numbers: the same steps, the same operations in the same order
+ * (its `|| 0` guards included), so the same pairs, ties included, but on reused typed arrays.
+ * test/dispatch/distributors/munkres-port.test.ts holds it equal to munkres on tie-heavy matrices.
+ * Sets out[row] to the row's column (rows left out keep -1).
+ */
+function hungarian(cost: ArrayLike<number>[], out: Int32Array): void {
+  const Y = cost.length;
+  const X = cost[0]!.length;
+  const s = scratch;
+  if (s.size < X + Y) {
+    const n = 2 * (X + Y);
+    s.size = n;
+    s.dualX = new Float64Array(n);
+    s.dualY = new Float64Array(n);
+    s.starsX = new Int32Array(n);
+    s.starsY = new Int32Array(n);
+    s.slack = new Uint32Array(n);
+    s.slackV = new Float64Array(n);
+    s.prime = new Uint32Array(n);
+  }
+  const { dualX, dualY, starsX, starsY, slack, slackV, prime } = s;
+  // Step 1: row minima (rows ≤ cols), then column minima of the reduced matrix (rows ≥ cols).
+  for (let y = 0; y < Y; ++y) {
+    if (Y > X) {
+      dualY[y] = 0;
+      continue;
+    }
+    const row = cost[y]!;
+    let min = row[0]!;
+    for (let x = 1; x < X; ++x) if (min > row[x]!) min = row[x]!;
+    dualY[y] = min;
+  }
+  if (Y < X) {
+    for (let x = 0; x < X; ++x) dualX[x] = 0;
+  } else {
+    let dy = dualY[0]!;
+    let row = cost[0]!;
+    for (let x = 0; x < X; ++x) dualX[x] = row[x]! - dy || 0;
+    for (let y = 1; y < Y; ++y) {
+      dy = dualY[y]!;
+      row = cost[y]!;
+      for (let x = 0; x < X; ++x) {
+        const dx = row[x]! - dy || 0;
+        if (dx < dualX[x]!) dualX[x] = dx;
+      }
+    }
+  }
+  // Steps 2-3: star, row by row, the first unstarred column of zero reduced cost.
+  starsX.fill(-1, 0, X);
+  starsY.fill(-1, 0, Y);
+  const S = Y <= X ? Y : X;
+  let stars = 0;
+  for (let y = 0; y < Y && stars < S; ++y) {
+    const dy = dualY[y]!;
+    const row = cost[y]!;
+    for (let x = 0; x < X; ++x) {
+      if (starsX[x] === -1 && row[x] === (dualX[x]! + dy || 0)) {
+        starsX[x] = y;
+        starsY[y] = x;
+        ++stars;
+        break;
+      }
+    }
+  }
+  if (Y <= X) {
+    // Steps 4-6 from each unmatched row (most decisions: no row is left and this is skipped).
+    let unmatched = Y - stars;
+    for (let y0 = 0; unmatched > 0; ++y0) {
+      if (starsY[y0] !== -1) continue;
+      // match: shortest augmenting path from row y0 over the columns.
+      let y = y0;
+      let dy = dualY[y]!;
+      let row = cost[y]!;
+      for (let x = 0; x < X; ++x) {
+        slack[x] = x;
+        slackV[x] = row[x]! - (dualX[x]! + dy || 0) || 0;
+        prime[x] = y;
+      }
+      let zeros = partitionByMin(slack, slackV, 0, X);
+      let zero = slackV[slack[0]!]!;
+      let steps = 1;
+      for (let x = slack[0]!; starsX[x] !== -1; x = slack[steps++]!) {
+        y = starsX[x]!;
+        dy = dualY[y]!;
+        row = cost[y]!;
+        for (let i = zeros; i < X; ++i) {
+          x = slack[i]!;
+          const value = (row[x]! - (dualX[x]! + dy || 0) || 0) + zero || 0;
+          if (value >= slackV[x]!) continue;
+          prime[x] = y;
+          slackV[x] = value;
+          if (value === zero) {
+            slack[i] = slack[zeros]!;
+            slack[zeros++] = x;
+          }
+        }
+        if (steps >= zeros) {
+          zeros = partitionByMin(slack, slackV, zeros, X);
+          zero = slackV[slack[steps]!]!;
+        }
+      }
+      --unmatched;
+      // step 6: update the duals along the path.
+      let N = steps;
+      const sum = slackV[slack[--N]!]!;
+      dualY[y0] = dualY[y0]! + sum || 0;
+      for (let i = 0; i < N; ++i) {
+        const x = slack[i]!;
+        const yy = starsX[x]!;
+        const min = sum - slackV[x]! || 0;
+        dualX[x] = dualX[x]! - min || 0;
+        dualY[yy] = dualY[yy]! + min || 0;
+      }
+      // step 5: flip the stars along the path.
+      let x = slack[steps - 1]!;
+      do {
+        const yy = prime[x]!;
+        const sx = starsY[yy]!;
+        starsX[x] = yy;
+        starsY[yy] = x;
+        x = sx;
+      } while (x !== -1);
+    }
+    for (let y = 0; y < Y; ++y) out[y] = starsY[y]!;
+    return;
+  }
+  // More rows than columns: the same from each unmatched column, over the rows.
+  let unmatched = X - stars;
+  for (let x0 = 0; unmatched > 0; ++x0) {
+    if (starsX[x0] !== -1) continue;
+    let x = x0;
+    let dx = dualX[x]!;
+    for (let y = 0; y < Y; ++y) {
+      slack[y] = y;
+      slackV[y] = cost[y]![x]! - (dx + dualY[y]! || 0) || 0;
+      prime[y] = x;
+    }
+    let zeros = partitionByMin(slack, slackV, 0, Y);
+    let zero = slackV[slack[0]!]!;
+    let steps = 1;
+    for (let y = slack[0]!; starsY[y] !== -1; y = slack[steps++]!) {
+      x = starsY[y]!;
+      dx = dualX[x]!;
+      for (let i = zeros; i < Y; ++i) {
+        y = slack[i]!;
+        const value = (cost[y]![x]! - (dx + dualY[y]! || 0) || 0) + zero || 0;
+        if (value >= slackV[y]!) continue;
+        prime[y] = x;
+        slackV[y] = value;
+        if (value === zero) {
+          slack[i] = slack[zeros]!;
+          slack[zeros++] = y;
+        }
+      }
+      if (steps >= zeros) {
+        zeros = partitionByMin(slack, slackV, zeros, Y);
+        zero = slackV[slack[steps]!]!;
+      }
+    }
+    --unmatched;
+    const sum = slackV[slack[steps - 1]!]!;
+    let min = sum;
+    let xx = x0;
+    for (let i = 0; i < steps; ++i) {
+      const y = slack[i]!;
+      dualX[xx] = dualX[xx]! + min || 0;
+      min = sum - slackV[y]! || 0;
+      dualY[y] = dualY[y]! - min || 0;
+      xx = starsY[y]!;
+    }
+    let y = slack[steps - 1]!;
+    do {
+      const xc = prime[y]!;
+      const sy = starsX[xc]!;
+      starsX[xc] = y;
+      starsY[y] = xc;
+      y = sy;
+    } while (y !== -1);
+  }
+  for (let x = 0; x < X; ++x) if (starsX[x]! >= 0) out[starsX[x]!] = x;
+}
+
+/**
  * Minimum-cost rectangular assignment with `munkres` (Hungarian algorithm): the column of each row,
  * or -1 for rows left out (when rows > cols). Exactly min(rows, cols) pairs.
  */
 export function solveWithMunkres(cost: ArrayLike<number>[]): Int32Array {
   const out = new Int32Array(cost.length).fill(-1);
   if (cost.length === 0 || cost[0]!.length === 0 || solveLine(cost, out)) return out;
-  for (const [y, x] of munkres(cost)) out[y] = x;
+  hungarian(cost, out);
   return out;
 }
 

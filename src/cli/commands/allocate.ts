@@ -3,7 +3,6 @@
  * imported inside the action so other commands start fast.
  */
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { HetserveError } from '../../model/errors.ts';
 import { parseNumber, printJson, readJsonFile, writeOutput } from '../io.ts';
 
@@ -117,20 +116,6 @@ export function register(program: Command): void {
     .option('--oracle-queries <n>', 'queries per simulated run of the oracle', '20000')
     .option('--json', 'print the allocation as JSON (schema: hetserve schema allocation)')
     .action(async (o: AllocateCliOptions) => {
-      if (o.lp || o.rank === 'lp') {
-        // This process solves tens to a few hundred small LPs, then exits. V8's optimising wasm tier
-        // would spend longer compiling HiGHS than it saves (and exit waits for those background
-        // compiles): keep HiGHS on the baseline compiler. And compile (and validate) each of its
-        // functions when first called: these LPs touch a small part of its 3.5 MB of WebAssembly,
-        // whose up-front validation and compile took ~45 ms of every start. Then start loading
-        // it, so that overlaps with the imports and the ranking below. (node:v8 is required here:
-        // it loads node:stream's modules, which a start without the LP never needs.)
-        const { setFlagsFromString } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
-        setFlagsFromString('--liftoff-only');
-        setFlagsFromString('--wasm-lazy-compilation');
-        setFlagsFromString('--wasm-lazy-validation');
-        (await import('../../plan/cluster/lp.ts')).loadLpSolver().catch(() => undefined);
-      }
       const { allocateVerified } = await import('../../simulate/allocate-verified.ts');
       const { KAIROS_MODELS, parseClusterProfile } = await import('../../predict/latency-table.ts');
       const { sizeDistributionFromHistogram } = await import('../../workload/query-sizes.ts');

@@ -14,14 +14,7 @@ import { homogeneousBaseline, oracleBaseline, type OracleRanking } from './basel
 import type { BayesianSearchResult } from './bayesian.ts';
 import { rankConfigurations, type EnumerationPool, type RankedConfig } from './enumerate.ts';
 import { DEFAULT_QOS_MS, KAIROS_MODELS, LatencyTable } from '../../predict/latency-table.ts';
-import {
-  createLpEstimator,
-  fluidBoundQps,
-  loadLpSolver,
-  lpData,
-  type LpData,
-  type LpEstimator,
-} from './lp.ts';
+import { createLpEstimator, fluidBoundQps, lpData, type LpData } from './lp.ts';
 import type { ClusterOracle } from './oracle.ts';
 import {
   computeProfileQuantities,
@@ -166,12 +159,16 @@ export function parsePool(input: unknown, where = 'pool'): InstancePool {
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
+/**
+ * LP estimates this close (relative) are one value: the LP's optimum is unique, but its last
+ * digits depend on the solver's pivoting (~1e-14 here), and ranking must not.
+ */
+const LP_TIE = 1e-9;
+const lpTied = (a: number, b: number): boolean =>
+  Math.abs(a - b) <= LP_TIE * Math.max(Math.abs(a), Math.abs(b));
+
 /** Plan a heterogeneous instance mix. Bad input throws HetserveError (see the error catalogue). */
 export async function allocate(opts: AllocateOptions = {}): Promise<AllocationResult> {
-  // Start the HiGHS wasm compile now so it overlaps with building the table and the ranking (the
-  // promise is cached; it is awaited where the LP is built; the catch only keeps an early input
-  // error from leaving a rejection unhandled).
-  if ((opts.lp ?? true) || opts.rank === 'lp') loadLpSolver().catch(() => undefined);
   const compat = opts.compat;
   const percentile = opts.percentile ?? 99;
   if (!(percentile > 0 && percentile < 100)) {
@@ -269,18 +266,16 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
 
   // LP data: limits as the bound sees them (the prototype's stored vio_batch in compat mode).
   const wantLp = opts.lp ?? true;
-  let lp: { solve: (c: number[]) => number; data: LpData; estimator: LpEstimator } | undefined;
+  let lp: { solve: (c: number[]) => number; data: LpData } | undefined;
   if (wantLp || rankBy === 'lp') {
-    const highs = await loadLpSolver();
     const limits = names.map((n) =>
       n === baseType.name ? table.maxSize : (quantities.aux.find((a) => a.type === n)?.limit ?? 0),
     );
     const data = lpData(table, sizes, names, limits);
-    const estimator = createLpEstimator(highs, data);
+    const estimator = createLpEstimator(data);
     const cache = new Map<string, number>();
     lp = {
       data,
-      estimator,
       solve: (c) => {
         const key = c.join(',');
         let v = cache.get(key);
@@ -289,11 +284,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
       },
     };
   }
-  try {
-    return await finishAllocation();
-  } finally {
-    lp?.estimator.dispose();
-  }
+  return finishAllocation();
 
   async function finishAllocation(): Promise<AllocationResult> {
     let ranked: RankedConfig[] = ranking.ranked;
@@ -313,7 +304,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
       const best: number[] = []; // the best `want` LP values, descending
       lpRankingExact = byFluid.ranked.length === byFluid.scored;
       for (const r of byFluid.ranked) {
-        if (best.length >= want && r.score < best[want - 1]) {
+        if (best.length >= want && r.score < best[want - 1] && !lpTied(r.score, best[want - 1])) {
           lpRankingExact = true;
           break;
         }
@@ -323,7 +314,20 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
         best.splice(at < 0 ? best.length : at, 0, v);
         if (best.length > want) best.length = want;
       }
-      ranked = scored.sort((a, b) => b.lpScore - a.lpScore || a.order - b.order);
+      // LP ties are common, not rare (e.g. while the base type's share bounds λ, trading one small
+      // instance for another leaves λ unchanged), and a solver returns tied optima with different
+      // rounding in the last bits: equal within LP_TIE they are ordered by the Kairos upper bound,
+      // then the lower cost, then enumeration order, never by that rounding.
+      ranked = scored
+        .map((r) => ({ r, ub: bound(r.counts) }))
+        .sort(
+          (a, b) =>
+            (lpTied(a.r.lpScore, b.r.lpScore) ? 0 : b.r.lpScore - a.r.lpScore) ||
+            b.ub - a.ub ||
+            a.r.cost - b.r.cost ||
+            a.r.order - b.r.order,
+        )
+        .map(({ r }) => r);
     }
     const scoreOf = (r: RankedConfig): number =>
       rankBy === 'lp' ? (r as RankedConfig & { lpScore: number }).lpScore : r.score;
@@ -342,7 +346,7 @@ export async function allocate(opts: AllocateOptions = {}): Promise<AllocationRe
     };
     const sim = selectBySimilarity(
       ranked.map((r) => ({ counts: r.counts, score: scoreOf(r), cost: r.cost })),
-      { k },
+      { k, ...(rankBy === 'lp' ? { scoreTolerance: LP_TIE } : {}) },
     );
     const select = opts.select ?? (compat ? 'similarity' : opts.oracle ? 'verified' : 'top1');
     if (select === 'verified' && !opts.oracle)

@@ -42,7 +42,15 @@ export {
   type RankOptions,
   type Ranking,
 } from './enumerate.ts';
-export { fluidBoundQps, loadLpSolver, lpData, lpEstimate, type LpData, type LpEstimate } from './lp.ts';
+export {
+  createLpEstimator,
+  fluidBoundQps,
+  lpData,
+  lpEstimate,
+  type LpData,
+  type LpEstimate,
+  type LpEstimator,
+} from './lp.ts';
 export { selectBySimilarity, type SimilarityCandidate, type SimilarityOptions } from './select.ts';
 export { homogeneousBaseline, oracleBaseline, type HomogeneousBaseline } from './baselines.ts';
 export { bayesianSearch, type BayesianSearchOptions, type BayesianSearchResult } from './bayesian.ts';

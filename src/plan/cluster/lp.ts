@@ -8,33 +8,30 @@
  *
  * x[t,b] is the rate (QPS) of size-b queries sent to type t, L_t(b) the mean latency in ms. This is
  * a fluid model: it ignores queueing, so it is an estimate of the best routing, not a guarantee.
- * Solved with HiGHS (`highs`, WebAssembly). Because the Kairos routing (one size threshold, see
- * bound.ts 'per-type') is one feasible x, the LP is ≥ that bound on the same data; `fluidBoundQps`
- * gives a closed-form upper bound of the LP (weak duality).
+ * Because the Kairos routing (one size threshold, see bound.ts 'per-type') is one feasible x, the
+ * LP is ≥ that bound on the same data; `fluidBoundQps` gives a closed-form upper bound of the LP
+ * (weak duality).
+ *
+ * How it is solved. The LP has (types × sizes) variables but only as many "directions" as used
+ * types: its dual is  λ = min over y ≥ 0 of  Σ_t n_t·y_t / G(y),  with the concave, piecewise-linear
+ *   G(y) = Σ_b P(b) · min over allowed used t of y_t·L_t(b)/1000
+ * (each size on the type that is cheapest at prices y). Fixing Σ_t n_t·y_t = N, λ = N / max G.
+ * Kelley's cutting-plane method maximises G: every evaluation of G at a point y yields the routing
+ * of each size to its cheapest type, and that routing's busy times w give the linear piece
+ * G ≤ Σ_t w_t·y_t (a cut, tight at y). A master LP over the cuts so far (one variable per used
+ * type, plus the level θ; solved by `yalps`, a pure-JS simplex) proposes the next y; θ is an upper
+ * bound of max G and G(y) a lower one, and there are finitely many routings, so the bounds meet:
+ * the estimate is N / G at the best y, to ~1e-12 relative (test/plan/cluster/lp.test.ts compares
+ * it with HiGHS). A few to a few tens of master LPs of ≤ (types + 1) variables replace one LP of
+ * hundreds of variables: each estimate takes well under a millisecond warm, and a cold process
+ * pays no WebAssembly compile (HiGHS, the previous solver, cost ~100-165 ms of every start).
+ * Only the optimal value is unique: in a degenerate LP several routings reach it, so
+ * `ratePerType` is one optimal routing, not necessarily the one another solver returns.
  */
-import type highsModule from 'highs';
+import { solve, type Constraint } from 'yalps';
 import { HetserveError } from '../../model/errors.ts';
 import type { LatencyTable } from '../../predict/latency-table.ts';
 import type { QuerySizeDistribution } from '../../workload/query-sizes.ts';
-
-// The package's typings are CommonJS-flavoured (the loader is `.default`), while its ESM build
-// default-exports the loader itself: accept both.
-type Loader = (typeof highsModule)['default'];
-type Highs = Awaited<ReturnType<Loader>>;
-let highsPromise: Promise<Highs> | undefined;
-
-/**
- * Load the HiGHS WebAssembly module once per process. The package (168 kB of JS, 3.5 MB of wasm)
- * is imported on the first call only, so callers that skip the LP never pay for it; call this
- * early (without awaiting) to overlap the wasm compile with other work.
- */
-export function loadLpSolver(): Promise<Highs> {
-  highsPromise ??= import('highs').then(({ default: mod }) => {
-    const load = typeof mod === 'function' ? (mod as unknown as Loader) : mod.default;
-    return load();
-  });
-  return highsPromise;
-}
 
 /** Data an LP estimate needs, aligned with a pool's type order. */
 export interface LpData {
@@ -71,97 +68,222 @@ export function lpData(
 export interface LpEstimate {
   /** Optimal total rate λ (QPS). */
   readonly qps: number;
-  /** Rate routed to each type (QPS), by type name. */
+  /** Rate routed to each used type (QPS), by type name: one optimal routing (computed when read). */
   readonly ratePerType: Readonly<Record<string, number>>;
 }
 
-/**
- * A persistent HiGHS model of the LP for one `LpData`: the constraint matrix is built once and each
- * configuration only changes the busy-time right-hand sides (n_t; 0 for an unused type forces its
- * rates to 0), so HiGHS re-solves from the previous basis. Call `dispose()` when done (HiGHS
- * memory lives in WebAssembly and is not garbage-collected).
- */
+/** LP estimates for one `LpData`, any number of configurations (counts in `data.types` order). */
 export interface LpEstimator {
   estimate(counts: ArrayLike<number>): LpEstimate;
-  dispose(): void;
 }
 
-export function createLpEstimator(highs: Highs, data: LpData): LpEstimator {
+/**
+ * Relative gap between the master's level (an upper bound of max G) and the best G found (a lower
+ * bound) at which the estimate is final. The bounds meet exactly once the cuts hold the optimal
+ * pieces; this only absorbs the rounding of the master's solution.
+ */
+const GAP = 1e-12;
+/**
+ * yalps' zero tolerance (its default, 1e-8, or near it: much smaller lets it pivot on round-off
+ * and return infeasible points) and the scale of the right-hand sides: yalps also rounds its
+ * results to PRECISION absolute, so the masters' solutions (θ, y, the mix μ) are kept ~RHS, where
+ * that rounding is ~1e-13 relative, while the matrix coefficients stay of order 1.
+ */
+const PRECISION = 1e-9;
+const RHS = 1e4;
+
+export function createLpEstimator(data: LpData): LpEstimator {
   const T = data.types.length;
-  const n = data.mass.length;
-  // Rows: one equality per size with mass, then one busy-time row per type.
-  const sizeRow = new Int32Array(n).fill(-1);
-  let rows = 0;
-  for (let i = 0; i < n; i++) if (data.mass[i] > 0) sizeRow[i] = rows++;
-  const busyRow = Array.from({ length: T }, (_, t) => rows + t);
-  const numRows = rows + T;
-  // Columns: λ first, then x[t,i] for every size type t may serve.
-  const starts: number[] = [0];
-  const indices: number[] = [];
-  const values: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (sizeRow[i] < 0) continue;
-    indices.push(sizeRow[i]);
-    values.push(-data.mass[i]);
-  }
-  starts.push(indices.length);
-  const colType: number[] = [-1];
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i <= data.limitIndex[t]; i++) {
-      if (sizeRow[i] < 0) continue;
-      indices.push(sizeRow[i], busyRow[t]);
-      values.push(1, data.latencyMs[t][i] / 1000);
-      starts.push(indices.length);
-      colType.push(t);
-    }
-  }
-  const numCols = colType.length;
-  const inf = highs.infinity;
-  const model = highs.createModel({
-    numCols,
-    numRows,
-    sense: highs.constants.objectiveSense.maximize,
-    colCost: colType.map((t) => (t < 0 ? 1 : 0)),
-    colLower: new Array<number>(numCols).fill(0),
-    colUpper: new Array<number>(numCols).fill(inf),
-    rowLower: [...new Array<number>(rows).fill(0), ...new Array<number>(T).fill(-inf)],
-    rowUpper: [...new Array<number>(rows).fill(0), ...new Array<number>(T).fill(0)],
-    matrix: { format: 'csc', numRows, numCols, starts, indices, values },
-  });
-  model.options.set({ output_flag: false, presolve: 'off', solver: 'simplex' });
+  const sizes: number[] = [];
+  for (let i = 0; i < data.mass.length; i++) if (data.mass[i] > 0) sizes.push(i);
+  // Busy time per query (s) of each type at each size.
+  const secs = data.latencyMs.map((row) => Array.from(row, (ms) => ms / 1000));
+  // Cuts found for earlier configurations: a routing over types that this configuration also uses
+  // is a valid cut for it too (a cut does not depend on the counts), so a ranking's neighbouring
+  // configurations mostly start from the pieces they need and converge in a master LP or two.
+  const pool: Cut[] = [];
   return {
-    estimate(counts) {
-      for (let t = 0; t < T; t++) model.changeRowBounds(busyRow[t], -inf, counts[t] > 0 ? counts[t] : 0);
-      model.run();
-      const status = model.getModelStatus();
-      if (status !== highs.constants.modelStatus.optimal) {
-        throw new HetserveError('E_INTERNAL', `LP estimate: HiGHS ended with model status ${status}`, {
-          status,
-        });
+    estimate: (counts) => {
+      try {
+        return solveLp(data, sizes, secs, T, counts, pool);
+      } catch (e) {
+        // yalps' simplex has no anti-cycling rule; many cuts through one point (reused ones
+        // especially) make a degenerate master it can cycle on. Start this one afresh.
+        if (!(e instanceof HetserveError && e.details.status === 'cycled')) throw e;
+        return solveLp(data, sizes, secs, T, counts, []);
       }
-      const x = model.getSolution().colValue;
-      const ratePerType: Record<string, number> = {};
-      for (let c = 1; c < numCols; c++) {
-        if (x[c] === 0 && !(counts[colType[c]] > 0)) continue;
-        const key = data.types[colType[c]];
-        ratePerType[key] = (ratePerType[key] ?? 0) + x[c];
-      }
-      return { qps: model.getObjectiveValue(), ratePerType };
-    },
-    dispose() {
-      model.dispose();
     },
   };
 }
 
-/** Solve the LP for one configuration (counts in `data.types` order); builds and frees a model. */
-export function lpEstimate(highs: Highs, data: LpData, counts: ArrayLike<number>): LpEstimate {
-  const e = createLpEstimator(highs, data);
-  try {
-    return e.estimate(counts);
-  } finally {
-    e.dispose();
+/** Solve the LP for one configuration (counts in `data.types` order). */
+export function lpEstimate(data: LpData, counts: ArrayLike<number>): LpEstimate {
+  return createLpEstimator(data).estimate(counts);
+}
+
+/** Keys of yalps' rows: a cut's or a type's index, or a named row. */
+type Key = string | number;
+
+/** One cut: the routing of each size to its cheapest type at some y, as busy time and mass per type. */
+interface Cut {
+  readonly busy: Float64Array;
+  readonly mass: Float64Array;
+}
+
+function solveLp(
+  data: LpData,
+  sizes: readonly number[],
+  secs: readonly number[][],
+  T: number,
+  counts: ArrayLike<number>,
+  pool: Cut[],
+): LpEstimate {
+  const used: number[] = [];
+  for (let t = 0; t < T; t++) if (counts[t] > 0) used.push(t);
+  // A size no used type may serve takes λ to 0 (its share of the rate has nowhere to go).
+  for (const i of sizes) {
+    if (!used.some((t) => i <= data.limitIndex[t])) return estimateWith(data, used, 0, [], counts);
   }
+  // G(y) and the routing that attains it (ties: the earlier type, so the result is deterministic).
+  const route = (y: Float64Array): { g: number; cut: Cut } => {
+    const busy = new Float64Array(T);
+    const mass = new Float64Array(T);
+    let g = 0;
+    for (const i of sizes) {
+      let best = Infinity;
+      let bt = -1;
+      for (const t of used) {
+        if (i > data.limitIndex[t]) continue;
+        const c = secs[t][i] * y[t];
+        if (c < best) {
+          best = c;
+          bt = t;
+        }
+      }
+      busy[bt] += data.mass[i] * secs[bt][i];
+      mass[bt] += data.mass[i];
+      g += data.mass[i] * best;
+    }
+    return { g, cut: { busy, mass } };
+  };
+  // Normalise Σ n_t·y_t = RHS·N with y = RHS as the first point, and scale the cuts so that θ
+  // starts at RHS: the coefficients are then of order 1 and the solution of order RHS (see RHS).
+  let N = 0;
+  for (const t of used) N += counts[t];
+  const y0 = new Float64Array(T);
+  for (const t of used) y0[t] = RHS;
+  const first = route(y0);
+  const scale = RHS / first.g;
+  const cuts: Cut[] = [first.cut];
+  for (let k = pool.length - 1; k >= 0 && cuts.length <= REUSED_CUTS; k--) {
+    const c = pool[k];
+    if (onlyOn(c, counts) && !cuts.some((d) => sameCut(c, d, used))) cuts.push(c);
+  }
+  let bestG = first.g;
+  const maxIterations = 64 * (used.length + 1) ** 2;
+  for (let it = 0; it < maxIterations; it++) {
+    const constraints: [Key, Constraint][] = [['norm', { equal: RHS * N }]];
+    for (let k = 0; k < cuts.length; k++) constraints.push([k, { max: 0 }]);
+    const variables: [number, [Key, number][]][] = [
+      [-1, [['theta', 1], ...cuts.map((_, k) => [k, 1] as [number, number])]],
+    ];
+    for (const t of used) {
+      variables.push([
+        t,
+        [['norm', counts[t]], ...cuts.map((c, k) => [k, -scale * c.busy[t]] as [number, number])],
+      ]);
+    }
+    const sol = solve<number, Key>(
+      { direction: 'maximize', objective: 'theta', constraints, variables },
+      { precision: PRECISION },
+    );
+    if (sol.status !== 'optimal') {
+      throw new HetserveError('E_INTERNAL', `LP estimate: the master LP ended ${sol.status}`, {
+        status: sol.status,
+        counts: Array.from(counts),
+      });
+    }
+    const theta = sol.result;
+    const y = new Float64Array(T);
+    for (const [t, v] of sol.variables) if (t >= 0) y[t] = v;
+    const next = route(y);
+    if (next.g > bestG) bestG = next.g;
+    // Converged: the bounds meet, or the cut at y is already in the master (then θ = G(y) already).
+    if (theta - scale * bestG <= GAP * theta || cuts.some((c) => sameCut(c, next.cut, used))) {
+      return estimateWith(data, used, (RHS * N) / bestG, cuts, counts);
+    }
+    cuts.push(next.cut);
+    pool.push(next.cut);
+    if (pool.length > 4 * REUSED_CUTS) pool.splice(0, 2 * REUSED_CUTS);
+  }
+  throw new HetserveError('E_INTERNAL', 'LP estimate: the cutting-plane method did not converge', {
+    counts: Array.from(counts),
+    iterations: maxIterations,
+  });
+}
+/** Most cuts carried over from earlier configurations into one configuration's master LP. */
+const REUSED_CUTS = 24;
+
+/** Whether a cut routes to used types only (so it bounds this configuration's G). */
+function onlyOn(c: Cut, counts: ArrayLike<number>): boolean {
+  for (let t = 0; t < c.mass.length; t++) if (c.mass[t] > 0 && !(counts[t] > 0)) return false;
+  return true;
+}
+
+function sameCut(a: Cut, b: Cut, used: readonly number[]): boolean {
+  for (const t of used) if (a.busy[t] !== b.busy[t] || a.mass[t] !== b.mass[t]) return false;
+  return true;
+}
+
+/**
+ * The estimate λ, with a routing that reaches it when read: the optimal mix μ of the cuts' routings
+ * (the master's dual, Dantzig-Wolfe form: minimise the busiest type's load per instance z subject
+ * to Σ_k μ_k·λ·busy_k,t ≤ n_t·z, Σ μ = RHS; z = RHS at the optimum), each type getting
+ * λ·Σ_k μ_k·mass_k,t / RHS.
+ */
+function estimateWith(
+  data: LpData,
+  used: readonly number[],
+  qps: number,
+  cuts: readonly Cut[],
+  counts: ArrayLike<number>,
+): LpEstimate {
+  let rates: Record<string, number> | undefined;
+  const routed = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const t of used) if (data.limitIndex[t] >= 0) out[data.types[t]] = 0;
+    if (qps === 0) return out;
+    const variables: [number, [Key, number][]][] = [[-1, [['z', 1]]]];
+    for (const t of used) variables[0][1].push([t, -counts[t]]);
+    cuts.forEach((c, k) => {
+      variables.push([k, [['mix', 1], ...used.map((t) => [t, qps * c.busy[t]] as [number, number])]]);
+    });
+    const sol = solve<number, Key>(
+      {
+        direction: 'minimize',
+        objective: 'z',
+        constraints: [['mix', { equal: RHS }], ...used.map((t): [Key, Constraint] => [t, { max: 0 }])],
+        variables,
+      },
+      { precision: PRECISION },
+    );
+    if (sol.status !== 'optimal') {
+      throw new HetserveError('E_INTERNAL', `LP estimate: the routing LP ended ${sol.status}`, {
+        status: sol.status,
+      });
+    }
+    for (const [k, mu] of sol.variables) {
+      if (k < 0) continue;
+      for (const t of used) if (cuts[k].mass[t] > 0) out[data.types[t]] += (qps * mu * cuts[k].mass[t]) / RHS;
+    }
+    return out;
+  };
+  return {
+    qps,
+    get ratePerType() {
+      return (rates ??= routed());
+    },
+  };
 }
 
 /**

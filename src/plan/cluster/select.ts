@@ -19,6 +19,11 @@ export interface SimilarityOptions {
   k?: number;
   /** Distance between count vectors. Default `'l1'`. */
   distance?: 'l1' | 'l2';
+  /**
+   * Scores within this relative difference count as equal in the tie-break (default 0: exact). For
+   * LP estimates, whose last digits are the solver's rounding.
+   */
+  scoreTolerance?: number;
 }
 
 export interface SimilarityChoice {
@@ -53,13 +58,17 @@ export function selectBySimilarity(
       total[i] += d;
       total[j] += d;
     }
+  const tol = opts.scoreTolerance ?? 0;
+  const sameScore = (x: number, y: number): boolean =>
+    x === y || Math.abs(x - y) <= tol * Math.max(Math.abs(x), Math.abs(y));
   let best = 0;
   for (let i = 1; i < k; i++) {
     const a = ranked[i];
     const b = ranked[best];
+    const tied = sameScore(a.score, b.score);
     if (
       total[i] < total[best] ||
-      (total[i] === total[best] && (a.score > b.score || (a.score === b.score && a.cost < b.cost)))
+      (total[i] === total[best] && ((!tied && a.score > b.score) || (tied && a.cost < b.cost)))
     ) {
       best = i;
     }
