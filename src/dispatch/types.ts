@@ -23,6 +23,12 @@ export interface DispatchRequest<P = unknown> {
   readonly arrival: number;
   /** Absolute deadline, seconds (normally arrival + the app's SLO). */
   readonly deadline: number;
+  /**
+   * Admitted past its app's planned share (an overloading app's excess, see the gateway's
+   * admission): when a buffer holds more than a batch, the requests without it go first, so an
+   * app within its share never waits behind another's flood. Default false (plain policy order).
+   */
+  readonly deferred?: boolean;
   readonly payload: P;
 }
 

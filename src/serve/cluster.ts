@@ -361,7 +361,7 @@ export class ClusterService implements ModelService {
 
   /** Serve one request as one query of its size (`parameters.query_size`, else its rows). */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
-    const entry = this.ledger.open(app, req.deadlineMs);
+    const entry = this.ledger.open(app, req.deadlineMs, undefined, req.arrival);
     const size = this.opts.fixedQuerySize ?? req.querySize ?? req.rows;
     if (entry instanceof HetserveError) {
       // The re-allocation sizes the pool for the offered load, shed queries included.

@@ -15,7 +15,7 @@ import { costPerRequest, type BilledResources } from '../predict/cost.ts';
 import type { Backend, BackendBatch } from './backends/types.ts';
 import { counterChild, histogramChild, type GatewayMetrics, type HistogramChild } from './metrics.ts';
 import { LiveSeries } from './live.ts';
-import { RequestLedger, type LedgerEntry } from './ledger.ts';
+import { RequestLedger, type Admitted, type LedgerEntry } from './ledger.ts';
 import type { Answer, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
 import {
   assembleBatch,
@@ -298,13 +298,13 @@ export class ServerlessService implements PlannedService {
    * them back (the first failed sample's error, else the outputs in order).
    */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
-    return req.rows <= 1 ? this.submit(req, app, false) : this.inferRows(req, app);
+    return req.rows <= 1 ? this.submit(req, app, undefined) : this.inferRows(req, app);
   }
 
   private async inferRows(req: DecodedRequest, app: string): Promise<Answer> {
-    const refused = this.ledger.admit(app, req.rows, req.deadlineMs);
-    if (refused) return { ok: false, error: refused };
-    const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, true)));
+    const admitted = this.ledger.admit(app, req.rows, req.deadlineMs, req.arrival);
+    if (admitted instanceof HetserveError) return { ok: false, error: admitted };
+    const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, admitted)));
     const failed = answers.find((x) => !x.ok);
     if (failed) return failed;
     const ok = answers as Extract<Answer, { ok: true }>[];
@@ -321,8 +321,8 @@ export class ServerlessService implements PlannedService {
   }
 
   /** One sample to the batch manager; `admitted`: its whole request already passed admission. */
-  private submit(req: DecodedRequest, app: string, admitted: boolean): Promise<Answer> {
-    const entry = this.ledger.open(app, req.deadlineMs, admitted);
+  private submit(req: DecodedRequest, app: string, admitted: Admitted | undefined): Promise<Answer> {
+    const entry = this.ledger.open(app, req.deadlineMs, admitted, req.arrival);
     if (entry instanceof HetserveError) return Promise.resolve({ ok: false, error: entry });
     return new Promise<Answer>((resolve) => {
       const p: Pending = { req, entry, resolve };
@@ -331,6 +331,7 @@ export class ServerlessService implements PlannedService {
         app,
         arrival: entry.arrival,
         deadline: entry.deadline,
+        deferred: entry.deferred,
         payload: p,
       });
       if (!r.accepted) {
