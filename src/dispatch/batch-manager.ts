@@ -108,7 +108,8 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   readonly #policy: BatchPolicy;
   readonly #capacity: NonNullable<BatchManagerOptions<P>['capacity']>;
   readonly #shed: boolean;
-  readonly #dropLate: boolean;
+  /** lateAtRelease: 'send' = never drop; 'drop' = every late request; 'drop-deferred' = deferred ones. */
+  readonly #dropLate: false | 'all' | 'deferred';
   readonly #rejectLate: boolean;
   readonly #maxInFlight: NonNullable<BatchManagerOptions<P>['maxInFlight']>;
   /** Groups whose maxInFlight is Infinity: completing their batches is a no-op. */
@@ -186,8 +187,13 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       throw badField('E_DISPATCH_CONFIG', 'overflow', overflow, "must be 'reject' or 'shed-lost'");
     }
     const late = options.lateAtRelease ?? 'send';
-    if (late !== 'send' && late !== 'drop') {
-      throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send' or 'drop'");
+    if (late !== 'send' && late !== 'drop' && late !== 'drop-deferred') {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'lateAtRelease',
+        late,
+        "must be 'send', 'drop' or 'drop-deferred'",
+      );
     }
     if (options.rejectLate !== undefined && typeof options.rejectLate !== 'boolean') {
       throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');
@@ -208,7 +214,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     this.#policy = policy;
     this.#capacity = cap;
     this.#shed = overflow === 'shed-lost';
-    this.#dropLate = late === 'drop';
+    this.#dropLate = late === 'drop' ? 'all' : late === 'drop-deferred' ? 'deferred' : false;
     this.#rejectLate = options.rejectLate ?? false;
     const { buffers, byApp } = this.#build(options.plan);
     this.#buffers = buffers;
@@ -576,16 +582,21 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     return true;
   }
 
-  /** `lateAtRelease: 'drop'`: the queued requests that would miss their deadline if sent now, dropped. */
+  /** Whether `lateAtRelease` drops `r`, late against `cutoff` (now + the group's latencyMax). */
+  #lost(r: DispatchRequest<P>, cutoff: number): boolean {
+    return r.deadline < cutoff && (this.#dropLate === 'all' || r.deferred === true);
+  }
+
+  /** `lateAtRelease` 'drop'/'drop-deferred': the queued requests it drops, dropped. */
   #dropLost(buf: Buffer<P>, reqs: DispatchRequest<P>[]): DispatchRequest<P>[] {
     const g = buf.group;
     const cutoff = this.#timers.now() + g.latencyMax;
     let lost = 0;
-    for (const r of reqs) if (r.deadline < cutoff) lost++;
+    for (const r of reqs) if (this.#lost(r, cutoff)) lost++;
     if (lost === 0) return reqs;
     const keep: DispatchRequest<P>[] = [];
     for (const r of reqs) {
-      if (r.deadline >= cutoff) {
+      if (!this.#lost(r, cutoff)) {
         keep.push(r);
         continue;
       }
@@ -607,16 +618,17 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const cutoff = now + g.latencyMax;
     let late = 0;
     for (let i = 0; i < batch.length; i++) if (batch[i]!.deadline < cutoff) late++;
-    if (late > 0 && this.#dropLate) {
+    if (late > 0 && this.#dropLate !== false) {
       const keep: DispatchRequest<P>[] = [];
       for (const r of batch) {
-        if (r.deadline < cutoff) {
+        if (this.#lost(r, cutoff)) {
           this.#dropped['deadline-lost']++;
           this.#onDrop?.(r, 'deadline-lost', g);
         } else keep.push(r);
       }
       batch = keep;
       late = 0;
+      for (const r of batch) if (r.deadline < cutoff) late++;
       if (batch.length === 0) return;
     }
     this.#batches[reason]++;

@@ -173,8 +173,10 @@ export interface BatchManagerOptions<P = unknown> {
    * Deadline check applied to each request when its batch is released. Default 'send'.
    * - 'send': send it anyway (paper behaviour: it is served and counted as a violation); counted in Batch.late.
    * - 'drop': remove it from the batch and report it through onDrop 'deadline-lost'. A batch emptied this way is not emitted.
+   *   When more than a batch is queued, every queued request late now leaves first, so the batch fills with ones in time.
+   * - 'drop-deferred': as 'drop', for the requests marked `deferred` only (the others are sent).
    */
-  lateAtRelease?: 'send' | 'drop';
+  lateAtRelease?: 'send' | 'drop' | 'drop-deferred';
   /** Refuse at submit a request that is already lost (now + latencyMax > deadline). Default false. */
   rejectLate?: boolean;
 }

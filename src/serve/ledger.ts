@@ -249,6 +249,21 @@ export class RequestLedger {
     };
   }
 
+  /**
+   * The answer to an admitted request dropped before it ran because it could no longer meet its
+   * deadline (requests that overtook it, batches slower than predicted): 429 E_OVERLOADED now
+   * instead of a late answer that would take a batch place from one in time.
+   */
+  lateError(e: LedgerEntry): HetserveError {
+    this.#o.metrics.rejected.labels(this.#o.model, 'overload-late').inc();
+    const within = +(e.deadline - e.arrival).toFixed(3);
+    return new HetserveError(
+      'E_OVERLOADED',
+      `app ${e.app}: can no longer meet its deadline of ${within} s behind the requests ahead of it; not run; retry after 1 s`,
+      { field: 'app', value: e.app, reason: 'late', retryAfterS: 1 },
+    );
+  }
+
   #countersOf(app: string): AppCounters {
     let c = this.#counters.get(app);
     if (!c) {

@@ -186,6 +186,16 @@ export class ServerlessService implements PlannedService {
       plan,
       timers: this.opts.timers,
       onBatch: (b) => void this.runBatch(b),
+      // Under the deadline admission, a deferred request (a flood's excess, overtaken by the
+      // apps within their share) that can no longer make its deadline is answered at once (429)
+      // rather than run late in a batch place another could use.
+      ...((this.opts.admission ?? 'deadline') === 'deadline'
+        ? {
+            lateAtRelease: 'drop-deferred' as const,
+            onDrop: (r: { payload: Pending }) =>
+              this.finish(r.payload, { ok: false, error: this.ledger.lateError(r.payload.entry) }),
+          }
+        : {}),
       maxInFlight: (g) => this.inFlightLimit(g),
       capacity: (g) =>
         Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),

@@ -304,6 +304,41 @@ test("lateAtRelease 'drop' removes late requests before release; 'send' counts t
   }
 });
 
+test("lateAtRelease 'drop-deferred' drops the late deferred requests from the whole buffer before a batch is formed, and sends the others", () => {
+  const { m, out, drops, timers } = setup(
+    { lateAtRelease: 'drop-deferred', maxInFlight: 1, capacity: 10 },
+    makePlan([{ apps: ['a', 'b'], batchSize: 2, timeouts: [1, 1], latencyMax: 0.1 }]),
+  );
+  const deferred = (id: number, deadline: number): Req => ({ ...req(id, 'a', 0, deadline), deferred: true });
+  m.submit(req(1, 'b', 0, 5));
+  m.submit(req(2, 'b', 0, 5));
+  // Queued behind the running batch: 3 and 5 will be late by t = 0.5, 4 and 6 not; 7 is late but kept.
+  m.submit(deferred(3, 0.55));
+  m.submit(deferred(4, 2));
+  m.submit(deferred(5, 0.58));
+  m.submit(deferred(6, 2));
+  m.submit(req(7, 'b', 0, 0.52));
+  timers.advanceTo(0.5);
+  m.complete(out[0]!);
+  // 7 goes first (kept, sent although late); 3 and 5 are dropped, 4 fills the batch.
+  assert.deepEqual(
+    out.map((b) => b.requests.map((r) => r.id)),
+    [
+      [1, 2],
+      [7, 4],
+    ],
+  );
+  assert.deepEqual(drops, [
+    [3, 'deadline-lost'],
+    [5, 'deadline-lost'],
+  ]);
+  assert.equal(out[1]!.late, 1);
+  m.complete(out[1]!);
+  timers.advanceTo(1); // 6 alone: its timeout releases it
+  assert.deepEqual(out[2]!.requests.map((r) => r.id), [6]);
+  assert.equal(m.stats().queued, 0);
+});
+
 test('rejectLate refuses a request that cannot make it even if sent now', () => {
   const { m, timers } = setup({ rejectLate: true });
   timers.advanceTo(1);

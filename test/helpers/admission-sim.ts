@@ -112,8 +112,8 @@ export function simulateAdmission(o: SimOptions): SimResult {
     timers: clock,
     maxInFlight: o.concurrency,
     capacity: 1_000_000,
-    // As the service: a request that can no longer make its deadline is answered at once (429).
-    lateAtRelease: 'drop',
+    // As the service: a deferred request that can no longer make its deadline is answered at once (429).
+    lateAtRelease: 'drop-deferred',
     onDrop: (r) => {
       adm.done(r.app, 1, r.payload.deferred);
       res[r.app].shed++;
