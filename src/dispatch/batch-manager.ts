@@ -188,12 +188,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     }
     const late = options.lateAtRelease ?? 'send';
     if (late !== 'send' && late !== 'drop' && late !== 'drop-deferred') {
-      throw badField(
-        'E_DISPATCH_CONFIG',
-        'lateAtRelease',
-        late,
-        "must be 'send', 'drop' or 'drop-deferred'",
-      );
+      throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send', 'drop' or 'drop-deferred'");
     }
     if (options.rejectLate !== undefined && typeof options.rejectLate !== 'boolean') {
       throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');

@@ -46,6 +46,28 @@ export interface LedgerOptions {
   admission?: 'deadline' | 'queue';
 }
 
+/** A service's settings the ledger reads; each left undefined takes the ledger's default. */
+export interface LedgerSettings {
+  maxQueue?: number | undefined;
+  hardDeadlineFactor?: number | undefined;
+  windowS?: number | undefined;
+  deadlineCapS?: number | undefined;
+  admission?: 'deadline' | 'queue' | undefined;
+}
+
+/** The ledger's options: what names the service, and those of its `settings` that are set. */
+export function ledgerOptions(
+  base: Pick<LedgerOptions, 'model' | 'apps' | 'timers' | 'metrics' | 'live'>,
+  settings: LedgerSettings,
+): LedgerOptions {
+  const o: LedgerOptions = { ...base, admission: settings.admission ?? 'deadline' };
+  if (settings.maxQueue !== undefined) o.maxQueue = settings.maxQueue;
+  if (settings.hardDeadlineFactor !== undefined) o.hardDeadlineFactor = settings.hardDeadlineFactor;
+  if (settings.windowS !== undefined) o.windowS = settings.windowS;
+  if (settings.deadlineCapS !== undefined) o.deadlineCapS = settings.deadlineCapS;
+  return o;
+}
+
 /**
  * A request's admission by `admit`, handed to `open` for each of its places. `deferred`: past its
  * app's entitlement, queued behind the apps within their share (DispatchRequest.deferred).

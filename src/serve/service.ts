@@ -15,7 +15,7 @@ import { costPerRequest, type BilledResources } from '../predict/cost.ts';
 import type { Backend, BackendBatch } from './backends/types.ts';
 import { counterChild, histogramChild, type GatewayMetrics, type HistogramChild } from './metrics.ts';
 import { LiveSeries } from './live.ts';
-import { RequestLedger, type Admitted, type LedgerEntry } from './ledger.ts';
+import { ledgerOptions, RequestLedger, type Admitted, type LedgerEntry } from './ledger.ts';
 import type { Answer, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
 import {
   assembleBatch,
@@ -153,17 +153,12 @@ export class ServerlessService implements PlannedService {
     this.opts = opts;
     this.io = opts.io;
     this.startedAt = opts.timers.now();
-    this.ledger = new RequestLedger({
-      model: opts.io.name,
-      apps: opts.apps,
-      timers: opts.timers,
-      metrics: opts.metrics,
-      live: this.live,
-      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
-      ...(opts.hardDeadlineFactor !== undefined ? { hardDeadlineFactor: opts.hardDeadlineFactor } : {}),
-      ...(opts.windowS !== undefined ? { windowS: opts.windowS } : {}),
-      admission: opts.admission ?? 'deadline',
-    });
+    this.ledger = new RequestLedger(
+      ledgerOptions(
+        { model: opts.io.name, apps: opts.apps, timers: opts.timers, metrics: opts.metrics, live: this.live },
+        opts,
+      ),
+    );
   }
 
   get planned(): PlannedService {

@@ -335,7 +335,10 @@ test("lateAtRelease 'drop-deferred' drops the late deferred requests from the wh
   assert.equal(out[1]!.late, 1);
   m.complete(out[1]!);
   timers.advanceTo(1); // 6 alone: its timeout releases it
-  assert.deepEqual(out[2]!.requests.map((r) => r.id), [6]);
+  assert.deepEqual(
+    out[2]!.requests.map((r) => r.id),
+    [6],
+  );
   assert.equal(m.stats().queued, 0);
 });
 

@@ -224,7 +224,11 @@ test("admission: a flood may hold the places behind it that the other apps' SLOs
   // Each quiet app still finds room for well above its mean count (0.1 x 16 places).
   for (const app of ['a1', 'a2', 'a3'] as const) {
     let n = 0;
-    for (let d = adm.decide(app, 1, slo[app], 0.06); n < 5 && d.admit; d = adm.decide(app, 1, slo[app], 0.06)) {
+    for (
+      let d = adm.decide(app, 1, slo[app], 0.06);
+      n < 5 && d.admit;
+      d = adm.decide(app, 1, slo[app], 0.06)
+    ) {
       assert.equal(d.deferred, undefined, app);
       assert.ok(d.predictedS <= slo[app], `${app}: ${d.predictedS}`);
       adm.add(app);
