@@ -412,13 +412,15 @@ export class DeadlineAdmission {
       predictedS = atK + this.#margin(gi, rk, false);
     } else {
       // A deferred request is overtaken by the kept requests that arrive while it waits: their
-      // mean count within the backlog every app can live with must fit within its own deadline,
-      // and within the tightest other app's (another app's deferred requests queue behind it).
+      // count within the backlog every app can live with (Poisson: its mean and one standard
+      // deviation) must fit within its own deadline, and within the tightest other app's
+      // (another app's deferred requests queue behind it). One that is overtaken by more is
+      // dropped before it runs late (the service's lateAtRelease 'drop-deferred').
       let pool = 0;
       for (const m of members) if (m.b !== app) pool += m.mean;
       let bound = k;
       for (const a of g.apps) if (a !== app) bound = Math.min(bound, reachOf(this.#slo.get(a) ?? deadlineS));
-      excess = Math.max(excess, backlog + rows + Math.ceil(pool) - bound);
+      excess = Math.max(excess, backlog + rows + Math.ceil(pool + Math.sqrt(pool)) - bound);
     }
     const admitted = { admit: true, predictedS, ...(stays ? {} : { deferred: true }) };
     if (excess <= 0) return admitted;
