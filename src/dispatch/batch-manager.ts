@@ -59,6 +59,8 @@ interface Buffer<P> {
   timerAt: number;
   /** Released batches not yet completed. */
   inFlight: number;
+  /** Queued requests marked `deferred` (they go after the others when a batch is formed). */
+  deferred: number;
   /** The group's resolved maxInFlight (Infinity = untracked). */
   readonly maxInFlight: number;
   /** Bound once per buffer so arming a timer allocates no closure. */
@@ -106,7 +108,8 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   readonly #policy: BatchPolicy;
   readonly #capacity: NonNullable<BatchManagerOptions<P>['capacity']>;
   readonly #shed: boolean;
-  readonly #dropLate: boolean;
+  /** lateAtRelease: 'send' = never drop; 'drop' = every late request; 'drop-deferred' = deferred ones. */
+  readonly #dropLate: false | 'all' | 'deferred';
   readonly #rejectLate: boolean;
   readonly #maxInFlight: NonNullable<BatchManagerOptions<P>['maxInFlight']>;
   /** Groups whose maxInFlight is Infinity: completing their batches is a no-op. */
@@ -184,8 +187,8 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       throw badField('E_DISPATCH_CONFIG', 'overflow', overflow, "must be 'reject' or 'shed-lost'");
     }
     const late = options.lateAtRelease ?? 'send';
-    if (late !== 'send' && late !== 'drop') {
-      throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send' or 'drop'");
+    if (late !== 'send' && late !== 'drop' && late !== 'drop-deferred') {
+      throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send', 'drop' or 'drop-deferred'");
     }
     if (options.rejectLate !== undefined && typeof options.rejectLate !== 'boolean') {
       throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');
@@ -206,7 +209,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     this.#policy = policy;
     this.#capacity = cap;
     this.#shed = overflow === 'shed-lost';
-    this.#dropLate = late === 'drop';
+    this.#dropLate = late === 'drop' ? 'all' : late === 'drop-deferred' ? 'deferred' : false;
     this.#rejectLate = options.rejectLate ?? false;
     const { buffers, byApp } = this.#build(options.plan);
     this.#buffers = buffers;
@@ -238,6 +241,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const reqs = buf.reqs; // read after #makeRoom, which may have replaced it
     this.#accepted++;
     reqs.push(req);
+    if (req.deferred === true) buf.deferred++;
     if (reqs.length >= g.batchSize && this.#release(buf, 'full')) return ACCEPTED;
     const by = this.#policy.releaseBy(req, g, reqs.length === 1);
     if (by < buf.due) {
@@ -270,6 +274,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         else pickBuffer(nr).reqs.push(r);
       }
       b.reqs = [];
+      b.deferred = 0;
       if (orphans) {
         if (this.#policy.order === 'deadline') orphans.sort(byDeadline);
         const size = b.group.batchSize;
@@ -282,6 +287,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
       if (b.reqs.length === 0) continue;
       // Merged from several old buffers: restore arrival order (stable sort keeps submit order on ties).
       b.reqs.sort(byArrival);
+      for (const r of b.reqs) if (r.deferred === true) b.deferred++;
       while (b.reqs.length >= b.group.batchSize) if (!this.#release(b, 'full')) break;
       if (b.reqs.length > 0 && b.reqs.length < b.group.batchSize) {
         this.#recomputeDue(b);
@@ -391,6 +397,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         timer: undefined,
         timerAt: Infinity,
         inFlight: 0,
+        deferred: 0,
         maxInFlight,
         fire: () => this.#onTimer(buf),
       };
@@ -474,6 +481,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     }
     if (victim < 0) return false;
     const [r] = reqs.splice(victim, 1);
+    if (r!.deferred === true) buf.deferred--;
     this.#dropped.shed++;
     this.#recomputeDue(buf);
     this.#arm(buf);
@@ -529,16 +537,30 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     if (!force && buf.inFlight >= buf.maxInFlight) return false;
     const g = buf.group;
     let reqs = buf.reqs;
+    // More than a batch queued: the late requests leave the whole buffer first, so the batch fills
+    // with requests that can still make their deadline (they would be late in any later batch).
+    if (this.#dropLate && reqs.length > g.batchSize) {
+      reqs = buf.reqs = this.#dropLost(buf, reqs);
+      if (reqs.length === 0) {
+        this.#disarm(buf);
+        return true;
+      }
+    }
     if (this.#policy.order === 'deadline' && reqs.length > 1) reqs.sort(byDeadline);
     let batch: DispatchRequest<P>[];
     if (reqs.length <= g.batchSize) {
       batch = reqs;
       buf.reqs = [];
+      buf.deferred = 0;
     } else {
+      // Deferred requests (an app past its share) go after the others, in policy order.
+      const partition = buf.deferred > 0 && buf.deferred < reqs.length;
+      if (partition) reqs = withDeferredLast(reqs);
       batch = reqs.slice(0, g.batchSize);
       reqs = reqs.slice(g.batchSize);
       // The remainder stays in arrival order so "first" keeps meaning "oldest".
-      if (this.#policy.order === 'deadline') reqs.sort(byArrival);
+      if (this.#policy.order === 'deadline' || partition) reqs.sort(byArrival);
+      if (buf.deferred > 0) for (const r of batch) if (r.deferred === true) buf.deferred--;
       buf.reqs = reqs;
     }
     const left = buf.reqs.length;
@@ -555,6 +577,31 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     return true;
   }
 
+  /** Whether `lateAtRelease` drops `r`, late against `cutoff` (now + the group's latencyMax). */
+  #lost(r: DispatchRequest<P>, cutoff: number): boolean {
+    return r.deadline < cutoff && (this.#dropLate === 'all' || r.deferred === true);
+  }
+
+  /** `lateAtRelease` 'drop'/'drop-deferred': the queued requests it drops, dropped. */
+  #dropLost(buf: Buffer<P>, reqs: DispatchRequest<P>[]): DispatchRequest<P>[] {
+    const g = buf.group;
+    const cutoff = this.#timers.now() + g.latencyMax;
+    let lost = 0;
+    for (const r of reqs) if (this.#lost(r, cutoff)) lost++;
+    if (lost === 0) return reqs;
+    const keep: DispatchRequest<P>[] = [];
+    for (const r of reqs) {
+      if (!this.#lost(r, cutoff)) {
+        keep.push(r);
+        continue;
+      }
+      if (r.deferred === true) buf.deferred--;
+      this.#dropped['deadline-lost']++;
+      this.#onDrop?.(r, 'deadline-lost', g);
+    }
+    return keep;
+  }
+
   #emitBatch(
     g: GroupView,
     batch: DispatchRequest<P>[],
@@ -566,16 +613,17 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const cutoff = now + g.latencyMax;
     let late = 0;
     for (let i = 0; i < batch.length; i++) if (batch[i]!.deadline < cutoff) late++;
-    if (late > 0 && this.#dropLate) {
+    if (late > 0 && this.#dropLate !== false) {
       const keep: DispatchRequest<P>[] = [];
       for (const r of batch) {
-        if (r.deadline < cutoff) {
+        if (this.#lost(r, cutoff)) {
           this.#dropped['deadline-lost']++;
           this.#onDrop?.(r, 'deadline-lost', g);
         } else keep.push(r);
       }
       batch = keep;
       late = 0;
+      for (const r of batch) if (r.deadline < cutoff) late++;
       if (batch.length === 0) return;
     }
     this.#batches[reason]++;
@@ -600,6 +648,14 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
 
 function isInFlightLimit(v: unknown): v is number {
   return v === Infinity || (Number.isInteger(v) && (v as number) >= 1);
+}
+
+/** The requests without `deferred` first, then the deferred ones, each in the order given. */
+function withDeferredLast<P>(reqs: DispatchRequest<P>[]): DispatchRequest<P>[] {
+  const first: DispatchRequest<P>[] = [];
+  const later: DispatchRequest<P>[] = [];
+  for (const r of reqs) (r.deferred === true ? later : first).push(r);
+  return first.concat(later);
 }
 
 function byArrival(a: DispatchRequest, b: DispatchRequest): number {

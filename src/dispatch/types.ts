@@ -23,6 +23,12 @@ export interface DispatchRequest<P = unknown> {
   readonly arrival: number;
   /** Absolute deadline, seconds (normally arrival + the app's SLO). */
   readonly deadline: number;
+  /**
+   * Admitted past its app's planned share (an overloading app's excess, see the gateway's
+   * admission): when a buffer holds more than a batch, the requests without it go first, so an
+   * app within its share never waits behind another's flood. Default false (plain policy order).
+   */
+  readonly deferred?: boolean;
   readonly payload: P;
 }
 
@@ -167,8 +173,10 @@ export interface BatchManagerOptions<P = unknown> {
    * Deadline check applied to each request when its batch is released. Default 'send'.
    * - 'send': send it anyway (paper behaviour: it is served and counted as a violation); counted in Batch.late.
    * - 'drop': remove it from the batch and report it through onDrop 'deadline-lost'. A batch emptied this way is not emitted.
+   *   When more than a batch is queued, every queued request late now leaves first, so the batch fills with ones in time.
+   * - 'drop-deferred': as 'drop', for the requests marked `deferred` only (the others are sent).
    */
-  lateAtRelease?: 'send' | 'drop';
+  lateAtRelease?: 'send' | 'drop' | 'drop-deferred';
   /** Refuse at submit a request that is already lost (now + latencyMax > deadline). Default false. */
   rejectLate?: boolean;
 }

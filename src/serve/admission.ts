@@ -73,8 +73,8 @@ export class DrainWaiters {
 }
 
 /**
- * Places kept for the apps within their planned share: this quantile of their planned arrivals
- * (Poisson) within the reachable backlog, so they are refused about once in a thousand peaks.
+ * An app's entitlement: this quantile of its planned arrivals (Poisson) within the reachable
+ * backlog, so an app within its planned share is deferred about once in a thousand peaks.
  */
 const KEPT_QUANTILE = 0.999;
 
@@ -136,6 +136,12 @@ export interface AdmissionDecision {
   retryAfterS?: number;
   /** When refused: 'deadline' (no app could make it) or 'share' (the app is past its share). */
   reason?: 'deadline' | 'share';
+  /**
+   * When admitted: the request is past its app's entitlement (a flood's excess). Queue it as
+   * `deferred` (src/dispatch DispatchRequest): the requests of apps within their share overtake it,
+   * which its admission allowed for; report it to `add`/`done` as deferred.
+   */
+  deferred?: boolean;
 }
 
 /**
@@ -151,12 +157,15 @@ export interface AdmissionDecision {
  * MEASURED_SPREAD measured standard deviations; never less than max - avg.
  *
  * Fairness: an app's planned share (rps over the group's capacity B c / L, or over the planned
- * total when larger) of the backlog every app can live with is its mean count of places. Places
- * are kept, behind the new request and within the tightest SLO of the apps they are kept for, for
- * the apps holding no more than a high quantile of that count (one pool, see `decide`), so one
- * app's flood can neither fill the backlog nor build one too long for a tighter SLO. A request of
- * a member within its entitlement is refused only when it would miss its deadline at the expected
- * batch latency (the plan's margin, not the measured spread): see `decide`.
+ * total when larger) of the backlog every app can live with is its mean count of places; a high
+ * quantile of it is the app's entitlement. A request of an app within its entitlement is kept:
+ * queued ahead of the deferred ones (`AdmissionDecision.deferred`, the batch manager's
+ * `DispatchRequest.deferred`), so only the running batches and other kept requests are ahead of
+ * it, and it is refused only when it would miss its deadline at the expected batch latency (the
+ * plan's margin, not the measured spread). Any other request (a flood's excess) is deferred, and
+ * admitted only when its deadline also leaves room for the other members' mean arrivals, which
+ * will overtake it: one app's flood can neither delay the others nor build a backlog that its
+ * own requests miss.
  *
  * The batch latency is the larger of the plan's prediction and the median of the latest measured
  * batches, so a slower machine than the profile's tightens admission instead of missing SLOs,
@@ -169,6 +178,8 @@ export class DeadlineAdmission {
   /** Measured batch latency per group index (latest batches, median and spread), seconds. */
   #measured = new Map<number, Measured>();
   readonly #pending = new Map<string, number>();
+  /** Of `#pending`, the requests queued as deferred (overtaken by the apps within their share). */
+  readonly #deferred = new Map<string, number>();
   readonly #slo = new Map<string, number>();
   /** Batches on a backend now, by handle: an app of their group, rows, start (caller's clock). */
   readonly #running = new Map<number, { app: string; rows: number; atS: number }>();
@@ -199,14 +210,16 @@ export class DeadlineAdmission {
     return this.#pending.get(app) ?? 0;
   }
 
-  /** `n` requests of `app` were queued (after an admit). */
-  add(app: string, n = 1): void {
+  /** `n` requests of `app` were queued (after an admit; `deferred` as the decision said). */
+  add(app: string, n = 1, deferred = false): void {
     this.#pending.set(app, this.pending(app) + n);
+    if (deferred) this.#deferred.set(app, (this.#deferred.get(app) ?? 0) + n);
   }
 
-  /** `n` requests of `app` were answered (success or error). */
-  done(app: string, n = 1): void {
+  /** `n` requests of `app` were answered (success or error), deferred ones as `add` was told. */
+  done(app: string, n = 1, deferred = false): void {
     this.#pending.set(app, Math.max(0, this.pending(app) - n));
+    if (deferred) this.#deferred.set(app, Math.max(0, (this.#deferred.get(app) ?? 0) - n));
   }
 
   /**
@@ -319,7 +332,11 @@ export class DeadlineAdmission {
     const avg = this.batchLatency(gi);
     const perWave = g.batchSize * g.concurrency;
     let backlog = 0;
-    for (const a of g.apps) backlog += this.pending(a);
+    let deferred = 0;
+    for (const a of g.apps) {
+      backlog += this.pending(a);
+      deferred += this.#deferred.get(a) ?? 0;
+    }
     if (!Number.isFinite(g.concurrency) || !(avg > 0))
       return { admit: true, predictedS: avg + this.#margin(gi, 1) };
     const slots = this.#slots(gi, avg, nowS);
@@ -340,14 +357,10 @@ export class DeadlineAdmission {
     const share = (a: string): number => (denom > 0 ? Math.max(0, g.rps[a] ?? 0) / denom : 1 / g.apps.length);
     // Each app's planned arrivals within the backlog every app of the group can live with (the
     // tightest reach, all slots free) are its mean count of places; a high quantile of that count
-    // is its entitlement. Places are kept for the apps holding no more than their entitlement
-    // (the pool's members) as one pool, sized by the quantile of their summed counts: Poisson
-    // arrivals of several apps rarely peak together, so one pool keeps fewer places than a
-    // reserve per app, and an app briefly above its mean draws on the others' slack instead of
-    // being refused. Entitlements and pools leave every other app its mean count of the backlog
-    // (a plan that fills the group has no slack to keep).
+    // is its entitlement, and the apps holding no more than it are the members. Entitlements
+    // leave every other app its mean count of the backlog (a plan that fills the group has no
+    // slack to keep).
     const idle = this.#slots(gi, avg, undefined);
-    const reaches = new Map(g.apps.map((a) => [a, reachOf(this.#slo.get(a) ?? deadlineS)]));
     const tightest = (measured: boolean): number =>
       Math.min(...g.apps.map((a) => this.#reach(gi, this.#slo.get(a) ?? deadlineS, idle, measured)));
     const common = tightest(true);
@@ -360,16 +373,11 @@ export class DeadlineAdmission {
       mean: share(b) * common,
       entitled: share(b) * entitled,
       held: this.pending(b),
-      reach: reaches.get(b)!,
     }));
     const quantileIn =
       (backlog: number, totalMean: number) =>
       (mean: number): number =>
         Math.min(poissonQuantile(mean, KEPT_QUANTILE), Math.floor(backlog - (totalMean - mean) + 1e-9));
-    const quantile = quantileIn(
-      common,
-      all.reduce((x, m) => x + m.mean, 0),
-    );
     const entitlement = quantileIn(
       entitled,
       all.reduce((x, m) => x + m.entitled, 0),
@@ -384,41 +392,42 @@ export class DeadlineAdmission {
         m.held <= entitlement(m.entitled) &&
         (nowS === undefined || this.#arrived(m.b, nowS, horizonS) <= entitlement(m.entitled)),
     );
-    const kept = (ms: typeof members): { places: number; reach: number } => {
-      let mean = 0;
-      let held = 0;
-      let reach = Infinity;
-      for (const m of ms) {
-        mean += m.mean;
-        held += m.held;
-        reach = Math.min(reach, m.reach);
-      }
-      return { places: Math.max(0, quantile(mean) - held), reach };
-    };
-    // A member whose request stays within its entitlement takes one of the pool's places: only
-    // its own deadline bounds it. Any other request must leave the pool of the other members
-    // whole; those places sit behind it, so they must fit within the members' tightest reach,
-    // while this request's own deadline bounds only the backlog ahead of it.
+    // A member whose request stays within its entitlement is kept: queued ahead of the deferred
+    // requests, only its own deadline bounds it. Any other request is deferred.
     const self = members.find((m) => m.b === app);
     const stays = self !== undefined && self.held + rows <= entitlement(self.entitled);
     let excess = backlog + rows - k;
-    if (stays && excess > 0) {
-      // A member within its entitlement is refused only when its request misses its deadline at
-      // the expected batch latency (with the plan's margin): a noisy host's measured spread grows
-      // with stalls that delay every queued request alike, so refusing the member for it would
-      // turn a likely answer in time into a sure 429 while sparing no one. The flood's excess
-      // keeps the full margin and is what gets shed.
-      excess = backlog + rows - this.#reach(gi, deadlineS, slots, false);
-      predictedS = at + this.#margin(gi, round, false);
-    } else if (!stays) {
-      const pool = kept(members.filter((m) => m.b !== app));
-      if (pool.places > 0) excess = Math.max(excess, backlog + rows + pool.places - pool.reach);
+    if (stays) {
+      // A request within its app's entitlement is queued ahead of the deferred ones (the flood's
+      // excess): only the running batches and the other kept requests are ahead of it.
+      const ahead = Math.min(Math.max(0, backlog - slots.rows), Math.max(0, backlog - deferred));
+      const jk = Math.ceil((ahead + rows) / g.batchSize);
+      const rk = Math.floor((jk - 1) / g.concurrency) + 1;
+      const atK = slots.free[(jk - 1) % g.concurrency] + rk * avg;
+      // It is refused only when it misses its deadline at the expected batch latency (with the
+      // plan's margin): a noisy host's measured spread grows with stalls that delay every queued
+      // request alike, so refusing it for that would turn a likely answer in time into a sure 429
+      // while sparing no one. The flood's excess keeps the full margin and is what gets shed.
+      excess = slots.rows + ahead + rows - this.#reach(gi, deadlineS, slots, false);
+      predictedS = atK + this.#margin(gi, rk, false);
+    } else {
+      // A deferred request is overtaken by the kept requests that arrive while it waits: their
+      // count within the backlog every app can live with (Poisson: its mean and one standard
+      // deviation) must fit within its own deadline, and within the tightest other app's
+      // (another app's deferred requests queue behind it). One that is overtaken by more is
+      // dropped before it runs late (the service's lateAtRelease 'drop-deferred').
+      let pool = 0;
+      for (const m of members) if (m.b !== app) pool += m.mean;
+      let bound = k;
+      for (const a of g.apps) if (a !== app) bound = Math.min(bound, reachOf(this.#slo.get(a) ?? deadlineS));
+      excess = Math.max(excess, backlog + rows + Math.ceil(pool + Math.sqrt(pool)) - bound);
     }
-    if (excess <= 0) return { admit: true, predictedS };
+    const admitted = { admit: true, predictedS, ...(stays ? {} : { deferred: true }) };
+    if (excess <= 0) return admitted;
     // With nothing of its group ahead of it and one wave's worth of rows, refusing cannot help the
     // request, and only an admitted batch can correct a measured latency that has become too
     // pessimistic (a refused group sends no batch, so nothing would ever be measured again).
-    if (backlog === 0 && rows <= perWave) return { admit: true, predictedS };
+    if (backlog === 0 && rows <= perWave) return admitted;
     // Past the deadline for anyone (the backlog alone), or past this app's share of it.
     const reason = backlog + rows <= k ? 'share' : 'deadline';
     const retryAfterS = Math.max(1, Math.ceil(Math.ceil(excess / perWave) * avg));

@@ -24,7 +24,7 @@ import type { Backend } from './backends/types.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { ClusterMetrics, sizeBucket } from './cluster-metrics.ts';
 import { LiveSeries } from './live.ts';
-import { RequestLedger, type LedgerEntry } from './ledger.ts';
+import { ledgerOptions, RequestLedger, type LedgerEntry } from './ledger.ts';
 import type { AdmissionGroup } from './admission.ts';
 import type { Answer, ModelService, ServiceSnapshot } from './model-service.ts';
 import {
@@ -192,18 +192,12 @@ export class ClusterService implements ModelService {
     const windowS = opts.windowS ?? 60;
     this.arrivals = new Window(windowS);
     this.completions = new Window(windowS);
-    this.ledger = new RequestLedger({
-      model: opts.io.name,
-      apps: opts.apps,
-      timers: opts.timers,
-      metrics: opts.metrics,
-      live: this.live,
-      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
-      ...(opts.hardDeadlineFactor !== undefined ? { hardDeadlineFactor: opts.hardDeadlineFactor } : {}),
-      windowS,
-      deadlineCapS: opts.qosMs / 1000,
-      admission: opts.admission ?? 'deadline',
-    });
+    this.ledger = new RequestLedger(
+      ledgerOptions(
+        { model: opts.io.name, apps: opts.apps, timers: opts.timers, metrics: opts.metrics, live: this.live },
+        { ...opts, windowS, deadlineCapS: opts.qosMs / 1000 },
+      ),
+    );
     const per = opts.latencyMs ?? {};
     this.estimate = opts.estimateMs ?? ((type, size) => (per[type] ?? 1) * size);
     this.slots = opts.instances.map((i) => this.slot(i.name, i.type, i.backend));
@@ -361,7 +355,7 @@ export class ClusterService implements ModelService {
 
   /** Serve one request as one query of its size (`parameters.query_size`, else its rows). */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
-    const entry = this.ledger.open(app, req.deadlineMs);
+    const entry = this.ledger.open(app, req.deadlineMs, undefined, req.arrival);
     const size = this.opts.fixedQuerySize ?? req.querySize ?? req.rows;
     if (entry instanceof HetserveError) {
       // The re-allocation sizes the pool for the offered load, shed queries included.

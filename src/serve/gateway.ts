@@ -606,12 +606,15 @@ export class Gateway {
     model: string,
     version: string | undefined,
   ): Promise<void> {
+    // Called from the request event: its deadline counts from here, before the body is read.
+    const arrival = this.timers.now();
     const limit = this.config.limits.maxBodyBytes;
     const h = req.headers;
     const header = h['x-hetserve-app'];
     const r = await runInfer(this.inferContext, {
       model,
       version,
+      arrival,
       body: async () => {
         const raw = decodeContent(await this.readBuffer(req, res), h['content-encoding'], limit);
         const len = h['inference-header-content-length'];

@@ -46,16 +46,50 @@ export interface LedgerOptions {
   admission?: 'deadline' | 'queue';
 }
 
+/** A service's settings the ledger reads; each left undefined takes the ledger's default. */
+export interface LedgerSettings {
+  maxQueue?: number | undefined;
+  hardDeadlineFactor?: number | undefined;
+  windowS?: number | undefined;
+  deadlineCapS?: number | undefined;
+  admission?: 'deadline' | 'queue' | undefined;
+}
+
+/** The ledger's options: what names the service, and those of its `settings` that are set. */
+export function ledgerOptions(
+  base: Pick<LedgerOptions, 'model' | 'apps' | 'timers' | 'metrics' | 'live'>,
+  settings: LedgerSettings,
+): LedgerOptions {
+  const o: LedgerOptions = { ...base, admission: settings.admission ?? 'deadline' };
+  if (settings.maxQueue !== undefined) o.maxQueue = settings.maxQueue;
+  if (settings.hardDeadlineFactor !== undefined) o.hardDeadlineFactor = settings.hardDeadlineFactor;
+  if (settings.windowS !== undefined) o.windowS = settings.windowS;
+  if (settings.deadlineCapS !== undefined) o.deadlineCapS = settings.deadlineCapS;
+  return o;
+}
+
+/**
+ * A request's admission by `admit`, handed to `open` for each of its places. `deferred`: past its
+ * app's entitlement, queued behind the apps within their share (DispatchRequest.deferred).
+ */
+export interface Admitted {
+  readonly deferred: boolean;
+}
+const KEPT: Admitted = Object.freeze({ deferred: false });
+const DEFERRED: Admitted = Object.freeze({ deferred: true });
+
 /** One admitted request, from `open` to `finish`. */
 export interface LedgerEntry {
   readonly app: string;
-  /** Arrival, s (the service's clock). */
+  /** Arrival, s (the service's clock): when the gateway first saw it, else when it was opened. */
   readonly arrival: number;
   readonly slo: number;
   /** When it should be answered: arrival + min(SLO, cap, its own deadline), s. */
   readonly deadline: number;
   /** Past this it is answered E_BACKEND_TIMEOUT, s. */
   readonly hardDeadline: number;
+  /** Queued behind the requests of apps within their share (see `Admitted`). */
+  readonly deferred: boolean;
   done: boolean;
 }
 
@@ -157,16 +191,20 @@ export class RequestLedger {
   /**
    * Deadline admission of a request of `rows` places as a whole (a request split into samples is
    * admitted before any sample is opened, so it is never half admitted). The refusal (429
-   * E_OVERLOADED with `retryAfterS`), or undefined when admitted.
+   * E_OVERLOADED with `retryAfterS`), or the admission to hand to `open`. `arrival` (the
+   * service's clock, default now): when the gateway first saw the request; the time since counts
+   * against its deadline.
    */
-  admit(app: string, rows: number, deadlineMs?: number): HetserveError | undefined {
+  admit(app: string, rows: number, deadlineMs?: number, arrival?: number): HetserveError | Admitted {
     const slo = this.#slo.get(app);
-    if (!this.#admission || slo === undefined || !this.#accepting) return undefined;
+    if (!this.#admission || slo === undefined || !this.#accepting) return KEPT;
     // Nothing to predict (a group that scales out): admitted without building a decision.
-    if (this.#admission.admitsAll(app)) return undefined;
+    if (this.#admission.admitsAll(app)) return KEPT;
+    const now = this.#o.timers.now();
     const deadline = this.#deadlineS(slo, deadlineMs);
-    const d = this.#admission.decide(app, rows, deadline, this.#o.timers.now());
-    if (d.admit) return undefined;
+    const spent = arrival !== undefined && arrival < now ? now - arrival : 0;
+    const d = this.#admission.decide(app, rows, deadline - spent, now);
+    if (d.admit) return d.deferred === true ? DEFERRED : KEPT;
     this.#o.metrics.rejected.labels(this.#o.model, `overload-${d.reason}`).inc();
     const why =
       d.reason === 'share'
@@ -188,9 +226,15 @@ export class RequestLedger {
   /**
    * Admit one request of `app` (one queue place) or refuse it: unknown app, draining, queue full,
    * and, unless `admitted` (its whole request already passed `admit`), the deadline admission.
-   * An admitted request is counted until `finish`.
+   * An admitted request is counted until `finish`. `arrival` as for `admit`: its deadlines count
+   * from it.
    */
-  open(app: string, deadlineMs: number | undefined, admitted = false): LedgerEntry | HetserveError {
+  open(
+    app: string,
+    deadlineMs: number | undefined,
+    admitted?: Admitted,
+    arrival?: number,
+  ): LedgerEntry | HetserveError {
     const o = this.#o;
     const slo = this.#slo.get(app);
     // The common case (known app, accepting, room) decided here: the refusal's state is built
@@ -208,21 +252,38 @@ export class RequestLedger {
       });
       if (refused || slo === undefined) return refused!;
     }
-    const overloaded = admitted ? undefined : this.admit(app, 1, deadlineMs);
-    if (overloaded) return overloaded;
+    const a = admitted ?? this.admit(app, 1, deadlineMs, arrival);
+    if (a instanceof HetserveError) return a;
     const now = o.timers.now();
     this.#meters.get(app)!.add(now);
     const wanted = deadlineMs !== undefined ? deadlineMs / 1000 : Infinity;
     this.#inflight++;
-    this.#admission?.add(app);
+    this.#admission?.add(app, 1, a.deferred);
+    const at = arrival !== undefined && arrival < now ? arrival : now;
     return {
       app,
-      arrival: now,
+      arrival: at,
       slo,
-      deadline: now + Math.min(this.#deadlineS(slo, deadlineMs), o.deadlineCapS ?? Infinity),
-      hardDeadline: now + Math.min(wanted, slo * (o.hardDeadlineFactor ?? 2)),
+      deadline: at + Math.min(this.#deadlineS(slo, deadlineMs), o.deadlineCapS ?? Infinity),
+      hardDeadline: at + Math.min(wanted, slo * (o.hardDeadlineFactor ?? 2)),
+      deferred: a.deferred,
       done: false,
     };
+  }
+
+  /**
+   * The answer to an admitted request dropped before it ran because it could no longer meet its
+   * deadline (requests that overtook it, batches slower than predicted): 429 E_OVERLOADED now
+   * instead of a late answer that would take a batch place from one in time.
+   */
+  lateError(e: LedgerEntry): HetserveError {
+    this.#o.metrics.rejected.labels(this.#o.model, 'overload-late').inc();
+    const within = +(e.deadline - e.arrival).toFixed(3);
+    return new HetserveError(
+      'E_OVERLOADED',
+      `app ${e.app}: can no longer meet its deadline of ${within} s behind the requests ahead of it; not run; retry after 1 s`,
+      { field: 'app', value: e.app, reason: 'late', retryAfterS: 1 },
+    );
   }
 
   #countersOf(app: string): AppCounters {
@@ -255,7 +316,7 @@ export class RequestLedger {
     if (e.done) return false;
     e.done = true;
     this.#inflight--;
-    this.#admission?.done(e.app);
+    this.#admission?.done(e.app, 1, e.deferred);
     const c = this.#countersOf(e.app);
     const lat = this.#o.timers.now() - e.arrival;
     const miss = !a.ok || lat > e.slo;

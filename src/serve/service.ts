@@ -15,7 +15,7 @@ import { costPerRequest, type BilledResources } from '../predict/cost.ts';
 import type { Backend, BackendBatch } from './backends/types.ts';
 import { counterChild, histogramChild, type GatewayMetrics, type HistogramChild } from './metrics.ts';
 import { LiveSeries } from './live.ts';
-import { RequestLedger, type LedgerEntry } from './ledger.ts';
+import { ledgerOptions, RequestLedger, type Admitted, type LedgerEntry } from './ledger.ts';
 import type { Answer, PlannedService, ServiceSnapshot, Timing } from './model-service.ts';
 import {
   assembleBatch,
@@ -153,17 +153,12 @@ export class ServerlessService implements PlannedService {
     this.opts = opts;
     this.io = opts.io;
     this.startedAt = opts.timers.now();
-    this.ledger = new RequestLedger({
-      model: opts.io.name,
-      apps: opts.apps,
-      timers: opts.timers,
-      metrics: opts.metrics,
-      live: this.live,
-      ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
-      ...(opts.hardDeadlineFactor !== undefined ? { hardDeadlineFactor: opts.hardDeadlineFactor } : {}),
-      ...(opts.windowS !== undefined ? { windowS: opts.windowS } : {}),
-      admission: opts.admission ?? 'deadline',
-    });
+    this.ledger = new RequestLedger(
+      ledgerOptions(
+        { model: opts.io.name, apps: opts.apps, timers: opts.timers, metrics: opts.metrics, live: this.live },
+        opts,
+      ),
+    );
   }
 
   get planned(): PlannedService {
@@ -186,6 +181,16 @@ export class ServerlessService implements PlannedService {
       plan,
       timers: this.opts.timers,
       onBatch: (b) => void this.runBatch(b),
+      // Under the deadline admission, a deferred request (a flood's excess, overtaken by the
+      // apps within their share) that can no longer make its deadline is answered at once (429)
+      // rather than run late in a batch place another could use.
+      ...((this.opts.admission ?? 'deadline') === 'deadline'
+        ? {
+            lateAtRelease: 'drop-deferred' as const,
+            onDrop: (r: { payload: Pending }) =>
+              this.finish(r.payload, { ok: false, error: this.ledger.lateError(r.payload.entry) }),
+          }
+        : {}),
       maxInFlight: (g) => this.inFlightLimit(g),
       capacity: (g) =>
         Math.max(g.batchSize, Math.ceil((this.opts.maxQueue ?? 10_000) / Math.max(1, plan.groups.length))),
@@ -298,13 +303,13 @@ export class ServerlessService implements PlannedService {
    * them back (the first failed sample's error, else the outputs in order).
    */
   infer(req: DecodedRequest, app: string): Promise<Answer> {
-    return req.rows <= 1 ? this.submit(req, app, false) : this.inferRows(req, app);
+    return req.rows <= 1 ? this.submit(req, app, undefined) : this.inferRows(req, app);
   }
 
   private async inferRows(req: DecodedRequest, app: string): Promise<Answer> {
-    const refused = this.ledger.admit(app, req.rows, req.deadlineMs);
-    if (refused) return { ok: false, error: refused };
-    const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, true)));
+    const admitted = this.ledger.admit(app, req.rows, req.deadlineMs, req.arrival);
+    if (admitted instanceof HetserveError) return { ok: false, error: admitted };
+    const answers = await Promise.all(splitRows(req, this.io).map((r) => this.submit(r, app, admitted)));
     const failed = answers.find((x) => !x.ok);
     if (failed) return failed;
     const ok = answers as Extract<Answer, { ok: true }>[];
@@ -321,8 +326,8 @@ export class ServerlessService implements PlannedService {
   }
 
   /** One sample to the batch manager; `admitted`: its whole request already passed admission. */
-  private submit(req: DecodedRequest, app: string, admitted: boolean): Promise<Answer> {
-    const entry = this.ledger.open(app, req.deadlineMs, admitted);
+  private submit(req: DecodedRequest, app: string, admitted: Admitted | undefined): Promise<Answer> {
+    const entry = this.ledger.open(app, req.deadlineMs, admitted, req.arrival);
     if (entry instanceof HetserveError) return Promise.resolve({ ok: false, error: entry });
     return new Promise<Answer>((resolve) => {
       const p: Pending = { req, entry, resolve };
@@ -331,6 +336,7 @@ export class ServerlessService implements PlannedService {
         app,
         arrival: entry.arrival,
         deadline: entry.deadline,
+        deferred: entry.deferred,
         payload: p,
       });
       if (!r.accepted) {

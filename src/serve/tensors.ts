@@ -29,6 +29,11 @@ export interface DecodedRequest {
   app: string | undefined;
   /** Per-request deadline, ms from arrival (parameters.deadline_ms). */
   deadlineMs: number | undefined;
+  /**
+   * When the front end first saw the request, s on the service's clock (the gateway's timers);
+   * undefined: when the service got it. Deadlines count from it.
+   */
+  arrival?: number;
   /** Larger = more important (parameters.priority); informational for the batch manager. */
   priority: number | undefined;
   /** Flat values per model input (in the model's input order), `rows` samples each. */

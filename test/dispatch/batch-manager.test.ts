@@ -142,6 +142,47 @@ test("overflow 'reject' refuses with queue-full; 'shed-lost' drops the lost requ
   }
 });
 
+test('deferred requests (an app past its share) are overtaken by the others when a batch is formed, in virtual time', () => {
+  // One slot, batches of 2: a flood from a (deferred) queues behind the running batch; b's
+  // requests, arriving later, leave in the next batches instead of waiting behind the flood (FIFO
+  // would send [3, 4], [5, 6] first and b's 10 and 11 last).
+  for (const order of ['fifo', 'deadline'] as const) {
+    const policy =
+      order === 'fifo'
+        ? undefined
+        : { name: 'edf-ish', order, releaseBy: (r: DispatchRequest) => r.arrival + 0.1 };
+    const { m, out, timers } = setup(
+      { maxInFlight: 1, capacity: 10, ...(policy ? { policy } : {}) },
+      makePlan([{ apps: ['a', 'b'], batchSize: 2, timeouts: [0.1, 0.1] }]),
+    );
+    const flood = (id: number, t: number): Req => ({ ...req(id, 'a', t, t + 0.5), deferred: true });
+    for (let i = 1; i <= 8; i++) m.submit(flood(i, i * 0.001));
+    timers.advanceTo(0.02);
+    m.submit(req(10, 'b', 0.02, 0.62));
+    m.submit(req(11, 'b', 0.021, 0.621));
+    m.submit(flood(12, 0.022));
+    m.submit(req(13, 'b', 0.023, 0.623));
+    const ids = (): number[][] => out.map((b) => b.requests.map((r) => r.id as number));
+    assert.deepEqual(ids(), [[1, 2]]);
+    m.complete(out[0]!);
+    assert.deepEqual(ids()[1], [10, 11], order);
+    m.complete(out[1]!);
+    // One b left: it goes first, the oldest deferred request fills the batch.
+    assert.deepEqual(ids()[2], [13, 3], order);
+    m.complete(out[2]!);
+    // Only deferred requests left: plain policy order (arrival), and the queue's first is the oldest.
+    assert.deepEqual(ids()[3], [4, 5], order);
+    assert.equal(m.stats().queued, 4);
+    timers.advanceTo(1);
+    for (let k = 3; k < 6; k++) m.complete(out[k]!);
+    assert.deepEqual(ids().slice(4), [
+      [6, 7],
+      [8, 12],
+    ]);
+    assert.equal(m.stats().queued, 0);
+  }
+});
+
 test('maxInFlight holds ready batches (full and timed out) until complete()', () => {
   const { m, out, timers } = setup(
     { maxInFlight: 2 },
@@ -261,6 +302,44 @@ test("lateAtRelease 'drop' removes late requests before release; 'send' counts t
       assert.equal(m.stats().dropped['deadline-lost'], 1);
     }
   }
+});
+
+test("lateAtRelease 'drop-deferred' drops the late deferred requests from the whole buffer before a batch is formed, and sends the others", () => {
+  const { m, out, drops, timers } = setup(
+    { lateAtRelease: 'drop-deferred', maxInFlight: 1, capacity: 10 },
+    makePlan([{ apps: ['a', 'b'], batchSize: 2, timeouts: [1, 1], latencyMax: 0.1 }]),
+  );
+  const deferred = (id: number, deadline: number): Req => ({ ...req(id, 'a', 0, deadline), deferred: true });
+  m.submit(req(1, 'b', 0, 5));
+  m.submit(req(2, 'b', 0, 5));
+  // Queued behind the running batch: 3 and 5 will be late by t = 0.5, 4 and 6 not; 7 is late but kept.
+  m.submit(deferred(3, 0.55));
+  m.submit(deferred(4, 2));
+  m.submit(deferred(5, 0.58));
+  m.submit(deferred(6, 2));
+  m.submit(req(7, 'b', 0, 0.52));
+  timers.advanceTo(0.5);
+  m.complete(out[0]!);
+  // 7 goes first (kept, sent although late); 3 and 5 are dropped, 4 fills the batch.
+  assert.deepEqual(
+    out.map((b) => b.requests.map((r) => r.id)),
+    [
+      [1, 2],
+      [7, 4],
+    ],
+  );
+  assert.deepEqual(drops, [
+    [3, 'deadline-lost'],
+    [5, 'deadline-lost'],
+  ]);
+  assert.equal(out[1]!.late, 1);
+  m.complete(out[1]!);
+  timers.advanceTo(1); // 6 alone: its timeout releases it
+  assert.deepEqual(
+    out[2]!.requests.map((r) => r.id),
+    [6],
+  );
+  assert.equal(m.stats().queued, 0);
 });
 
 test('rejectLate refuses a request that cannot make it even if sent now', () => {

@@ -36,6 +36,11 @@ export interface SimOptions {
   seed: number;
   /** Report running batches to the admission (begin/end, decide's nowS), as the service does (default true). */
   reportBatches?: boolean;
+  /**
+   * Queue a flood's excess as deferred (the admission's decision, as the service does), so the
+   * apps within their share overtake it (default true); false: one FIFO queue.
+   */
+  deferExcess?: boolean;
 }
 
 export interface SimAppResult {
@@ -43,6 +48,8 @@ export interface SimAppResult {
   admitted: number;
   /** Answered within the SLO. */
   met: number;
+  /** Of `admitted`, dropped before running because they could no longer make their deadline. */
+  shed: number;
 }
 
 export interface SimResult {
@@ -52,6 +59,8 @@ export interface SimResult {
   /** Of admitted requests, the share answered within their SLO. */
   admittedInSlo: number;
   apps: Record<string, SimAppResult>;
+  /** Latency of each answered request per app, seconds, in answer order. */
+  latencies: Record<string, number[]>;
 }
 
 export function simulateAdmission(o: SimOptions): SimResult {
@@ -95,13 +104,20 @@ export function simulateAdmission(o: SimOptions): SimResult {
     },
   ]);
   const res: Record<string, SimAppResult> = Object.fromEntries(
-    names.map((a) => [a, { sent: 0, admitted: 0, met: 0 }]),
+    names.map((a) => [a, { sent: 0, admitted: 0, met: 0, shed: 0 }]),
   );
-  const manager = createBatchManager<{ app: string; arrival: number }>({
+  const latencies: Record<string, number[]> = Object.fromEntries(names.map((a) => [a, []]));
+  const manager = createBatchManager<{ app: string; arrival: number; deferred: boolean }>({
     plan,
     timers: clock,
     maxInFlight: o.concurrency,
     capacity: 1_000_000,
+    // As the service: a deferred request that can no longer make its deadline is answered at once (429).
+    lateAtRelease: 'drop-deferred',
+    onDrop: (r) => {
+      adm.done(r.app, 1, r.payload.deferred);
+      res[r.app].shed++;
+    },
     onBatch: (b) => {
       const dt = o.draw ? o.draw(rng) : o.latency.avg;
       const running =
@@ -110,7 +126,8 @@ export function simulateAdmission(o: SimOptions): SimResult {
         if (running !== undefined) adm.end(running);
         const t = clock.now();
         for (const r of b.requests) {
-          adm.done(r.app);
+          adm.done(r.app, 1, r.payload.deferred);
+          latencies[r.app].push(t - r.arrival);
           if (t - r.arrival <= slo[r.app] + 1e-9) res[r.app].met++;
         }
         adm.observe(b.requests[0].app, dt);
@@ -128,10 +145,19 @@ export function simulateAdmission(o: SimOptions): SimResult {
     const app = names[arrivals.app];
     clock.advanceTo(t);
     res[app].sent++;
-    if (!adm.decide(app, 1, slo[app], o.reportBatches === false ? undefined : t).admit) continue;
-    adm.add(app);
+    const d = adm.decide(app, 1, slo[app], o.reportBatches === false ? undefined : t);
+    if (!d.admit) continue;
+    const deferred = d.deferred === true && o.deferExcess !== false;
+    adm.add(app, 1, deferred);
     res[app].admitted++;
-    manager.submit({ id, app, arrival: t, deadline: t + slo[app], payload: { app, arrival: t } });
+    manager.submit({
+      id,
+      app,
+      arrival: t,
+      deadline: t + slo[app],
+      deferred,
+      payload: { app, arrival: t, deferred },
+    });
   }
   clock.runAll();
   const capacity = (o.batchSize * o.concurrency) / o.latency.avg;
@@ -139,7 +165,13 @@ export function simulateAdmission(o: SimOptions): SimResult {
   let admitted = 0;
   for (const r of Object.values(res)) {
     met += r.met;
-    admitted += r.admitted;
+    admitted += r.admitted - r.shed;
   }
-  return { capacity, goodput: met / o.durationS, admittedInSlo: admitted ? met / admitted : 1, apps: res };
+  return {
+    capacity,
+    goodput: met / o.durationS,
+    admittedInSlo: admitted ? met / admitted : 1,
+    apps: res,
+    latencies,
+  };
 }

@@ -204,19 +204,34 @@ test("admission: a flood may hold the places behind it that the other apps' SLOs
   adm.add('a0', 4);
   adm.begin('a0', 4, 0);
   let held = 4;
-  for (let i = 0; i < 100 && adm.decide('a0', 1, slo.a0, 0.05 + i * 1e-4).admit; i++) {
-    adm.add('a0');
+  for (let i = 0; i < 100; i++) {
+    const d = adm.decide('a0', 1, slo.a0, 0.05 + i * 1e-4);
+    if (!d.admit) break;
+    // Past its entitlement (the 99.9 % quantile of 1.6 planned arrivals is 7): deferred.
+    assert.equal(d.deferred === true, held >= 7, `a0's request ${i}: ${JSON.stringify(d)}`);
+    adm.add('a0', 1, d.deferred);
     held++;
   }
   // Enough for the running batch and a full next one (the slot never waits for a batch to fill),
-  // and no more than leaves the quiet apps their pool (13 places: the 99.9 % quantile of their
-  // planned arrivals) within a1's reach (24: the running batch, then 5 more by 0.6 s).
+  // and no more than leaves the quiet apps' arrivals (mean 3 x 1.6 = 4.8, plus one standard
+  // deviation: 7), which overtake a0's deferred requests, within a0's reach (20: the running
+  // batch, then 4 more by 0.5 s).
   assert.ok(held >= 8, `a0 holds ${held}`);
-  assert.ok(held <= 24 - 13, `a0 holds ${held}`);
+  assert.ok(held <= 20 - 7, `a0 holds ${held}`);
+  // A quiet request is predicted behind the running batch and a0's 7 kept requests only (the
+  // next two batches), not behind a0's deferred flood (which would make it the fourth).
+  const first = adm.decide('a1', 1, slo.a1, 0.06);
+  assert.ok(first.admit && first.predictedS <= 0.05 + 2 * 0.1 + 0.011, JSON.stringify(first));
   // Each quiet app still finds room for well above its mean count (0.1 x 16 places).
   for (const app of ['a1', 'a2', 'a3'] as const) {
     let n = 0;
-    while (n < 5 && adm.decide(app, 1, slo[app], 0.06).admit) {
+    for (
+      let d = adm.decide(app, 1, slo[app], 0.06);
+      n < 5 && d.admit;
+      d = adm.decide(app, 1, slo[app], 0.06)
+    ) {
+      assert.equal(d.deferred, undefined, app);
+      assert.ok(d.predictedS <= slo[app], `${app}: ${d.predictedS}`);
       adm.add(app);
       n++;
     }
@@ -228,7 +243,12 @@ test("admission: a flood may hold the places behind it that the other apps' SLOs
 function benchGroup(
   offered: readonly number[],
   seed: number,
-  over: { latencyS?: number; batch?: number; draw?: (rng: Rng, L: number) => number } = {},
+  over: {
+    latencyS?: number;
+    batch?: number;
+    draw?: (rng: Rng, L: number) => number;
+    deferExcess?: boolean;
+  } = {},
 ): SimResult {
   const L = over.latencyS ?? 0.1;
   const B = over.batch ?? 4;
@@ -248,6 +268,7 @@ function benchGroup(
     timeout: 0.05,
     durationS: 30,
     seed,
+    ...(over.deferExcess !== undefined ? { deferExcess: over.deferExcess } : {}),
   });
 }
 
@@ -279,6 +300,24 @@ for (const [label, flood] of [
     }
   });
 }
+
+test("admission in virtual time: the quiet apps' requests overtake a flood's deferred excess instead of waiting behind it", () => {
+  const p99 = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(0.99 * (xs.length - 1))];
+  for (const seed of [1, 2]) {
+    const kept = benchGroup([2.7, 0.1, 0.1, 0.1], seed);
+    const fifo = benchGroup([2.7, 0.1, 0.1, 0.1], seed, { deferExcess: false });
+    for (const app of ['a1', 'a2', 'a3']) {
+      // Behind the running batch and a few kept requests (batches of 100-110 ms, about 0.21 s)...
+      assert.ok(p99(kept.latencies[app]) <= 0.25, `${app} p99 ${p99(kept.latencies[app])}`);
+      // ...where one FIFO queue keeps them behind the flood's backlog (about 0.4 s).
+      assert.ok(p99(fifo.latencies[app]) > 0.35, `${app} FIFO p99 ${p99(fifo.latencies[app])}`);
+      assert.equal(kept.apps[app].met, kept.apps[app].sent, `${app}: ${JSON.stringify(kept.apps[app])}`);
+    }
+    // The flood's own admitted requests still meet their SLO and the group stays busy.
+    assert.ok(kept.admittedInSlo >= 0.99, `admitted within SLO ${kept.admittedInSlo}`);
+    assert.ok(kept.goodput >= 0.9 * kept.capacity, `goodput ${kept.goodput} of ${kept.capacity}`);
+  }
+});
 
 test('admission in virtual time: batch latencies that vary keep >= 99 % of admitted requests within SLO under a flood', () => {
   // Deep backlogs (16 batches of 30-33 ms within 0.5 s): the sum of many batches' latencies
@@ -364,9 +403,11 @@ test('admission in virtual time: at 3x capacity goodput stays >= 90 %, admitted 
   for (let t = 0; t < 20; t += 1 / (3 * capacity)) arrivals.push({ t, app: 'a' });
   for (let t = 0.0013; t < 20; t += 1 / 40) arrivals.push({ t, app: 'b' });
   arrivals.sort((x, y) => x.t - y.t);
-  const queue: { t: number; app: string }[] = [];
+  type Queued = { t: number; app: string; deferred?: boolean };
+  // Kept requests first, then the deferred ones (the batch manager's order), each by arrival.
+  const queue: Queued[] = [];
   const busyUntil = Array<number>(c).fill(0);
-  const running: { end: number; batch: { t: number; app: string }[] }[] = [];
+  const running: { end: number; batch: Queued[] }[] = [];
   const stats = { a: { admitted: 0, met: 0 }, b: { admitted: 0, met: 0, sent: 0 } } as Record<
     string,
     { admitted: number; met: number; sent?: number }
@@ -382,7 +423,7 @@ test('admission in virtual time: at 3x capacity goodput stays >= 90 %, admitted 
       if (next && next.end <= now && (free < 0 || queue.length === 0 || next.end <= busyUntil[free])) {
         running.shift();
         for (const r of next.batch) {
-          adm.done(r.app);
+          adm.done(r.app, 1, r.deferred);
           if (next.end - r.t <= slo[r.app] + 1e-9) {
             stats[r.app].met++;
             goodput++;
@@ -391,8 +432,9 @@ test('admission in virtual time: at 3x capacity goodput stays >= 90 %, admitted 
         continue;
       }
       if (free >= 0 && queue.length > 0) {
-        const start = Math.max(busyUntil[free], queue[0].t);
+        const start = Math.max(busyUntil[free], Math.min(...queue.map((q) => q.t)));
         if (start > now) break;
+        queue.sort((x, y) => Number(x.deferred === true) - Number(y.deferred === true) || x.t - y.t);
         const batch = queue.splice(0, B);
         busyUntil[free] = start + L;
         running.push({ end: start + L, batch });
@@ -404,10 +446,11 @@ test('admission in virtual time: at 3x capacity goodput stays >= 90 %, admitted 
   for (const r of arrivals) {
     advance(r.t);
     if (r.app === 'b') stats.b.sent!++;
-    if (adm.decide(r.app, 1, slo[r.app]).admit) {
-      adm.add(r.app);
+    const d = adm.decide(r.app, 1, slo[r.app]);
+    if (d.admit) {
+      adm.add(r.app, 1, d.deferred);
       stats[r.app].admitted++;
-      queue.push(r);
+      queue.push({ ...r, deferred: d.deferred });
     }
   }
   advance(Infinity);

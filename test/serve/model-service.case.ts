@@ -206,6 +206,45 @@ export function runModelServiceConformance(name: string, factory: ServiceFactory
     }
   });
 
+  test(`${name}: a request's deadlines and latency count from its arrival at the front end, not from when the service got it`, async () => {
+    const { service, advance, clock } = await build(factory, 'hang');
+    try {
+      await advance(1);
+      // Seen by the front end 0.2 s ago (reading, parsing): 0.1 s of its 300 ms remain.
+      const t0 = clock.now();
+      let answered: number | undefined;
+      const p = service.infer({ ...request([1, 2], 1, 300), arrival: t0 - 0.2 }, 'flood').then((a) => {
+        answered = clock.now();
+        return a;
+      });
+      await advance(t0 + 0.09);
+      assert.equal(answered, undefined, 'answered before its deadline');
+      await advance(t0 + 0.11);
+      const a = await settled(p);
+      assert.equal(!a.ok && a.error.code, 'E_BACKEND_TIMEOUT');
+      assert.ok(Math.abs(answered! - t0 - 0.1) < 1e-3, `answered at ${answered! - t0}`);
+    } finally {
+      await service.close();
+    }
+    const echo = await build(factory, 'echo', { latencyS: 0.05 });
+    try {
+      await echo.advance(1);
+      const t0 = echo.clock.now();
+      const p = echo.service.infer({ ...request([1, 2]), arrival: t0 - 0.2 }, 'quiet');
+      await echo.advance(t0 + 0.1);
+      const a = await settled(p);
+      assert.ok(a.ok && Math.abs(a.latencyS - 0.25) < 1e-6, JSON.stringify(a));
+      // Past its whole SLO already: admission refuses it (nothing else is queued, so only the
+      // deadline can refuse it) or it is answered late; never counted as in time.
+      const late = echo.service.infer({ ...request([1, 2]), arrival: echo.clock.now() - 0.6 }, 'quiet');
+      await echo.advance(echo.clock.now() + 0.1);
+      const b = await settled(late);
+      assert.ok(!b.ok || b.latencyS > 0.5, JSON.stringify(b));
+    } finally {
+      await echo.service.close();
+    }
+  });
+
   test(`${name}: drain refuses new requests with E_SHUTTING_DOWN and resolves once the last is answered`, async () => {
     const { service, advance, clock } = await build(factory, 'echo', { latencyS: 0.05 });
     try {

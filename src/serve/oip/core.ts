@@ -59,6 +59,11 @@ export interface InferInput {
   app: string | undefined;
   /** Deadline set by the transport (gRPC deadline), ms from now. */
   deadlineMs?: number;
+  /**
+   * When the front end first saw the request, s on the services' clock (the gateway's timers):
+   * the time spent reading and parsing it counts against its deadline.
+   */
+  arrival?: number;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -100,6 +105,7 @@ export async function runInfer(ctx: InferContext, input: InferInput): Promise<In
     const opts = inferOptions(params, outs);
     // The earliest of the request's deadline_ms, Triton's timeout and the transport's deadline.
     decoded.deadlineMs = earlier(earlier(decoded.deadlineMs, opts.timeoutMs), input.deadlineMs);
+    if (input.arrival !== undefined) decoded.arrival = input.arrival;
     const app = input.app ?? decoded.app ?? m.defaultApp;
     if (app === undefined)
       throw new HetserveError(
