@@ -3,8 +3,8 @@
  * request: known application, not draining, queue below its bound; and the waiters of a drain.
  * One place, so both modes refuse with the same codes and metrics and drain alike.
  */
-import { quantileSorted } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
+import { SortedWindow } from '../predict/sorted-window.ts';
 
 export interface AdmissionState {
   model: string;
@@ -108,8 +108,7 @@ const NORMAL_Z_90 = 1.2816;
  * that lasts moves both within half a window; a right-skewed latency widens the spread as it should.
  */
 interface Measured {
-  samples: number[];
-  next: number;
+  window: SortedWindow;
   median: number;
   sd: number;
 }
@@ -229,13 +228,11 @@ export class DeadlineAdmission {
     const gi = this.#groupOf.get(app);
     if (gi === undefined || !(execS >= 0)) return;
     let m = this.#measured.get(gi);
-    if (m === undefined) this.#measured.set(gi, (m = { samples: [], next: 0, median: 0, sd: 0 }));
-    if (m.samples.length < MEASURED_WINDOW) m.samples.push(execS);
-    else m.samples[m.next] = execS;
-    m.next = (m.next + 1) % MEASURED_WINDOW;
-    const sorted = [...m.samples].sort((x, y) => x - y);
-    m.median = quantileSorted(sorted, 0.5);
-    m.sd = (quantileSorted(sorted, 0.9) - m.median) / NORMAL_Z_90;
+    if (m === undefined)
+      this.#measured.set(gi, (m = { window: new SortedWindow(MEASURED_WINDOW), median: 0, sd: 0 }));
+    m.window.push(execS);
+    m.median = m.window.quantile(0.5);
+    m.sd = (m.window.quantile(0.9) - m.median) / NORMAL_Z_90;
   }
 
   /** Count `rows` arrivals of `app` at `nowS` in its decaying count (time constant `horizonS`). */
