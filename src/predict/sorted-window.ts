@@ -30,18 +30,22 @@ export class SortedWindow {
   push(x: number): void {
     const ring = this.#ring;
     const s = this.#sorted;
-    if (ring.length < this.capacity) ring.push(x);
-    else {
-      const old = ring[this.#head];
+    let i: number;
+    if (ring.length < this.capacity) {
+      ring.push(x);
+      // A new place at the end, moved down past the larger values.
+      i = s.length;
+      s.push(x);
+    } else {
+      // The oldest value's place is reused: only the values between it and the new one move.
+      i = this.#lowerBound(ring[this.#head]);
       ring[this.#head] = x;
-      // Drop the oldest from the sorted copy: shift the values above it down one place.
-      for (let j = this.#lowerBound(old); j < s.length - 1; j++) s[j] = s[j + 1];
-      s.pop();
+      while (i < s.length - 1 && s[i + 1] <= x) {
+        s[i] = s[i + 1];
+        i++;
+      }
     }
     this.#head = (this.#head + 1) % this.capacity;
-    // Insert after any equal values, shifting the larger ones up one place.
-    let i = s.length;
-    s.push(x);
     while (i > 0 && s[i - 1] > x) {
       s[i] = s[i - 1];
       i--;
