@@ -27,6 +27,7 @@ import type { ExpCoef, Point } from './fit.ts';
 import { fitExponential, fitLinear } from './fit.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
 import { cpuLatency, gpuLatency, gpuLatencyWhole, type Latency } from '../predict/latency.ts';
+import { SortedWindow } from '../predict/sorted-window.ts';
 
 export interface CalibrationOptions {
   /** Latencies kept per (configuration, batch size) (default 256). */
@@ -134,10 +135,14 @@ class Ring {
   private readonly buf: Float64Array;
   private head = 0;
   count = 0;
-  constructor(size: number) {
+  /** The window kept sorted too, for a ring whose quantile is read after every batch. */
+  private readonly sorted: SortedWindow | undefined;
+  constructor(size: number, sorted = false) {
     this.buf = new Float64Array(size);
+    this.sorted = sorted ? new SortedWindow(size) : undefined;
   }
   push(x: number): void {
+    this.sorted?.push(x);
     this.buf[this.head] = x;
     this.head = (this.head + 1) % this.buf.length;
     this.count++;
@@ -157,6 +162,7 @@ class Ring {
     return n > 0 ? s / n : NaN;
   }
   quantile(q: number): number {
+    if (this.sorted) return this.sorted.quantile(q);
     const n = this.size;
     const xs = new Array<number>(n);
     for (let i = 0; i < n; i++) xs[i] = this.back(i);
@@ -165,6 +171,7 @@ class Ring {
   clear(): void {
     this.head = 0;
     this.count = 0;
+    this.sorted?.clear();
   }
 }
 
@@ -301,7 +308,7 @@ export class LatencyCalibrator {
         fn,
         batches: new Map(),
         rAvg: new Ring(this.o.window),
-        rMax: new Ring(this.o.window),
+        rMax: new Ring(this.o.window, true),
         recentSum: 0,
         outside: 0,
         state: 'tracking',

@@ -3,8 +3,8 @@
  * request: known application, not draining, queue below its bound; and the waiters of a drain.
  * One place, so both modes refuse with the same codes and metrics and drain alike.
  */
-import { quantileSorted } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
+import { SortedWindow } from '../predict/sorted-window.ts';
 
 export interface AdmissionState {
   model: string;
@@ -96,6 +96,8 @@ const NORMAL_Z_999 = 3.0902;
 
 /** Standard deviations of measured batch latency in one batch's spread (see DeadlineAdmission). */
 const MEASURED_SPREAD = 4;
+/** Most batches out at once the deadline admission tracks (slots of `begin` handles). */
+const RUNNING_SLOTS = 2 ** 21;
 /** Latest measured batches per group the latency estimate reads. */
 const MEASURED_WINDOW = 32;
 /** Normal quantile of 0.9: (p90 - median) / this estimates one standard deviation. */
@@ -108,8 +110,7 @@ const NORMAL_Z_90 = 1.2816;
  * that lasts moves both within half a window; a right-skewed latency widens the spread as it should.
  */
 interface Measured {
-  samples: number[];
-  next: number;
+  window: SortedWindow;
   median: number;
   sd: number;
 }
@@ -181,8 +182,12 @@ export class DeadlineAdmission {
   /** Of `#pending`, the requests queued as deferred (overtaken by the apps within their share). */
   readonly #deferred = new Map<string, number>();
   readonly #slo = new Map<string, number>();
-  /** Batches on a backend now, by handle: an app of their group, rows, start (caller's clock). */
-  readonly #running = new Map<number, { app: string; rows: number; atS: number }>();
+  /**
+   * Batches on a backend now: an app of their group, rows, start (caller's clock). In slots reused
+   * from a free list, the slot in the handle's low bits: a map set and deleted per batch cost more.
+   */
+  readonly #running: ({ handle: number; app: string; rows: number; atS: number } | undefined)[] = [];
+  readonly #runningFree: number[] = [];
   #nextHandle = 1;
   /** Recent arrivals per app (decaying count and when it was last updated, caller's clock). */
   readonly #arrivals = new Map<string, { count: number; atS: number }>();
@@ -227,14 +232,19 @@ export class DeadlineAdmission {
    * clock `decide`'s `nowS` reads). Returns the handle `end` takes once the batch has left it.
    */
   begin(app: string, rows: number, atS: number): number {
-    const h = this.#nextHandle++;
-    this.#running.set(h, { app, rows, atS });
+    const slot = this.#runningFree.pop() ?? this.#running.length;
+    // Wraps long before 2^53; a handle is unique among the batches out at once.
+    const h = (this.#nextHandle++ % 2 ** 31) * RUNNING_SLOTS + slot;
+    this.#running[slot] = { handle: h, app, rows, atS };
     return h;
   }
 
   /** The batch `handle` left its backend (answered, failed or abandoned); unknown handles are ignored. */
   end(handle: number): void {
-    this.#running.delete(handle);
+    const slot = handle % RUNNING_SLOTS;
+    if (this.#running[slot]?.handle !== handle) return;
+    this.#running[slot] = undefined;
+    this.#runningFree.push(slot);
   }
 
   /** A batch of the group of `app` ran for `execS` seconds. */
@@ -242,13 +252,11 @@ export class DeadlineAdmission {
     const gi = this.#groupOf.get(app);
     if (gi === undefined || !(execS >= 0)) return;
     let m = this.#measured.get(gi);
-    if (m === undefined) this.#measured.set(gi, (m = { samples: [], next: 0, median: 0, sd: 0 }));
-    if (m.samples.length < MEASURED_WINDOW) m.samples.push(execS);
-    else m.samples[m.next] = execS;
-    m.next = (m.next + 1) % MEASURED_WINDOW;
-    const sorted = [...m.samples].sort((x, y) => x - y);
-    m.median = quantileSorted(sorted, 0.5);
-    m.sd = (quantileSorted(sorted, 0.9) - m.median) / NORMAL_Z_90;
+    if (m === undefined)
+      this.#measured.set(gi, (m = { window: new SortedWindow(MEASURED_WINDOW), median: 0, sd: 0 }));
+    m.window.push(execS);
+    m.median = m.window.quantile(0.5);
+    m.sd = (m.window.quantile(0.9) - m.median) / NORMAL_Z_90;
   }
 
   /** Count `rows` arrivals of `app` at `nowS` in its decaying count (time constant `horizonS`). */
@@ -287,8 +295,8 @@ export class DeadlineAdmission {
     const left: number[] = [];
     let rows = 0;
     if (nowS !== undefined)
-      for (const r of this.#running.values()) {
-        if (this.#groupOf.get(r.app) !== gi) continue;
+      for (const r of this.#running) {
+        if (r === undefined || this.#groupOf.get(r.app) !== gi) continue;
         rows += r.rows;
         left.push(Math.max(0, avg - Math.max(0, nowS - r.atS)));
       }

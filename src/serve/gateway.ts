@@ -93,6 +93,8 @@ const SERVER_METADATA = {
 
 /** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 function decodePathSegment(seg: string): string {
+  // Nothing to decode in the usual name (and no string to make).
+  if (!seg.includes('%')) return seg;
   try {
     return decodeURIComponent(seg);
   } catch {
@@ -432,7 +434,8 @@ export class Gateway {
       {
         method: 'POST',
         path: PATH_INFER,
-        handle: (req, res, m) => this.infer(req, res, decodePathSegment(m.groups[0]!), m.groups[1]),
+        // Answers its own failures: the hot route makes no catch handler per request.
+        handle: (req, res, m) => void this.infer(req, res, m),
       },
       {
         method: 'POST',
@@ -490,14 +493,6 @@ export class Gateway {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    const retry = this.config.limits.retryAfterS;
-    const fail = (e: unknown): void => {
-      if (!(e instanceof HetserveError))
-        this.logger.error({ err: (e as Error)?.message, stack: (e as Error)?.stack, path }, 'internal error');
-      sendProblem(res, e, path, retry);
-      // Unread body bytes would otherwise be parsed as the next request on this connection.
-      if (!req.complete) req.resume();
-    };
     try {
       const routes =
         method === 'POST' ? this.routes.POST : method === 'GET' || method === 'HEAD' ? this.routes.GET : [];
@@ -505,7 +500,7 @@ export class Gateway {
         const groups = matchPath(r.path, path);
         if (!groups) continue;
         const done = r.handle(req, res, { path, query: url.slice(path.length), groups });
-        if (done instanceof Promise) done.catch(fail);
+        if (done instanceof Promise) done.catch((e: unknown) => this.fail(req, res, path, e));
         return;
       }
       const allow = allowedMethods(path, (p) => dashboardAsset(p) !== undefined);
@@ -518,8 +513,17 @@ export class Gateway {
         value: path,
       });
     } catch (e) {
-      fail(e);
+      this.fail(req, res, path, e);
     }
+  }
+
+  /** Answer a failed request with its problem body (a 500 without a stack for a non-coded error). */
+  private fail(req: IncomingMessage, res: ServerResponse, path: string, e: unknown): void {
+    if (!(e instanceof HetserveError))
+      this.logger.error({ err: (e as Error)?.message, stack: (e as Error)?.stack, path }, 'internal error');
+    sendProblem(res, e, path, this.config.limits.retryAfterS);
+    // Unread body bytes would otherwise be parsed as the next request on this connection.
+    if (!req.complete) req.resume();
   }
 
   private entry(name: string): ModelEntry {
@@ -600,7 +604,16 @@ export class Gateway {
     },
   };
 
-  private async infer(
+  /** POST .../infer; never rejects (a failure is answered with its problem body). */
+  private async infer(req: IncomingMessage, res: ServerResponse, m: RouteMatch): Promise<void> {
+    try {
+      await this.inferRest(req, res, decodePathSegment(m.groups[0]!), m.groups[1]);
+    } catch (e) {
+      this.fail(req, res, m.path, e);
+    }
+  }
+
+  private async inferRest(
     req: IncomingMessage,
     res: ServerResponse,
     model: string,
@@ -608,23 +621,17 @@ export class Gateway {
   ): Promise<void> {
     // Called from the request event: its deadline counts from here, before the body is read.
     const arrival = this.timers.now();
-    const limit = this.config.limits.maxBodyBytes;
     const h = req.headers;
     const header = h['x-hetserve-app'];
     const r = await runInfer(this.inferContext, {
       model,
       version,
       arrival,
-      body: async () => {
-        const raw = decodeContent(await this.readBuffer(req, res), h['content-encoding'], limit);
-        const len = h['inference-header-content-length'];
-        const jsonLen = typeof len === 'string' ? Number(len) : raw.length;
-        // Nesting is bounded on the JSON part only (binary tensors may hold any byte).
-        checkJsonDepth(
-          Number.isInteger(jsonLen) && jsonLen >= 0 && jsonLen <= raw.length ? raw.subarray(0, jsonLen) : raw,
-          this.config.limits.maxJsonDepth,
-        );
-        return parseInferBody(raw, typeof len === 'string' ? len : undefined);
+      // Read within the body-idle timeout and parsed as the read ends, in one promise.
+      body: () => {
+        const l = this.config.limits;
+        const unwatch = watchBodyIdle(req, res, l.bodyIdleTimeoutMs);
+        return readBody(req, l.maxBodyBytes, (buf) => this.parseRestInfer(buf, h), unwatch);
       },
       app: typeof header === 'string' && header !== '' ? header : undefined,
     });
@@ -643,6 +650,21 @@ export class Gateway {
     headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
     res.writeHead(200, headers);
     res.end(out);
+  }
+
+  /** A REST infer body: decompressed, its JSON part checked for nesting, binary tensors decoded. */
+  private parseRestInfer(buf: Buffer, h: IncomingMessage['headers']): unknown {
+    const raw = decodeContent(buf, h['content-encoding'], this.config.limits.maxBodyBytes);
+    const len = h['inference-header-content-length'];
+    const jsonLen = typeof len === 'string' ? Number(len) : raw.length;
+    // Nesting is bounded on the JSON part only (binary tensors may hold any byte).
+    checkJsonDepth(
+      jsonLen !== raw.length && Number.isInteger(jsonLen) && jsonLen >= 0 && jsonLen <= raw.length
+        ? raw.subarray(0, jsonLen)
+        : raw,
+      this.config.limits.maxJsonDepth,
+    );
+    return parseInferBody(raw, typeof len === 'string' ? len : undefined);
   }
 
   /** The raw body, read within the body-idle timeout. */

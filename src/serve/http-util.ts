@@ -3,9 +3,28 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HetserveError, formatValue, isHetserveError } from '../model/errors.ts';
 
 /** Read the whole body, refusing more than `limit` bytes (E_BODY_TOO_LARGE). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer>;
+/**
+ * The same, handing the body to `then` as the read ends (its result or throw settles the promise:
+ * no second promise to chain); `settled` runs first, once the read has ended either way.
+ */
+export function readBody<T>(
+  req: IncomingMessage,
+  limit: number,
+  then: (body: Buffer) => T,
+  settled?: () => void,
+): Promise<T>;
+export function readBody<T>(
+  req: IncomingMessage,
+  limit: number,
+  then?: (body: Buffer) => T,
+  settled?: () => void,
+): Promise<T | Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(declared, limit));
+  if (Number.isFinite(declared) && declared > limit) {
+    settled?.();
+    return Promise.reject(tooLarge(declared, limit));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -15,17 +34,28 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += c.length;
       if (size > limit) {
         failed = true;
+        settled?.();
         reject(tooLarge(size, limit));
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      if (failed) return;
+      failed = true;
+      settled?.();
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (!then) return resolve(body);
+      try {
+        resolve(then(body));
+      } catch (e) {
+        reject(e);
+      }
     });
     req.on('error', (e) => {
       if (!failed) {
         failed = true;
+        settled?.();
         reject(
           new HetserveError('E_INVALID_INPUT', `body: could not be read (${e.message})`, {
             field: 'body',
