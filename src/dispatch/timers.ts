@@ -5,7 +5,6 @@
 import { performance } from 'node:perf_hooks';
 import { badField } from '../model/errors.ts';
 import type { TimerId, TimerSource } from './clock.ts';
-import { TimerHeap } from './timer-heap.ts';
 
 export interface RealTimeSourceOptions {
   /**
@@ -15,33 +14,11 @@ export interface RealTimeSourceOptions {
   unref?: boolean;
 }
 
-/** Slots for pending real timers; a handle is its slot plus a multiple of this (its generation). */
-const SLOTS = 2 ** 22;
-
-/**
- * Wall-clock time: `now()` = performance.now() in seconds. Its timers wait in one heap behind a
- * single Node timer armed for the earliest: the gateway sets a timer per batch (the batch's hard
- * deadline, usually cleared well before it), and a Node timer plus a map entry each was a large
- * part of a request's allocation. A cleared timer leaves the heap lazily; handles are slots
- * reused from a free list (no map to churn).
- */
+/** Wall-clock time: `now()` = performance.now() in seconds; timers over setTimeout. */
 export class RealTimeSource implements TimerSource {
+  readonly #handles = new Map<TimerId, ReturnType<typeof setTimeout>>();
   readonly #unref: boolean;
-  readonly #heap = new TimerHeap();
-  /** Callback per slot (undefined: free) and the handle it was last set under. */
-  readonly #fns: ((() => void) | undefined)[] = [];
-  readonly #ids: number[] = [];
-  readonly #free: number[] = [];
-  #live = 0;
-  #seq = 0;
-  /** The Node timer, armed for `#nodeAt` (s). */
-  #node: ReturnType<typeof setTimeout> | undefined;
-  #nodeAt = Infinity;
-  /** Whether the Node timer holds the process (a live timer is pending and `unref` is off). */
-  #refed = false;
-  readonly #onNode = (): void => this.#fire();
-  /** Handles due in the current firing (reused). */
-  readonly #due: number[] = [];
+  #nextId = 1;
 
   constructor(options: RealTimeSourceOptions = {}) {
     this.#unref = options.unref ?? false;
@@ -54,102 +31,28 @@ export class RealTimeSource implements TimerSource {
   setTimer(at: number, fn: () => void): TimerId {
     if (!Number.isFinite(at))
       throw badField('E_DISPATCH_CONFIG', 'timer.at', at, 'must be a finite time in seconds');
-    let slot = this.#free.pop();
-    if (slot === undefined) {
-      slot = this.#fns.length;
-      if (slot >= SLOTS)
-        throw badField('E_DISPATCH_CONFIG', 'timers', slot, `at most ${SLOTS} timers may be pending`);
-      this.#fns.push(undefined);
-      this.#ids.push(slot);
-    }
-    // The slot's next generation (wrapping far below 2^53).
-    const prev = this.#ids[slot]!;
-    const id = prev + SLOTS < Number.MAX_SAFE_INTEGER ? prev + SLOTS : slot + SLOTS;
-    this.#ids[slot] = id;
-    this.#fns[slot] = fn;
-    this.#live++;
-    this.#heap.push(at, ++this.#seq, id);
-    if (at < this.#nodeAt) this.#arm(at);
-    else if (!this.#refed && !this.#unref) {
-      this.#node!.ref();
-      this.#refed = true;
-    }
+    const id = this.#nextId++;
+    const delayMs = Math.max(0, (at - this.now()) * 1000);
+    const h = setTimeout(() => {
+      this.#handles.delete(id);
+      fn();
+    }, delayMs);
+    if (this.#unref) h.unref();
+    this.#handles.set(id, h);
     return id;
   }
 
   clearTimer(id: TimerId): void {
-    if (!this.#isLive(id)) return;
-    this.#release(id % SLOTS);
-    // Nothing left to wait for: the Node timer no longer holds the process, but stays armed for
-    // the next timer (re-arming one per batch would cost what the heap saves).
-    if (this.#live === 0 && this.#refed) {
-      this.#node!.unref();
-      this.#refed = false;
+    const h = this.#handles.get(id);
+    if (h !== undefined) {
+      clearTimeout(h);
+      this.#handles.delete(id);
     }
-    // Rebuild when cleared entries dominate the heap, so memory stays proportional to live timers.
-    if (this.#heap.size > 1024 && this.#heap.size > 4 * this.#live) this.#heap.filter((h) => this.#isLive(h));
   }
 
   /** Number of timers not yet fired or cleared. */
   get pending(): number {
-    return this.#live;
-  }
-
-  #isLive(id: number): boolean {
-    const slot = id % SLOTS;
-    return this.#ids[slot] === id && this.#fns[slot] !== undefined;
-  }
-
-  #release(slot: number): void {
-    this.#fns[slot] = undefined;
-    this.#free.push(slot);
-    this.#live--;
-  }
-
-  #arm(at: number): void {
-    if (this.#node !== undefined) clearTimeout(this.#node);
-    this.#nodeAt = at;
-    this.#node = setTimeout(this.#onNode, Math.max(0, (at - this.now()) * 1000));
-    this.#refed = !this.#unref;
-    if (this.#unref) this.#node.unref();
-  }
-
-  /**
-   * The Node timer fired: run every timer due by then (the armed time counts as reached, as Node
-   * decided), in (time, creation) order. Timers set by these callbacks wait for the next turn,
-   * as Node's own would.
-   */
-  #fire(): void {
-    const limit = Math.max(this.now(), this.#nodeAt);
-    this.#node = undefined;
-    this.#nodeAt = Infinity;
-    this.#refed = false;
-    const heap = this.#heap;
-    const due = this.#due;
-    due.length = 0;
-    while (heap.size > 0 && heap.topTime <= limit) {
-      const id = heap.topTag;
-      heap.pop();
-      if (this.#isLive(id)) due.push(id);
-    }
-    let i = 0;
-    try {
-      for (; i < due.length; i++) {
-        const id = due[i]!;
-        // An earlier callback may have cleared it.
-        if (!this.#isLive(id)) continue;
-        const slot = id % SLOTS;
-        const fn = this.#fns[slot]!;
-        this.#release(slot);
-        fn();
-      }
-    } finally {
-      // A callback that threw leaves the rest due for the next turn.
-      for (i++; i < due.length; i++) if (this.#isLive(due[i]!)) heap.push(limit, ++this.#seq, due[i]!);
-      due.length = 0;
-      while (heap.size > 0 && !this.#isLive(heap.topTag)) heap.pop();
-      if (heap.size > 0 && heap.topTime < this.#nodeAt) this.#arm(heap.topTime);
-    }
+    return this.#handles.size;
   }
 }
 
