@@ -155,7 +155,8 @@ export interface AdmissionDecision {
  * as it frees. The request's batch, the r-th on its slot, must finish by its deadline with a
  * margin for r batches running long: sqrt(r) spreads of one batch (independent latencies add
  * their variances), where a spread is the plan's max - avg until batches are measured, then
- * MEASURED_SPREAD measured standard deviations; never less than max - avg.
+ * MEASURED_SPREAD measured standard deviations capped at one measured median batch; never less
+ * than max - avg.
  *
  * Fairness: an app's planned share (rps over the group's capacity B c / L, or over the planned
  * total when larger) of the backlog every app can live with is its mean count of places; a high
@@ -276,7 +277,10 @@ export class DeadlineAdmission {
     const g = this.#groups[gi];
     const tail = Math.max(0, g.latency.max - g.latency.avg);
     const m = measured ? this.#measured.get(gi) : undefined;
-    const spread = m === undefined ? tail : MEASURED_SPREAD * m.sd;
+    // Capped at one median batch: stalls that come back (a bimodal latency) would otherwise
+    // widen it past any queue, leaving a flood too few places to fill its batches (smaller
+    // batches, less goodput, still more refusals).
+    const spread = m === undefined ? tail : Math.min(MEASURED_SPREAD * m.sd, m.median);
     return Math.max(tail, spread * Math.sqrt(r));
   }
 
