@@ -37,8 +37,10 @@ let failed = 0;
 const ran = (out) => {
   const names = new Map();
   for (const line of out.split('\n')) {
+    // The reporter lists failed tests a second time after this line: count each test once.
+    if (line.includes('failing tests:')) break;
     const m = /^\s*[✔✖] (.*?)(?: \([\d.]+m?s\))?(?: # .*)?$/.exec(line);
-    if (m && !line.includes('failing tests:')) names.set(m[1], (names.get(m[1]) ?? 0) + 1);
+    if (m) names.set(m[1], (names.get(m[1]) ?? 0) + 1);
   }
   return names;
 };
