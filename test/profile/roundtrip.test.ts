@@ -62,8 +62,10 @@ async function roundTripProblems(): Promise<string[]> {
       const drift = { avg: r.avg / refThen.avg, max: r.max / refThen.max };
       drifts.avg.push(Math.abs(drift.avg - 1));
       drifts.max.push(Math.abs(drift.max - 1));
-      errs.avg.push(Math.abs(g.latency.avg / s.avg - 1));
-      errs.max.push(Math.abs(cpuLatencyMax(profile, vcpu, g.batchSize) / s.max - 1));
+      // The prediction is what the sweep's machine would measure: scaled by the machine's drift
+      // since then (the reference measured now against then), it is compared with the machine of now.
+      errs.avg.push(Math.abs((g.latency.avg * drift.avg) / s.avg - 1));
+      errs.max.push(Math.abs((cpuLatencyMax(profile, vcpu, g.batchSize) * drift.max) / s.max - 1));
       measured.avg.push(s.avg);
       measured.max.push(s.max);
       seen.push(
@@ -72,10 +74,13 @@ async function roundTripProblems(): Promise<string[]> {
     }
     const ea = medianOf(errs.avg);
     const em = medianOf(errs.max);
-    // 15 %, widened by three robust SDs of the fresh measurements themselves and by the machine's
-    // median drift since the sweep (at most to 35 %): on a quiet machine that is 15 %; when the
-    // neighbours make the timings scatter or shift, the test does not blame the profile for it.
-    const tol = (xs: number[], ds: number[]) => Math.min(0.35, 0.15 + 3 * relativeSpread(xs) + medianOf(ds));
+    // 15 %, widened by three robust SDs of the fresh measurements themselves and by half the
+    // machine's median drift since the sweep (the correction above is measured on another
+    // configuration, so only mostly right), at most to 35 %: on a quiet machine that is 15 %. A
+    // stress run (load falling from 7 to 2 between the sweep and the check) measured the machine
+    // ×0.78 faster: the average was 25 % off (the p90 42 %); scaled by the drift, 3 %.
+    const tol = (xs: number[], ds: number[]) =>
+      Math.min(0.35, 0.15 + 3 * relativeSpread(xs) + medianOf(ds) / 2);
     if (ea >= tol(measured.avg, drifts.avg) || em >= tol(measured.max, drifts.max))
       bad.push(
         `vCPU ${vcpu} b=${g.batchSize}: predicted avg ${g.latency.avg} max ${g.latency.max}; measured ${seen.join(', ')}`,
