@@ -12,7 +12,7 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { parseServeConfig } from '../src/model/serve-config.ts';
 import { Gateway } from '../src/serve/gateway.ts';
-import { APPS, baseConfig, handPlan } from '../test/helpers/serve.ts';
+import { APPS, floodConfig, handPlan } from '../test/helpers/serve.ts';
 import { figure, finish, median } from './lib.ts';
 
 const RUNS = Number(process.env['ADMISSION_STALL_RUNS'] ?? 3);
@@ -23,19 +23,7 @@ async function run(): Promise<{
   flood: Record<number, number>;
 }> {
   // The live test's gateway and plan, built by the same helpers.
-  const config = parseServeConfig(
-    baseConfig({
-      models: [
-        {
-          name: 'echo',
-          profile: 'VGG19',
-          maxInFlight: 1,
-          inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-        },
-      ],
-      serving: { mode: 'serverless', backend: { type: 'replay', latency: 20 } },
-    }),
-  );
+  const config = parseServeConfig(floodConfig());
   const gw = new Gateway({
     config,
     logger: pino({ level: 'silent' }),

@@ -34,6 +34,21 @@ export function baseConfig(over: Partial<ServeConfigInput> = {}): ServeConfigInp
   };
 }
 
+/** The live admission test's gateway (and its stall bench's): one replay model at 20 ms, one batch in flight. */
+export function floodConfig(): ServeConfigInput {
+  return baseConfig({
+    models: [
+      {
+        name: 'echo',
+        profile: 'VGG19',
+        maxInFlight: 1,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
+      },
+    ],
+    serving: { mode: 'serverless', backend: { type: 'replay', latency: 20 } },
+  });
+}
+
 /** A plan with the given groups of app names (batch size and timeouts per group). */
 export function handPlan(
   groups: { apps: string[]; batchSize: number; timeout: number; vcpu?: number }[],

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import { DeadlineAdmission, type AdmissionGroup } from '../../src/serve/admission.ts';
-import { APPS, baseConfig, handPlan, inferBody, startGateway } from '../helpers/serve.ts';
+import { APPS, floodConfig, handPlan, inferBody, startGateway } from '../helpers/serve.ts';
 import type { Rng } from '../../src/workload/rng.ts';
 import { simulateAdmission, type SimApp, type SimResult } from '../helpers/admission-sim.ts';
 
@@ -498,26 +498,13 @@ test('admission in virtual time: at 3x capacity goodput stays >= 90 %, admitted 
 });
 
 test('gateway: a flood from one app is refused at once with 429 E_OVERLOADED and Retry-After; the other apps keep their SLO', async () => {
-  const { gw, url } = await startGateway(
-    baseConfig({
-      models: [
-        {
-          name: 'echo',
-          profile: 'VGG19',
-          maxInFlight: 1,
-          inputs: [{ name: 'x', datatype: 'FP32', shape: [4] }],
-        },
-      ],
-      serving: { mode: 'serverless', backend: { type: 'replay', latency: 20 } },
-    }),
-    {
-      planFn: () => {
-        const p = handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.005 }]);
-        p.groups[0].latency = { avg: 0.02, max: 0.025 };
-        return p;
-      },
+  const { gw, url } = await startGateway(floodConfig(), {
+    planFn: () => {
+      const p = handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.005 }]);
+      p.groups[0].latency = { avg: 0.02, max: 0.025 };
+      return p;
     },
-  );
+  });
   const pool = new Pool(url, { connections: 150 });
   const send = async (app: string) => {
     const t0 = performance.now();
