@@ -5,8 +5,10 @@
  * 0. A bare echo on hono + @hono/node-server, to show what the framework would cost.
  * 1. replay backend at 0 ms: requests/s with 64 connections (target >= 20,000), for batch size 1
  *    and batch size 8 (timeout 1 ms); the same load against a bare node:http server that answers
- *    the same OIP JSON body (parses the request, serialises a reply): the ratio is measured in
- *    the same run.
+ *    the same OIP JSON body (parses the request, serialises a reply). All servers stay up and take
+ *    turns in short slices (BENCH_SLICE_SECONDS, default 1; ROUNDS x SECONDS of slices each), so
+ *    the ratios compare slices seconds apart; beside requests/s, each server's CPU time per
+ *    request. Targets: batch 1 >= 0.6x bare, batch 8 >= 0.85x (issue 14).
  * 2. Gateway overhead per request at moderate load (8 connections, batch 1): end-to-end inside
  *    the gateway minus batching wait minus backend time (the `gateway_ms`, `queue_ms`,
  *    `backend_ms` the gateway returns), p50/p99 (targets 0.3 / 2 ms); and the client-side
@@ -16,14 +18,16 @@
  * 3. onnx backend (the synthetic MLP, widened to 4 x 1024 hidden, 1 worker): throughput unbatched (batch 1) vs batched
  *    (batch 16, timeout 5 ms).
  *
- * Run: `npm run bench -- gateway` (BENCH_SECONDS=5 per measurement, BENCH_ROUNDS=3 by default).
+ * Run: `npm run bench -- gateway` (BENCH_SECONDS=5 per measurement, BENCH_ROUNDS=3 by default;
+ * BENCH_ONNX=0 skips part 3; BENCH_SERVER_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, are
+ * node flags for the server processes, which then exit normally at the end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { figure, finish, percentile } from './lib.ts';
+import { figure, finish, median, percentile } from './lib.ts';
 import { buildIsFresh } from '../bin/fresh-build.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -45,6 +49,10 @@ const MLP_BODY = JSON.stringify({
 type Role = 'bare' | 'hono' | 'replay-1' | 'replay-8' | 'onnx-1' | 'onnx-16';
 
 async function serve(role: Role): Promise<void> {
+  // The bench asks for this process's CPU time around each slice: CPU per request is far less
+  // sensitive to neighbours on a shared machine than requests/s.
+  // 'exit' ends it normally, so that a --cpu-prof given in BENCH_SERVER_FLAGS is written.
+  process.on('message', (m) => (m === 'exit' ? process.exit(0) : process.send?.(process.cpuUsage())));
   if (role === 'bare') {
     // What any Node OIP server must do at least: read the body, parse it, answer JSON.
     const s = createServer((req, res) => {
@@ -150,9 +158,16 @@ async function serve(role: Role): Promise<void> {
 function start(role: Role): Promise<{ child: ChildProcess; url: string; grpcPort: number }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', role],
+    [
+      ...(process.env['BENCH_SERVER_FLAGS'] ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--serve',
+      role,
+    ],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     },
   );
   return new Promise((resolve, reject) => {
@@ -166,9 +181,25 @@ function start(role: Role): Promise<{ child: ChildProcess; url: string; grpcPort
   });
 }
 
+/** The server process's CPU time (user + system), µs. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (u: NodeJS.CpuUsage) => resolve(u.user + u.system));
+    child.send('cpu');
+  });
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   child.removeAllListeners('exit');
   const done = new Promise((r) => child.once('exit', r));
+  if (process.env['BENCH_SERVER_FLAGS']) {
+    // A normal exit writes what the flags ask for (a CPU profile); killed if it takes too long.
+    child.send('exit');
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await done;
+    clearTimeout(t);
+    return;
+  }
   child.kill('SIGKILL');
   await done;
 }
@@ -209,6 +240,41 @@ async function throughput(
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
+    errors: r.errors + r.non2xx + r.timeouts,
+  };
+}
+
+interface Slice {
+  rps: number;
+  requests: number;
+  /** The server's CPU time over the slice, µs. */
+  cpuUs: number;
+  errors: number;
+}
+
+/** One short closed-loop slice at 64 connections, with the server's CPU time over it. */
+async function slice(
+  s: { child: ChildProcess; url: string },
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<Slice> {
+  const autocannon = (await import('autocannon')).default;
+  const c0 = await cpuOf(s.child);
+  const r = await autocannon({
+    url: s.url + path,
+    method: 'POST',
+    body,
+    connections: 64,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  const c1 = await cpuOf(s.child);
+  return {
+    rps: r.requests.average,
+    requests: r.requests.total,
+    cpuUs: c1 - c0,
     errors: r.errors + r.non2xx + r.timeouts,
   };
 }
@@ -303,61 +369,92 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const infer = '/v2/models/echo/infer';
   const app = { 'x-hetserve-app': 'a' };
-  const median = (xs: number[]) => percentile(xs, 50);
 
-  // Throughput: ROUNDS rounds of bare / batch 1 / batch 8, interleaved, so that load from other
-  // processes on a shared machine hits all three alike; medians over rounds, ratio per round.
-  const rps: Record<'bare' | 'hono' | 'replay-1' | 'replay-8', number[]> = {
-    bare: [],
-    hono: [],
-    'replay-1': [],
-    'replay-8': [],
-  };
-  const ratios: number[] = [];
+  // Throughput in many short slices, the servers taking turns (the order rotates each cycle), so
+  // that a neighbour's load on a shared machine hits all alike; each gateway slice is compared
+  // with the bare slice of its own cycle. Beside requests/s, each server's CPU time per request
+  // (process.cpuUsage over the slice), which a neighbour disturbs far less. Every cycle is printed.
+  const roles = ['bare', 'hono', 'replay-1', 'replay-8'] as const;
+  type R = (typeof roles)[number];
+  const sliceS = Number(process.env['BENCH_SLICE_SECONDS'] ?? 1);
+  const cycles = Math.max(5, Math.round((ROUNDS * SECONDS) / sliceS));
+  const servers = {} as Record<R, Awaited<ReturnType<typeof start>>>;
+  for (const role of roles) servers[role] = await start(role);
+  const hdr = (role: R) => (role === 'bare' || role === 'hono' ? {} : app);
+  for (const role of roles) await slice(servers[role], infer, BODY, hdr(role), 1); // warm-up
+  const slices = Object.fromEntries(roles.map((r) => [r, [] as Slice[]])) as Record<R, Slice[]>;
+  const perReq = (x: Slice) => x.cpuUs / Math.max(1, x.requests);
   const ratio1: number[] = [];
   const ratio8: number[] = [];
-  const grpcRps: Record<'replay-1' | 'replay-8', number[]> = { 'replay-1': [], 'replay-8': [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const role of ['bare', 'hono', 'replay-1', 'replay-8'] as const) {
-      const s = await start(role);
-      const t = await throughput(s.url, infer, BODY, 64, role === 'bare' || role === 'hono' ? {} : app);
-      if (t.errors > 0) rows.push(`  ${role} round ${round}: ${t.errors} errors`);
-      rps[role].push(t.rps);
-      if (role === 'replay-1' || role === 'replay-8') {
-        const g = await grpcThroughput(s.grpcPort, 64);
-        if (g.errors > 0) rows.push(`  ${role} gRPC round ${round}: ${g.errors} errors`);
-        grpcRps[role].push(g.rps);
-      }
-      await stop(s.child);
+  const cpuRatio1: number[] = [];
+  const cpuRatio8: number[] = [];
+  for (let k = 0; k < cycles; k++) {
+    for (let j = 0; j < roles.length; j++) {
+      const role = roles[(k + j) % roles.length];
+      const t = await slice(servers[role], infer, BODY, hdr(role), sliceS);
+      if (t.errors > 0) rows.push(`  ${role} cycle ${k}: ${t.errors} errors`);
+      slices[role].push(t);
     }
-    ratios.push(Math.max(rps['replay-1'][round], rps['replay-8'][round]) / rps.bare[round]);
-    ratio1.push(rps['replay-1'][round] / rps.bare[round]);
-    ratio8.push(rps['replay-8'][round] / rps.bare[round]);
+    const [b, h, g1, g8] = roles.map((r) => slices[r][k]);
+    ratio1.push(g1.rps / b.rps);
+    ratio8.push(g8.rps / b.rps);
+    // Bare's CPU per request over the gateway's: what the throughput ratio would be on a free core.
+    cpuRatio1.push(perReq(b) / perReq(g1));
+    cpuRatio8.push(perReq(b) / perReq(g8));
+    const f = (x: Slice) => `${x.rps.toFixed(0)} req/s ${perReq(x).toFixed(1)} µs/req`;
     rows.push(
-      `round ${round}: bare ${rps.bare[round].toFixed(0)}  hono echo ${rps.hono[round].toFixed(0)}  batch1 ${rps['replay-1'][round].toFixed(0)} (x${ratio1[round].toFixed(2)})  batch8 ${rps['replay-8'][round].toFixed(0)} (x${ratio8[round].toFixed(2)}) req/s; gRPC batch1 ${grpcRps['replay-1'][round].toFixed(0)}  batch8 ${grpcRps['replay-8'][round].toFixed(0)} req/s`,
+      `cycle ${k}: bare ${f(b)} | hono ${f(h)} | batch1 ${f(g1)} (x${ratio1[k].toFixed(2)} req/s, x${cpuRatio1[k].toFixed(2)} cpu) | batch8 ${f(g8)} (x${ratio8[k].toFixed(2)}, x${cpuRatio8[k].toFixed(2)})`,
     );
   }
-  figure(B, 'bare_node_http_rps', median(rps.bare), 'req/s');
-  figure(B, 'hono_echo_rps', median(rps.hono), 'req/s');
-  figure(B, 'hono_echo_ratio_to_bare', median(rps.hono.map((h, i) => h / rps.bare[i])), 'ratio');
-  figure(B, 'replay_batch1_rps', median(rps['replay-1']), 'req/s');
-  figure(B, 'replay_batch8_rps', median(rps['replay-8']), 'req/s');
-  figure(B, 'ratio_to_bare_node_http', median(ratios), 'ratio');
+  const rps = (r: R) => slices[r].map((x) => x.rps);
+  const cpu = (r: R) => slices[r].map(perReq);
+  const spread = (xs: number[]) =>
+    `median ${median(xs).toFixed(2)} (p25 ${percentile(xs, 25).toFixed(2)}, p75 ${percentile(xs, 75).toFixed(2)}, min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`;
+  rows.push(
+    `${cycles} cycles of ${sliceS} s: req/s median bare ${median(rps('bare')).toFixed(0)}, hono ${median(rps('hono')).toFixed(0)}, batch 1 ${median(rps('replay-1')).toFixed(0)}, batch 8 ${median(rps('replay-8')).toFixed(0)}`,
+    `  server CPU per request, median µs: bare ${median(cpu('bare')).toFixed(1)}, hono ${median(cpu('hono')).toFixed(1)}, batch 1 ${median(cpu('replay-1')).toFixed(1)}, batch 8 ${median(cpu('replay-8')).toFixed(1)}`,
+    `  batch 1 / bare: req/s ${spread(ratio1)}; CPU ${spread(cpuRatio1)}`,
+    `  batch 8 / bare: req/s ${spread(ratio8)}; CPU ${spread(cpuRatio8)}`,
+  );
+  figure(B, 'bare_node_http_rps', median(rps('bare')), 'req/s');
+  figure(B, 'hono_echo_rps', median(rps('hono')), 'req/s');
+  figure(B, 'hono_echo_ratio_to_bare', median(rps('hono').map((h, i) => h / rps('bare')[i])), 'ratio');
+  figure(B, 'replay_batch1_rps', median(rps('replay-1')), 'req/s');
+  figure(B, 'replay_batch8_rps', median(rps('replay-8')), 'req/s');
+  figure(B, 'ratio_to_bare_node_http', median(ratio1.map((r, i) => Math.max(r, ratio8[i]))), 'ratio');
   figure(B, 'ratio_batch1_to_bare', median(ratio1), 'ratio');
+  figure(B, 'ratio_batch1_to_bare_p25', percentile(ratio1, 25), 'ratio');
+  figure(B, 'ratio_batch1_to_bare_p75', percentile(ratio1, 75), 'ratio');
   figure(B, 'ratio_batch8_to_bare', median(ratio8), 'ratio');
+  figure(B, 'ratio_batch8_to_bare_p25', percentile(ratio8, 25), 'ratio');
+  figure(B, 'ratio_batch8_to_bare_p75', percentile(ratio8, 75), 'ratio');
+  figure(B, 'bare_cpu_per_request', median(cpu('bare')), 'µs');
+  figure(B, 'replay_batch1_cpu_per_request', median(cpu('replay-1')), 'µs');
+  figure(B, 'replay_batch8_cpu_per_request', median(cpu('replay-8')), 'µs');
+  figure(B, 'cpu_ratio_batch1_to_bare', median(cpuRatio1), 'ratio');
+  figure(B, 'cpu_ratio_batch8_to_bare', median(cpuRatio8), 'ratio');
+
+  // gRPC beside REST, on the same gateways.
+  const grpcRps: Record<'replay-1' | 'replay-8', number[]> = { 'replay-1': [], 'replay-8': [] };
+  for (let round = 0; round < ROUNDS; round++)
+    for (const role of ['replay-1', 'replay-8'] as const) {
+      const g = await grpcThroughput(servers[role].grpcPort, 64);
+      if (g.errors > 0) rows.push(`  ${role} gRPC round ${round}: ${g.errors} errors`);
+      grpcRps[role].push(g.rps);
+    }
+  rows.push(
+    `gRPC (${ROUNDS} rounds): batch 1 ${grpcRps['replay-1'].map((x) => x.toFixed(0)).join(' ')}, batch 8 ${grpcRps['replay-8'].map((x) => x.toFixed(0)).join(' ')} req/s`,
+  );
   figure(B, 'grpc_batch1_rps', median(grpcRps['replay-1']), 'req/s');
   figure(B, 'grpc_batch8_rps', median(grpcRps['replay-8']), 'req/s');
-  rows.push(
-    `median over ${ROUNDS} rounds: bare ${median(rps.bare).toFixed(0)}, gateway batch 1 ${median(rps['replay-1']).toFixed(0)}, batch 8 ${median(rps['replay-8']).toFixed(0)} req/s; gateway/bare ${median(ratios).toFixed(3)}`,
-  );
+  await stop(servers.hono.child);
+  await stop(servers['replay-8'].child);
 
   // Overhead at moderate load (8 connections, batch 1).
-  const bare = await start('bare');
-  const ob = await overhead(bare.url, infer, {}, 5000);
-  await stop(bare.child);
-  const g1 = await start('replay-1');
-  const o = await overhead(g1.url, infer, app, 5000);
-  await stop(g1.child);
+  const ob = await overhead(servers.bare.url, infer, {}, 5000);
+  await stop(servers.bare.child);
+  const o = await overhead(servers['replay-1'].url, infer, app, 5000);
+  await stop(servers['replay-1'].child);
   const p50 = percentile(o.internal, 50);
   const p99 = percentile(o.internal, 99);
   rows.push(
@@ -371,6 +468,10 @@ async function main(): Promise<void> {
   figure(B, 'overhead_vs_bare_p50', d50, 'ms');
   figure(B, 'overhead_vs_bare_p99', d99, 'ms');
 
+  if (process.env['BENCH_ONNX'] === '0') {
+    console.log(rows.join('\n'));
+    return finish();
+  }
   const mlpInfer = '/v2/models/mlp/infer';
   const onnx: Record<string, number> = {};
   for (const role of ['onnx-1', 'onnx-16'] as const) {
