@@ -19,7 +19,8 @@
  *    (batch 16, timeout 5 ms).
  *
  * Run: `npm run bench -- gateway` (BENCH_SECONDS=5 per measurement, BENCH_ROUNDS=3 by default;
- * BENCH_ONNX=0 skips part 3; BENCH_SERVER_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, are
+ * BENCH_ONNX=0 skips part 3; BENCH_BASELINE=<path of another checkout, built> adds its gateway to
+ * the slices of part 1, for a before/after in one run; BENCH_SERVER_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, are
  * node flags for the server processes, which then exit normally at the end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -46,7 +47,7 @@ const MLP_BODY = JSON.stringify({
   ],
 });
 
-type Role = 'bare' | 'hono' | 'replay-1' | 'replay-8' | 'onnx-1' | 'onnx-16';
+type Role = 'bare' | 'hono' | 'replay-1' | 'replay-8' | 'base-1' | 'base-8' | 'onnx-1' | 'onnx-16';
 
 async function serve(role: Role): Promise<void> {
   // The bench asks for this process's CPU time around each slice: CPU per request is far less
@@ -85,16 +86,23 @@ async function serve(role: Role): Promise<void> {
   const pino = (await import('pino')).default;
   // The gateway as `npm start` runs it: the compiled build when it is fresh (tsx's transform adds
   // a name-keeping call to every closure it creates, which a per-request path pays for).
-  const compiled = buildIsFresh(new URL('../', import.meta.url));
+  // A `base-` role serves the build of another checkout (BENCH_BASELINE), the same bench around it.
+  const base = role.startsWith('base-');
+  const root = base
+    ? new URL(`file://${process.env['BENCH_BASELINE']!.replace(/\/?$/, '/')}`)
+    : new URL('../', import.meta.url);
+  const compiled = buildIsFresh(root);
+  if (base && !compiled) throw new Error(`BENCH_BASELINE: no fresh build in ${root.pathname}dist`);
   const { parseServeConfig } = (await import(
-    compiled ? '../dist/model/serve-config.js' : '../src/model/serve-config.ts'
+    new URL(compiled ? 'dist/model/serve-config.js' : 'src/model/serve-config.ts', root).href
   )) as typeof import('../src/model/serve-config.ts');
   const { Gateway } = (await import(
-    compiled ? '../dist/serve/gateway.js' : '../src/serve/gateway.ts'
+    new URL(compiled ? 'dist/serve/gateway.js' : 'src/serve/gateway.ts', root).href
   )) as typeof import('../src/serve/gateway.ts');
   if (!compiled)
     console.error(`# ${role}: dist/ is older than src/ (run npm run build): serving from src/ through tsx`);
-  const [kind, b] = role.split('-');
+  const [k0, b] = role.split('-');
+  const kind = k0 === 'base' ? 'replay' : k0;
   const batch = Number(b);
   const apps = [{ name: 'a', slo: 1, rps: 100 }];
   const model =
@@ -374,20 +382,31 @@ async function main(): Promise<void> {
   // that a neighbour's load on a shared machine hits all alike; each gateway slice is compared
   // with the bare slice of its own cycle. Beside requests/s, each server's CPU time per request
   // (process.cpuUsage over the slice), which a neighbour disturbs far less. Every cycle is printed.
-  const roles = ['bare', 'hono', 'replay-1', 'replay-8'] as const;
-  type R = (typeof roles)[number];
+  // With BENCH_BASELINE=<another checkout, built>, its gateway takes turns too (base-1, base-8):
+  // a change is measured against the code it replaces in the same run.
+  const baseline = process.env['BENCH_BASELINE'] !== undefined;
+  const roles: R[] = [
+    'bare',
+    'hono',
+    'replay-1',
+    'replay-8',
+    ...(baseline ? (['base-1', 'base-8'] as const) : []),
+  ];
+  type R = 'bare' | 'hono' | 'replay-1' | 'replay-8' | 'base-1' | 'base-8';
   const sliceS = Number(process.env['BENCH_SLICE_SECONDS'] ?? 1);
   const cycles = Math.max(5, Math.round((ROUNDS * SECONDS) / sliceS));
   const servers = {} as Record<R, Awaited<ReturnType<typeof start>>>;
   for (const role of roles) servers[role] = await start(role);
   const hdr = (role: R) => (role === 'bare' || role === 'hono' ? {} : app);
-  for (const role of roles) await slice(servers[role], infer, BODY, hdr(role), 1); // warm-up
+  // Warm-up: the first second of a fresh server runs largely unoptimised code.
+  for (const role of roles) await slice(servers[role], infer, BODY, hdr(role), 2);
   const slices = Object.fromEntries(roles.map((r) => [r, [] as Slice[]])) as Record<R, Slice[]>;
   const perReq = (x: Slice) => x.cpuUs / Math.max(1, x.requests);
-  const ratio1: number[] = [];
-  const ratio8: number[] = [];
-  const cpuRatio1: number[] = [];
-  const cpuRatio8: number[] = [];
+  const gateways = roles.filter((r) => r !== 'bare' && r !== 'hono');
+  // Per gateway role, per cycle: req/s over bare's and bare's CPU per request over the gateway's
+  // (what the throughput ratio would be on a free core).
+  const ratio = Object.fromEntries(gateways.map((r) => [r, [] as number[]])) as Record<R, number[]>;
+  const cpuRatio = Object.fromEntries(gateways.map((r) => [r, [] as number[]])) as Record<R, number[]>;
   for (let k = 0; k < cycles; k++) {
     for (let j = 0; j < roles.length; j++) {
       const role = roles[(k + j) % roles.length];
@@ -395,32 +414,40 @@ async function main(): Promise<void> {
       if (t.errors > 0) rows.push(`  ${role} cycle ${k}: ${t.errors} errors`);
       slices[role].push(t);
     }
-    const [b, h, g1, g8] = roles.map((r) => slices[r][k]);
-    ratio1.push(g1.rps / b.rps);
-    ratio8.push(g8.rps / b.rps);
-    // Bare's CPU per request over the gateway's: what the throughput ratio would be on a free core.
-    cpuRatio1.push(perReq(b) / perReq(g1));
-    cpuRatio8.push(perReq(b) / perReq(g8));
+    const b = slices.bare[k];
     const f = (x: Slice) => `${x.rps.toFixed(0)} req/s ${perReq(x).toFixed(1)} µs/req`;
-    rows.push(
-      `cycle ${k}: bare ${f(b)} | hono ${f(h)} | batch1 ${f(g1)} (x${ratio1[k].toFixed(2)} req/s, x${cpuRatio1[k].toFixed(2)} cpu) | batch8 ${f(g8)} (x${ratio8[k].toFixed(2)}, x${cpuRatio8[k].toFixed(2)})`,
-    );
+    const parts = [`bare ${f(b)}`, `hono ${f(slices.hono[k])}`];
+    for (const r of gateways) {
+      const g = slices[r][k];
+      ratio[r].push(g.rps / b.rps);
+      cpuRatio[r].push(perReq(b) / perReq(g));
+      parts.push(`${r} ${f(g)} (x${ratio[r][k].toFixed(2)} req/s, x${cpuRatio[r][k].toFixed(2)} cpu)`);
+    }
+    rows.push(`cycle ${k}: ${parts.join(' | ')}`);
   }
   const rps = (r: R) => slices[r].map((x) => x.rps);
   const cpu = (r: R) => slices[r].map(perReq);
   const spread = (xs: number[]) =>
     `median ${median(xs).toFixed(2)} (p25 ${percentile(xs, 25).toFixed(2)}, p75 ${percentile(xs, 75).toFixed(2)}, min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)})`;
   rows.push(
-    `${cycles} cycles of ${sliceS} s: req/s median bare ${median(rps('bare')).toFixed(0)}, hono ${median(rps('hono')).toFixed(0)}, batch 1 ${median(rps('replay-1')).toFixed(0)}, batch 8 ${median(rps('replay-8')).toFixed(0)}`,
-    `  server CPU per request, median µs: bare ${median(cpu('bare')).toFixed(1)}, hono ${median(cpu('hono')).toFixed(1)}, batch 1 ${median(cpu('replay-1')).toFixed(1)}, batch 8 ${median(cpu('replay-8')).toFixed(1)}`,
-    `  batch 1 / bare: req/s ${spread(ratio1)}; CPU ${spread(cpuRatio1)}`,
-    `  batch 8 / bare: req/s ${spread(ratio8)}; CPU ${spread(cpuRatio8)}`,
+    `${cycles} cycles of ${sliceS} s, median req/s: ${roles.map((r) => `${r} ${median(rps(r)).toFixed(0)}`).join(', ')}`,
+    `  server CPU per request, median µs: ${roles.map((r) => `${r} ${median(cpu(r)).toFixed(1)}`).join(', ')}`,
+    ...gateways.map((r) => `  ${r} / bare: req/s ${spread(ratio[r])}; CPU ${spread(cpuRatio[r])}`),
   );
+  if (baseline)
+    for (const n of ['1', '8']) {
+      const mine = slices[`replay-${n}` as R];
+      const theirs = slices[`base-${n}` as R];
+      const r = mine.map((x, i) => perReq(theirs[i]) / perReq(x));
+      rows.push(`  batch ${n}, baseline's CPU per request / this build's: ${spread(r)}`);
+      figure(B, `cpu_ratio_baseline_to_this_batch${n}`, median(r), 'ratio');
+    }
   figure(B, 'bare_node_http_rps', median(rps('bare')), 'req/s');
   figure(B, 'hono_echo_rps', median(rps('hono')), 'req/s');
   figure(B, 'hono_echo_ratio_to_bare', median(rps('hono').map((h, i) => h / rps('bare')[i])), 'ratio');
   figure(B, 'replay_batch1_rps', median(rps('replay-1')), 'req/s');
   figure(B, 'replay_batch8_rps', median(rps('replay-8')), 'req/s');
+  const [ratio1, ratio8] = [ratio['replay-1'], ratio['replay-8']];
   figure(B, 'ratio_to_bare_node_http', median(ratio1.map((r, i) => Math.max(r, ratio8[i]))), 'ratio');
   figure(B, 'ratio_batch1_to_bare', median(ratio1), 'ratio');
   figure(B, 'ratio_batch1_to_bare_p25', percentile(ratio1, 25), 'ratio');
@@ -431,8 +458,8 @@ async function main(): Promise<void> {
   figure(B, 'bare_cpu_per_request', median(cpu('bare')), 'µs');
   figure(B, 'replay_batch1_cpu_per_request', median(cpu('replay-1')), 'µs');
   figure(B, 'replay_batch8_cpu_per_request', median(cpu('replay-8')), 'µs');
-  figure(B, 'cpu_ratio_batch1_to_bare', median(cpuRatio1), 'ratio');
-  figure(B, 'cpu_ratio_batch8_to_bare', median(cpuRatio8), 'ratio');
+  figure(B, 'cpu_ratio_batch1_to_bare', median(cpuRatio['replay-1']), 'ratio');
+  figure(B, 'cpu_ratio_batch8_to_bare', median(cpuRatio['replay-8']), 'ratio');
 
   // gRPC beside REST, on the same gateways.
   const grpcRps: Record<'replay-1' | 'replay-8', number[]> = { 'replay-1': [], 'replay-8': [] };
@@ -447,8 +474,7 @@ async function main(): Promise<void> {
   );
   figure(B, 'grpc_batch1_rps', median(grpcRps['replay-1']), 'req/s');
   figure(B, 'grpc_batch8_rps', median(grpcRps['replay-8']), 'req/s');
-  await stop(servers.hono.child);
-  await stop(servers['replay-8'].child);
+  for (const r of roles) if (r !== 'bare' && r !== 'replay-1') await stop(servers[r].child);
 
   // Overhead at moderate load (8 connections, batch 1).
   const ob = await overhead(servers.bare.url, infer, {}, 5000);
