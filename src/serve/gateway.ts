@@ -604,52 +604,46 @@ export class Gateway {
     },
   };
 
-  /** POST .../infer; never rejects (a failure is answered with its problem body). */
+  /**
+   * POST .../infer; never rejects (a failure is answered with its problem body). One async frame
+   * per request: a second one, for the catch, cost a promise and a resumption each time.
+   */
   private async infer(req: IncomingMessage, res: ServerResponse, m: RouteMatch): Promise<void> {
+    // Called from the request event: its deadline counts from here, before the body is read.
+    const arrival = this.timers.now();
     try {
-      await this.inferRest(req, res, decodePathSegment(m.groups[0]!), m.groups[1]);
+      const h = req.headers;
+      const header = h['x-hetserve-app'];
+      const r = await runInfer(this.inferContext, {
+        model: decodePathSegment(m.groups[0]!),
+        version: m.groups[1],
+        arrival,
+        // Read within the body-idle timeout and parsed as the read ends, in one promise.
+        body: () => {
+          const l = this.config.limits;
+          const unwatch = watchBodyIdle(req, res, l.bodyIdleTimeoutMs);
+          return readBody(req, l.maxBodyBytes, (buf) => this.parseRestInfer(buf, h), unwatch);
+        },
+        app: typeof header === 'string' && header !== '' ? header : undefined,
+      });
+      const { body, headerLength } = restInferResponse(r.io, r.id, r.outputs, r.opts, {
+        app: r.app,
+        ...r.timing,
+      });
+      const headers: Record<string, string | number> = {
+        'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
+      };
+      if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
+      const size = body.length;
+      const enc = responseEncoding(h['accept-encoding'], size);
+      const out = enc ? encodeContent(Buffer.from(body), enc) : body;
+      if (enc) headers['content-encoding'] = enc;
+      headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
+      res.writeHead(200, headers);
+      res.end(out);
     } catch (e) {
       this.fail(req, res, m.path, e);
     }
-  }
-
-  private async inferRest(
-    req: IncomingMessage,
-    res: ServerResponse,
-    model: string,
-    version: string | undefined,
-  ): Promise<void> {
-    // Called from the request event: its deadline counts from here, before the body is read.
-    const arrival = this.timers.now();
-    const h = req.headers;
-    const header = h['x-hetserve-app'];
-    const r = await runInfer(this.inferContext, {
-      model,
-      version,
-      arrival,
-      // Read within the body-idle timeout and parsed as the read ends, in one promise.
-      body: () => {
-        const l = this.config.limits;
-        const unwatch = watchBodyIdle(req, res, l.bodyIdleTimeoutMs);
-        return readBody(req, l.maxBodyBytes, (buf) => this.parseRestInfer(buf, h), unwatch);
-      },
-      app: typeof header === 'string' && header !== '' ? header : undefined,
-    });
-    const { body, headerLength } = restInferResponse(r.io, r.id, r.outputs, r.opts, {
-      app: r.app,
-      ...r.timing,
-    });
-    const headers: Record<string, string | number> = {
-      'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
-    };
-    if (headerLength !== undefined) headers['inference-header-content-length'] = headerLength;
-    const size = body.length;
-    const enc = responseEncoding(h['accept-encoding'], size);
-    const out = enc ? encodeContent(Buffer.from(body), enc) : body;
-    if (enc) headers['content-encoding'] = enc;
-    headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
-    res.writeHead(200, headers);
-    res.end(out);
   }
 
   /** A REST infer body: decompressed, its JSON part checked for nesting, binary tensors decoded. */
