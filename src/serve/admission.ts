@@ -284,6 +284,16 @@ export class DeadlineAdmission {
     return Math.max(tail, spread * Math.sqrt(r));
   }
 
+  /**
+   * One batch of `app`'s group at its worst expected: the average batch latency plus one batch's
+   * margin (measured median and capped spread, never below the plan's max); undefined for an app
+   * of no group. What a deferred request is judged against at release (lateAtRelease).
+   */
+  batchBound(app: string): number | undefined {
+    const gi = this.#groupOf.get(app);
+    return gi === undefined ? undefined : this.batchLatency(gi) + this.#margin(gi, 1);
+  }
+
   /** Average batch latency used for the group (plan's prediction or measured, the larger). */
   batchLatency(gi: number): number {
     const g = this.#groups[gi];
