@@ -287,11 +287,15 @@ export class DeadlineAdmission {
   /**
    * One batch of `app`'s group at its worst expected: the average batch latency plus one batch's
    * margin (measured median and capped spread, never below the plan's max); undefined for an app
-   * of no group. What a deferred request is judged against at release (lateAtRelease).
+   * of no group, or before half a window of batches is measured. What a deferred request is judged
+   * against at release (lateAtRelease): a fresh backend's few slow first batches would otherwise
+   * drop every deferred request, and a flood of them would then run no batch to correct it.
    */
   batchBound(app: string): number | undefined {
     const gi = this.#groupOf.get(app);
-    return gi === undefined ? undefined : this.batchLatency(gi) + this.#margin(gi, 1);
+    if (gi === undefined || !((this.#measured.get(gi)?.window.size ?? 0) >= MEASURED_WINDOW / 2))
+      return undefined;
+    return this.batchLatency(gi) + this.#margin(gi, 1);
   }
 
   /** Average batch latency used for the group (plan's prediction or measured, the larger). */
