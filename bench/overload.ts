@@ -235,7 +235,10 @@ async function phase(
   admission: 'deadline' | 'queue',
   flood: boolean,
   durationS = SECONDS,
-): Promise<{ report: LoadReport; batches: { latencyS: number; medianS: number; batch: number } }> {
+): Promise<{
+  report: LoadReport;
+  batches: { latencyS: number; medianS: number; batch: number; count: number };
+}> {
   const { url, stop } = await spawnGateway(s, admission);
   const c = capacityOf(s);
   try {
@@ -282,6 +285,7 @@ async function phase(
         latencyS,
         medianS: windows.length ? windows[Math.floor(windows.length / 2)] : latencyS,
         batch: (t1.rows - t0.rows) / n,
+        count: n,
       },
     };
   } finally {
@@ -299,7 +303,17 @@ async function measureCapacity(s0: Scenario): Promise<{ s: Scenario; rounds: str
   const rounds: string[] = [];
   const at = (c: number): Scenario => ({ ...s0, latencyS: (s0.batch * s0.concurrency) / c });
   const g = async (c: number): Promise<number> => {
-    const { batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2));
+    // A probe that saw no batch measured nothing (its capacity would read NaN or Infinity, and
+    // every rate after it too): try again, then stop with what happened.
+    let { batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2));
+    for (let retry = 0; retry < 2 && !(batches.count > 0 && batches.medianS > 0); retry++) {
+      rounds.push(`${(3 * c).toFixed(0)} req/s -> no batch measured, again`);
+      ({ batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2)));
+    }
+    if (!(batches.count > 0 && batches.medianS > 0))
+      throw new Error(
+        `capacity probe at ${(3 * c).toFixed(1)} req/s: the gateway ran no batch in 3 tries (${batches.count} batches); is the backend serving?`,
+      );
     // The median window, not the mean: one stall in a probe on a shared host halved its mean
     // capacity and sent the bisection to a third of what the phases then ran at.
     const measured = (s0.batch * s0.concurrency) / batches.medianS;
@@ -424,5 +438,9 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.env['OVERLOAD_ROLE'] === 'server') await serveRole();
-  else await main();
+  else
+    await main().catch((e: unknown) => {
+      console.error(`overload: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    });
 }
