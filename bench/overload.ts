@@ -19,6 +19,7 @@
  * default "replay,onnx").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import type { Plan } from '../src/model/plan.ts';
@@ -235,7 +236,13 @@ async function phase(
   admission: 'deadline' | 'queue',
   flood: boolean,
   durationS = SECONDS,
-): Promise<{ report: LoadReport; batches: { latencyS: number; medianS: number; batch: number } }> {
+): Promise<{
+  report: LoadReport;
+  batches: { latencyS: number; medianS: number; batch: number; count: number };
+  /** Where misses arose: the gateway's own count per app (arrival there to answer), and this
+   * process's longest event-loop stall (the load generator's clock), ms. */
+  seen: { gatewayMisses: Record<string, number>; clientLagMaxMs: number };
+}> {
   const { url, stop } = await spawnGateway(s, admission);
   const c = capacityOf(s);
   try {
@@ -250,6 +257,8 @@ async function phase(
       poll();
       timer = setInterval(poll, 500);
     }, 1000);
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const report = await runLoad({
       url,
       model: s.model.name,
@@ -263,8 +272,13 @@ async function phase(
       timeoutMs: 10_000,
       seed: 7,
     });
+    lag.disable();
     clearTimeout(start);
     clearInterval(timer);
+    const gatewayMisses: Record<string, number> = {};
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^hetserve_slo_misses_total\{[^}]*app="([^"]+)"[^}]*\} (\S+)$/gm))
+      gatewayMisses[m[1]] = (gatewayMisses[m[1]] ?? 0) + Number(m[2]);
     poll();
     await sampling;
     const [t0, t1] = [seen[0] ?? { execS: 0, batches: 0, rows: 0 }, seen[seen.length - 1]];
@@ -282,7 +296,9 @@ async function phase(
         latencyS,
         medianS: windows.length ? windows[Math.floor(windows.length / 2)] : latencyS,
         batch: (t1.rows - t0.rows) / n,
+        count: n,
       },
+      seen: { gatewayMisses, clientLagMaxMs: lag.max / 1e6 },
     };
   } finally {
     await stop();
@@ -299,7 +315,17 @@ async function measureCapacity(s0: Scenario): Promise<{ s: Scenario; rounds: str
   const rounds: string[] = [];
   const at = (c: number): Scenario => ({ ...s0, latencyS: (s0.batch * s0.concurrency) / c });
   const g = async (c: number): Promise<number> => {
-    const { batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2));
+    // A probe that saw no batch measured nothing (its capacity would read NaN or Infinity, and
+    // every rate after it too): try again, then stop with what happened.
+    let { batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2));
+    for (let retry = 0; retry < 2 && !(batches.count > 0 && batches.medianS > 0); retry++) {
+      rounds.push(`${(3 * c).toFixed(0)} req/s -> no batch measured, again`);
+      ({ batches } = await phase(at(c), 'deadline', true, Math.max(3, SECONDS / 2)));
+    }
+    if (!(batches.count > 0 && batches.medianS > 0))
+      throw new Error(
+        `capacity probe at ${(3 * c).toFixed(1)} req/s: the gateway ran no batch in 3 tries (${batches.count} batches); is the backend serving?`,
+      );
     // The median window, not the mean: one stall in a probe on a shared host halved its mean
     // capacity and sent the bisection to a third of what the phases then ran at.
     const measured = (s0.batch * s0.concurrency) / batches.medianS;
@@ -386,19 +412,38 @@ async function main(): Promise<void> {
     console.log(
       `\n## ${s.name}: batch ${s.batch} x ${s.concurrency} slot(s); capacity measured in this run: C = ${c.toFixed(1)} req/s (${(s.latencyS * 1000).toFixed(1)} ms per batch under a 3 C flood; the ${probed.name === 'replay' ? 'configured' : "isolated probe's"} ${(probed.latencyS * 1000).toFixed(1)} ms would say ${capacityOf(probed).toFixed(1)}); probes (offered -> backend ms per batch): ${rounds.join(', ')}; phases offer multiples of C, ${SECONDS} s each`,
     );
-    const rows: [string, ReturnType<typeof summarise>, { latencyS: number; batch: number }, number][] = [];
+    const rows: [
+      string,
+      ReturnType<typeof summarise>,
+      { latencyS: number; batch: number },
+      number,
+      LoadReport,
+      Awaited<ReturnType<typeof phase>>['seen'],
+    ][] = [];
     const b = await phase(s, 'deadline', false);
-    rows.push(['baseline (0.4 C)', summarise(b.report), b.batches, 0.4 * c]);
+    rows.push(['baseline (0.4 C)', summarise(b.report), b.batches, 0.4 * c, b.report, b.seen]);
     for (const admission of ['deadline', 'queue'] as const) {
       const p = await phase(s, admission, true);
-      rows.push([`3 C, admission=${admission}`, summarise(p.report), p.batches, 3 * c]);
+      rows.push([`3 C, admission=${admission}`, summarise(p.report), p.batches, 3 * c, p.report, p.seen]);
     }
     const base = rows[0][1];
-    for (const [label, r, bs, offered] of rows) {
+    for (const [label, r, bs, offered, report, seen] of rows) {
       const others = ['a1', 'a2', 'a3'].map((a) => `${a} ${(r.attainment[a]! * 100).toFixed(1)}%`).join(', ');
       console.log(
         `${label.padEnd(26)} goodput ${r.goodput.toFixed(1)} req/s (${((r.goodput / c) * 100).toFixed(1)}% of C), admitted within SLO ${(r.admittedInSlo * 100).toFixed(2)}%, refused ${r.refused}; other apps: ${others}; backend ${(bs.latencyS * 1000).toFixed(1)} ms per batch of ${bs.batch.toFixed(1)} (goodput ${((r.goodput * bs.latencyS * 100) / (s.batch * s.concurrency)).toFixed(1)}% of that phase's capacity, offered ${((offered * bs.latencyS) / (s.batch * s.concurrency)).toFixed(2)}x it)`,
       );
+      // Where a deadline phase missed: which apps, answered late or not at all (status counts).
+      if (!label.includes('queue') && r.admittedInSlo < 0.999)
+        console.log(
+          `  misses: ${report.apps
+            .map(
+              (a) =>
+                `${a.app} ${a.ok}/${a.sent} ok, p99 ${a.p99Ms?.toFixed(0)} ms, max ${a.maxMs?.toFixed(0)} ms, errors ${JSON.stringify(a.errors)}`,
+            )
+            .join(
+              '; ',
+            )}; the gateway's own misses (arrival there to answer, refusals included): ${JSON.stringify(seen.gatewayMisses)}; load generator's longest event-loop stall ${seen.clientLagMaxMs.toFixed(0)} ms`,
+        );
     }
     const [, over] = rows[1];
     const [, old] = rows[2];
@@ -424,5 +469,9 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.env['OVERLOAD_ROLE'] === 'server') await serveRole();
-  else await main();
+  else
+    await main().catch((e: unknown) => {
+      console.error(`overload: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    });
 }

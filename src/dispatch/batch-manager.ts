@@ -110,6 +110,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   readonly #shed: boolean;
   /** lateAtRelease: 'send' = never drop; 'drop' = every late request; 'drop-deferred' = deferred ones. */
   readonly #dropLate: false | 'all' | 'deferred';
+  readonly #deferredLatency: BatchManagerOptions<P>['deferredLatency'];
   readonly #rejectLate: boolean;
   readonly #maxInFlight: NonNullable<BatchManagerOptions<P>['maxInFlight']>;
   /** Groups whose maxInFlight is Infinity: completing their batches is a no-op. */
@@ -190,6 +191,9 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     if (late !== 'send' && late !== 'drop' && late !== 'drop-deferred') {
       throw badField('E_DISPATCH_CONFIG', 'lateAtRelease', late, "must be 'send', 'drop' or 'drop-deferred'");
     }
+    if (options.deferredLatency !== undefined && typeof options.deferredLatency !== 'function') {
+      throw badField('E_DISPATCH_CONFIG', 'deferredLatency', options.deferredLatency, 'must be a function');
+    }
     if (options.rejectLate !== undefined && typeof options.rejectLate !== 'boolean') {
       throw badField('E_DISPATCH_CONFIG', 'rejectLate', options.rejectLate, 'must be a boolean');
     }
@@ -210,6 +214,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     this.#capacity = cap;
     this.#shed = overflow === 'shed-lost';
     this.#dropLate = late === 'drop' ? 'all' : late === 'drop-deferred' ? 'deferred' : false;
+    this.#deferredLatency = options.deferredLatency;
     this.#rejectLate = options.rejectLate ?? false;
     const { buffers, byApp } = this.#build(options.plan);
     this.#buffers = buffers;
@@ -577,21 +582,33 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     return true;
   }
 
-  /** Whether `lateAtRelease` drops `r`, late against `cutoff` (now + the group's latencyMax). */
-  #lost(r: DispatchRequest<P>, cutoff: number): boolean {
-    return r.deadline < cutoff && (this.#dropLate === 'all' || r.deferred === true);
+  /**
+   * Whether `lateAtRelease` drops `r`, late against `cutoff` (now + the group's latencyMax), or
+   * against `deferredCutoff` (now + the larger of that and `deferredLatency`) when it is deferred.
+   */
+  #lost(r: DispatchRequest<P>, cutoff: number, deferredCutoff: number): boolean {
+    if (r.deferred === true) return r.deadline < deferredCutoff;
+    return this.#dropLate === 'all' && r.deadline < cutoff;
+  }
+
+  /** now + the batch time a deferred request of `g` is judged against at release. */
+  #deferredCutoff(g: GroupView, now: number): number {
+    const measured = this.#deferredLatency?.(g);
+    return now + (measured !== undefined && measured > g.latencyMax ? measured : g.latencyMax);
   }
 
   /** `lateAtRelease` 'drop'/'drop-deferred': the queued requests it drops, dropped. */
   #dropLost(buf: Buffer<P>, reqs: DispatchRequest<P>[]): DispatchRequest<P>[] {
     const g = buf.group;
-    const cutoff = this.#timers.now() + g.latencyMax;
+    const now = this.#timers.now();
+    const cutoff = now + g.latencyMax;
+    const deferredCutoff = buf.deferred > 0 ? this.#deferredCutoff(g, now) : cutoff;
     let lost = 0;
-    for (const r of reqs) if (this.#lost(r, cutoff)) lost++;
+    for (const r of reqs) if (this.#lost(r, cutoff, deferredCutoff)) lost++;
     if (lost === 0) return reqs;
     const keep: DispatchRequest<P>[] = [];
     for (const r of reqs) {
-      if (!this.#lost(r, cutoff)) {
+      if (!this.#lost(r, cutoff, deferredCutoff)) {
         keep.push(r);
         continue;
       }
@@ -612,11 +629,21 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   ): void {
     const cutoff = now + g.latencyMax;
     let late = 0;
-    for (let i = 0; i < batch.length; i++) if (batch[i]!.deadline < cutoff) late++;
-    if (late > 0 && this.#dropLate !== false) {
+    let deferred = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.deadline < cutoff) late++;
+      if (r.deferred === true) deferred++;
+    }
+    // A deferred request in time by the plan may still be late by the measured batch time.
+    const deferredCutoff = this.#dropLate !== false && deferred > 0 ? this.#deferredCutoff(g, now) : cutoff;
+    let lost = 0;
+    if (this.#dropLate !== false && (late > 0 || deferredCutoff > cutoff))
+      for (const r of batch) if (this.#lost(r, cutoff, deferredCutoff)) lost++;
+    if (lost > 0) {
       const keep: DispatchRequest<P>[] = [];
       for (const r of batch) {
-        if (this.#lost(r, cutoff)) {
+        if (this.#lost(r, cutoff, deferredCutoff)) {
           this.#dropped['deadline-lost']++;
           this.#onDrop?.(r, 'deadline-lost', g);
         } else keep.push(r);

@@ -177,6 +177,13 @@ export interface BatchManagerOptions<P = unknown> {
    * - 'drop-deferred': as 'drop', for the requests marked `deferred` only (the others are sent).
    */
   lateAtRelease?: 'send' | 'drop' | 'drop-deferred';
+  /**
+   * Seconds a deferred request's batch is expected to take when `lateAtRelease` judges it at
+   * release (the larger of this and the group's latencyMax), e.g. the measured batch latency:
+   * on a backend running slower than the plan a deferred request that cannot make it is dropped
+   * rather than sent late. Default: latencyMax only.
+   */
+  deferredLatency?: (group: GroupView) => number;
   /** Refuse at submit a request that is already lost (now + latencyMax > deadline). Default false. */
   rejectLate?: boolean;
 }

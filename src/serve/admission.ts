@@ -284,6 +284,21 @@ export class DeadlineAdmission {
     return Math.max(tail, spread * Math.sqrt(r));
   }
 
+  /**
+   * One batch of `app`'s group at its worst expected: the average batch latency plus one batch's
+   * margin (measured median and capped spread, never below the plan's max); undefined for an app
+   * of no group, or before half a window of batches is measured. What a deferred request is judged
+   * against at release (lateAtRelease): a fresh backend's few slow first batches would otherwise
+   * drop every deferred request of a flood. (A group that admits only its probe, nothing pending,
+   * keeps that request: see `decide`.)
+   */
+  batchBound(app: string): number | undefined {
+    const gi = this.#groupOf.get(app);
+    if (gi === undefined || (this.#measured.get(gi)?.window.size ?? 0) < MEASURED_WINDOW / 2)
+      return undefined;
+    return this.batchLatency(gi) + this.#margin(gi, 1);
+  }
+
   /** Average batch latency used for the group (plan's prediction or measured, the larger). */
   batchLatency(gi: number): number {
     const g = this.#groups[gi];
@@ -438,8 +453,9 @@ export class DeadlineAdmission {
     if (excess <= 0) return admitted;
     // With nothing of its group ahead of it and one wave's worth of rows, refusing cannot help the
     // request, and only an admitted batch can correct a measured latency that has become too
-    // pessimistic (a refused group sends no batch, so nothing would ever be measured again).
-    if (backlog === 0 && rows <= perWave) return admitted;
+    // pessimistic (a refused group sends no batch, so nothing would ever be measured again). Kept,
+    // not deferred: the release cut by the measured time (batchBound) must not drop it either.
+    if (backlog === 0 && rows <= perWave) return { admit: true, predictedS };
     // Past the deadline for anyone (the backlog alone), or past this app's share of it.
     const reason = backlog + rows <= k ? 'share' : 'deadline';
     const retryAfterS = Math.max(1, Math.ceil(Math.ceil(excess / perWave) * avg));

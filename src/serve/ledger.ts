@@ -178,6 +178,11 @@ export class RequestLedger {
     if (running !== undefined) this.#admission?.end(running);
   }
 
+  /** The deadline admission's worst expected batch of `app`'s group, seconds (see `batchBound`). */
+  batchBound(app: string): number | undefined {
+    return this.#admission?.batchBound(app);
+  }
+
   /** A backend call for `app`'s group took `execS` seconds (the admission's measured latency). */
   observe(app: string, execS: number): void {
     this.#admission?.observe(app, execS);

@@ -187,6 +187,8 @@ export class ServerlessService implements PlannedService {
       ...((this.opts.admission ?? 'deadline') === 'deadline'
         ? {
             lateAtRelease: 'drop-deferred' as const,
+            // Judged against the measured batch time too: a backend slower than the plan.
+            deferredLatency: (g: GroupView) => this.ledger.batchBound(g.apps[0]) ?? 0,
             onDrop: (r: { payload: Pending }) =>
               this.finish(r.payload, { ok: false, error: this.ledger.lateError(r.payload.entry) }),
           }

@@ -342,6 +342,51 @@ test("lateAtRelease 'drop-deferred' drops the late deferred requests from the wh
   assert.equal(m.stats().queued, 0);
 });
 
+test("lateAtRelease 'drop-deferred' judges a deferred request against deferredLatency when it exceeds the plan's latencyMax; kept ones are still sent", () => {
+  // The backend runs batches in 0.3 s where the plan says 0.1 s (a measured latency).
+  let measured = 0.3;
+  const { m, out, drops, timers } = setup(
+    { lateAtRelease: 'drop-deferred', maxInFlight: 1, capacity: 10, deferredLatency: () => measured },
+    makePlan([{ apps: ['a', 'b'], batchSize: 2, timeouts: [1, 1], latencyMax: 0.1 }]),
+  );
+  const deferred = (id: number, deadline: number): Req => ({ ...req(id, 'a', 0, deadline), deferred: true });
+  m.submit(req(1, 'b', 0, 5));
+  m.submit(req(2, 'b', 0, 5));
+  // Released at t = 0.5: 3 is in time by the plan (0.6) but not by the measured 0.3 s (0.8); 4 is
+  // in time by both; 5 (kept) is late by the measured latency and sent all the same.
+  m.submit(deferred(3, 0.7));
+  m.submit(deferred(4, 0.85));
+  m.submit(req(5, 'b', 0, 0.7));
+  timers.advanceTo(0.5);
+  m.complete(out[0]!);
+  assert.deepEqual(
+    out.map((b) => b.requests.map((r) => r.id)),
+    [
+      [1, 2],
+      [4, 5],
+    ],
+  );
+  assert.deepEqual(drops, [[3, 'deadline-lost']]);
+  // A measured latency below the plan's changes nothing: the plan's latencyMax still applies.
+  measured = 0.01;
+  m.submit(deferred(6, 0.8 + 0.09));
+  m.submit(deferred(7, 0.8 + 0.11));
+  timers.advanceTo(0.8);
+  m.complete(out[1]!);
+  assert.deepEqual(
+    out[2]!.requests.map((r) => r.id),
+    [7],
+  );
+  assert.deepEqual(drops, [
+    [3, 'deadline-lost'],
+    [6, 'deadline-lost'],
+  ]);
+  assert.throws(
+    () => setup({ lateAtRelease: 'drop-deferred', deferredLatency: 0.3 as never }),
+    isCoded('E_DISPATCH_CONFIG', /deferredLatency/),
+  );
+});
+
 test('rejectLate refuses a request that cannot make it even if sent now', () => {
   const { m, timers } = setup({ rejectLate: true });
   timers.advanceTo(1);

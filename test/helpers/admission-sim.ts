@@ -114,6 +114,7 @@ export function simulateAdmission(o: SimOptions): SimResult {
     capacity: 1_000_000,
     // As the service: a deferred request that can no longer make its deadline is answered at once (429).
     lateAtRelease: 'drop-deferred',
+    deferredLatency: (g) => adm.batchBound(g.apps[0]) ?? 0,
     onDrop: (r) => {
       adm.done(r.app, 1, r.payload.deferred);
       res[r.app].shed++;
