@@ -149,6 +149,10 @@ export interface ServerlessAgreement {
    * upper bound `le`, e.g. "6" = sizes 5–6), per group.
    */
   batchShares: Record<string, Record<string, number>>;
+  /** Live only: batches per group, the count the shares are proportions of. */
+  batches?: Record<string, number>;
+  /** Live only: p99 of this process's event-loop delay during the run, in ms. */
+  loopDelayP99Ms?: number;
   requests: number;
 }
 
@@ -211,9 +215,12 @@ export async function serverlessReadmeCase(
   const { url } = await gw.start();
   let live: ServerlessAgreement;
   const plan = gw.serverless('vgg').plan;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   try {
     const rep = await runLoad({ url, model: 'vgg', apps, durationS, connections: 256 });
     const text = await gw.metrics.registry.metrics();
+    lag.disable();
     const sum = new Map<string, number>();
     const count = new Map<string, number>();
     for (const m of text.matchAll(
@@ -251,8 +258,11 @@ export async function serverlessReadmeCase(
       gatewaySloMissRate: answered ? missed / answered : 0,
       meanBatch: Object.fromEntries([...count].map(([g, n]) => [g, n ? sum.get(g)! / n : 0])),
       batchShares,
+      batches: Object.fromEntries(count),
+      loopDelayP99Ms: lag.percentile(99) / 1e6,
     };
   } finally {
+    lag.disable();
     await gw.close();
   }
   const { createPredictor, resolveProfile } = await import('../predict/index.ts');

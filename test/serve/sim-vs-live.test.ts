@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deepRecSysSizes } from '../../src/workload/query-sizes.ts';
-import { largestShareGap, liveCase, serverlessReadmeCase, simulateCase } from '../../src/serve/agreement.ts';
+import { liveCase, serverlessReadmeCase, simulateCase } from '../../src/serve/agreement.ts';
 
 test(
   'cluster: live QoS-met ratio and per-type shares agree with the simulator',
@@ -63,12 +63,22 @@ test(
         r > 0.8 && r < 1.15,
         `group ${g}: mean batch live ${live.meanBatch[g]} vs sim ${sim.meanBatch[g]}`,
       );
-      // the distribution over the gateway's histogram bins, not only its mean
-      const gap = largestShareGap(live.batchShares[g], sim.batchShares[g]);
-      assert.ok(
-        gap <= 0.25,
-        `group ${g}: batch shares live ${JSON.stringify(live.batchShares[g])} vs sim ${JSON.stringify(sim.batchShares[g])}`,
-      );
+      // The distribution over the gateway's histogram bins, not only its mean. A live share is a
+      // proportion over about 20 batches: its sampling SD is √(p(1−p)/n), p the simulated share
+      // (300 simulated seconds make the simulator's own spread negligible), 0.10 at p = 0.7. Each
+      // bin may be off by 3.5 of those SDs, never less than 0.25. A stress run saw 0.43 live
+      // against 0.72 simulated over 21 batches (3 SDs) with a correct batch manager. Batching
+      // broken (every batch of one request) puts every live batch in the first bin.
+      const n = live.batches![g]!;
+      const shares = `batch shares live ${JSON.stringify(live.batchShares[g])} over ${n} batches vs sim ${JSON.stringify(sim.batchShares[g])} (loop delay p99 ${live.loopDelayP99Ms} ms)`;
+      for (const bin of new Set([...Object.keys(live.batchShares[g]), ...Object.keys(sim.batchShares[g])])) {
+        const p = sim.batchShares[g][bin] ?? 0;
+        const gap = Math.abs((live.batchShares[g][bin] ?? 0) - p);
+        assert.ok(
+          gap <= Math.max(0.25, 3.5 * Math.sqrt((p * (1 - p)) / n)),
+          `group ${g}, bin ${bin}: ${shares}`,
+        );
+      }
     }
     // The plan keeps misses rare (timeout + p99 latency = SLO): a few in ten thousand simulated.
     // Live, over a few hundred requests, that is zero or one; the gateway's own count (arrival to
