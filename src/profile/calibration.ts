@@ -507,10 +507,16 @@ export class LatencyCalibrator {
       // A drifted configuration is measured on all its fresh samples (see `fresh`).
       const rAvg = drifted ? this.fresh(c).mean : this.recentRatio(c);
       const tail = this.tailRatio(c);
-      // Max: the measured tail where there are enough samples; for a drifted configuration, the
-      // tail of its fresh samples (at least minSamples) rather than the profile's max/avg shape,
-      // which the next tail check would find off and refit; else the mean's ratio.
-      const rMax = !Number.isNaN(tail) ? tail : drifted ? c.rMax.quantile(o.tailQuantile) : rAvg;
+      // Max: the measured tail where there are enough samples, else the mean's ratio (the profile's
+      // max/avg shape); for a drifted configuration no less than the tail of its fresh samples
+      // (at least minSamples): a wider spread than the profile's would otherwise be learnt only
+      // by the next tail check, one more refit. Never less: a tail of a few dozen samples can
+      // miss the rare slow batch, and too low a maximum costs SLOs.
+      const rMax = !Number.isNaN(tail)
+        ? tail
+        : drifted
+          ? Math.max(rAvg, c.rMax.quantile(o.tailQuantile))
+          : rAvg;
       measured.push({
         c,
         rAvg,
