@@ -391,8 +391,11 @@ export class LatencyCalibrator {
     const n = c.rMax.size;
     const m = SIGNIFICANCE * Math.sqrt((q * (1 - q)) / n);
     const lo = c.rMax.quantile(Math.max(0, q - m));
-    const hi = c.rMax.quantile(Math.min(1, q + m));
-    return lo > 1 + this.o.tailTolerance || hi < 1 - this.o.tailTolerance;
+    if (lo > 1 + this.o.tailTolerance) return true;
+    // Too few samples for an upper bound on the quantile (its rank's bound passes the largest):
+    // a lower tail is confirmed only when even the largest of a full window stays below it.
+    if (q + m >= 1) return n >= this.o.window && c.rMax.quantile(1) < 1 - this.o.tailTolerance;
+    return c.rMax.quantile(q + m) < 1 - this.o.tailTolerance;
   }
 
   /** Deviation of the mean and the tail from the prediction (NaN where there are too few samples). */

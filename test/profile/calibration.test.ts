@@ -159,6 +159,16 @@ test('steady latencies with a spread far wider than the tolerance: one refit, th
       assert.ok(Math.abs(s.error) < c.options.tolerance, `${name}, seed ${seed}: error ${s.error}`);
       assert.ok(s.predicted.max >= s.predicted.avg, `${name}, seed ${seed}: max below avg`);
     }
+  // A long exponential tail: 30 samples cannot show its p99, so one tail refit may follow (once
+  // minTailSamples fresh samples show it), and then none.
+  for (const seed of [5, 6, 7]) {
+    const r = seededRandom(seed);
+    const c = new LatencyCalibrator(vgg);
+    for (let i = 0; i < 20_000; i++) c.observe(fn, 1, 2e-5 * (0.5 - 0.5 * Math.log(1 - r())), i / 100);
+    const later = c.events.slice(1);
+    const at = later.map((e) => `${e.at}: ${JSON.stringify(e.drifted)}`);
+    assert.ok(later.length <= 1 && later.every((e) => e.drifted[0]?.tail), `seed ${seed}: ${at}`);
+  }
 });
 
 test('a backend whose level keeps changing refits at most once per minIntervalS, backing off (no refit storm)', () => {
