@@ -14,8 +14,8 @@
  * *suspect* when the mean of its last `minSamples` ratios leaves 1 by more than `tolerance` (or the
  * tail quantile of latency / predicted maximum leaves 1 by more than `tailTolerance`) for `confirm`
  * observations in a row. A suspect configuration forgets its ratios and collects fresh ones; only
- * if those still deviate is the profile refitted (a burst of noise costs a confirmation round, never
- * a re-plan). The refit runs the profiler's fitter (src/profile/fit.ts) on the measured points, each
+ * if those still deviate, by more than their own noise, is the profile refitted (a burst of noise
+ * costs a confirmation round, never a re-plan), aimed at all of them. The refit runs the profiler's fitter (src/profile/fit.ts) on the measured points, each
  * weighted `measuredWeight` times, plus anchor points the current profile gives for configurations
  * nobody measured, scaled by the resource's drift ratio when `transfer` is on. After a refit every
  * configuration's ratios start over against the new profile.
@@ -24,7 +24,7 @@ import { quantile } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
 import type { FunctionConfig } from '../model/plan.ts';
 import type { ExpCoef, Point } from './fit.ts';
-import { fitExponential, fitLinear } from './fit.ts';
+import { expLatency, fitExponential, fitLinear } from './fit.ts';
 import type { ServerlessProfile } from '../model/profile.ts';
 import { cpuLatency, gpuLatency, gpuLatencyWhole, type Latency } from '../predict/latency.ts';
 import { SortedWindow } from '../predict/sorted-window.ts';
@@ -193,6 +193,9 @@ interface ConfigState {
   rMax: Ring;
   /** Sum of the newest min(count, minSamples) entries of rAvg. */
   recentSum: number;
+  /** Sum and sum of squares of every entry of rAvg (the samples since the last restart, up to `window`). */
+  freshSum: number;
+  freshSq: number;
   outside: number;
   state: 'tracking' | 'suspect';
   /** The tail raised the suspicion (its confirmation then needs minTailSamples). */
@@ -240,6 +243,12 @@ function checkOptions(o: CalibrationOptions): Required_ {
     bad('minIntervalS', r.minIntervalS, 'must be a finite number >= 0');
   return r;
 }
+
+/**
+ * Standard errors of the fresh mean beyond the tolerance that confirm a drift: on a backend
+ * whose spread is far wider than the tolerance, a mean just outside it is noise.
+ */
+const SIGNIFICANCE = 3;
 
 /** Largest vCPU a fitted curve must stay positive at (serverless platforms stop at 16). */
 const MAX_VCPU = 16;
@@ -310,6 +319,8 @@ export class LatencyCalibrator {
         rAvg: new Ring(this.o.window),
         rMax: new Ring(this.o.window, true),
         recentSum: 0,
+        freshSum: 0,
+        freshSq: 0,
         outside: 0,
         state: 'tracking',
         tailTrigger: false,
@@ -336,6 +347,8 @@ export class LatencyCalibrator {
     c.rAvg.clear();
     c.rMax.clear();
     c.recentSum = 0;
+    c.freshSum = 0;
+    c.freshSq = 0;
     c.outside = 0;
     c.tailCache = NaN;
     c.tailDirty = 0;
@@ -343,6 +356,19 @@ export class LatencyCalibrator {
 
   private recentRatio(c: ConfigState): number {
     return c.rAvg.count === 0 ? NaN : c.recentSum / Math.min(c.rAvg.count, this.o.minSamples);
+  }
+
+  /**
+   * Mean of every ratio since the restart and its standard error: a suspicion is judged, and a
+   * refit aimed, on all the fresh samples, not on the newest `minSamples` that happened to leave
+   * the tolerance (aiming at those would move the profile by the noise and make the next window
+   * deviate in turn).
+   */
+  private fresh(c: ConfigState): { mean: number; se: number } {
+    const n = c.rAvg.size;
+    const mean = c.freshSum / n;
+    const v = n > 1 ? Math.max(0, (c.freshSq - n * mean * mean) / (n - 1)) : 0;
+    return { mean, se: Math.sqrt(v / n) };
   }
 
   private tailRatio(c: ConfigState): number {
@@ -353,6 +379,23 @@ export class LatencyCalibrator {
       c.tailDirty = 0;
     }
     return c.tailCache;
+  }
+
+  /**
+   * The fresh tail leaves the tolerance beyond its noise: the quantile's distribution-free bounds
+   * (SIGNIFICANCE standard errors of the rank) both lie outside it. A high quantile of a few
+   * hundred samples rests on a handful of them; refitting to each estimate would chase them.
+   */
+  private tailConfirmed(c: ConfigState): boolean {
+    const q = this.o.tailQuantile;
+    const n = c.rMax.size;
+    const m = SIGNIFICANCE * Math.sqrt((q * (1 - q)) / n);
+    const lo = c.rMax.quantile(Math.max(0, q - m));
+    if (lo > 1 + this.o.tailTolerance) return true;
+    // Too few samples for an upper bound on the quantile (its rank's bound passes the largest):
+    // a lower tail is confirmed only when even the largest of a full window stays below it.
+    if (q + m >= 1) return n >= this.o.window && c.rMax.quantile(1) < 1 - this.o.tailTolerance;
+    return c.rMax.quantile(q + m) < 1 - this.o.tailTolerance;
   }
 
   /** Deviation of the mean and the tail from the prediction (NaN where there are too few samples). */
@@ -380,8 +423,15 @@ export class LatencyCalibrator {
     b.latencies.push(latencyS);
     const r = latencyS / p.avg;
     if (c.rAvg.count >= o.minSamples) c.recentSum -= c.rAvg.back(o.minSamples - 1);
+    if (c.rAvg.count >= o.window) {
+      const old = c.rAvg.back(o.window - 1);
+      c.freshSum -= old;
+      c.freshSq -= old * old;
+    }
     c.rAvg.push(r);
     c.recentSum += r;
+    c.freshSum += r;
+    c.freshSq += r * r;
     c.rMax.push(latencyS / p.max);
     c.tailDirty++;
     const d = this.deviation(c);
@@ -397,10 +447,16 @@ export class LatencyCalibrator {
       return undefined;
     }
     if (c.rAvg.count < o.minSamples) return undefined;
-    // The fresh mean confirms whatever raised the suspicion; a tail suspicion with a mean in
-    // tolerance waits for enough fresh samples to judge the tail itself.
-    if (Math.abs(d.mean) > o.tolerance) c.tailTrigger = false;
+    // The fresh mean confirms whatever raised the suspicion when it leaves the tolerance by more
+    // than its noise (SIGNIFICANCE standard errors); one outside the tolerance but within its
+    // noise waits for more fresh samples. A tail suspicion with a mean in tolerance waits for
+    // enough fresh samples to judge the tail itself.
+    const f = this.fresh(c);
+    const off = Math.abs(f.mean - 1);
+    if (off - SIGNIFICANCE * f.se > o.tolerance) c.tailTrigger = false;
+    else if (!c.tailTrigger && off > o.tolerance) return undefined;
     else if (c.tailTrigger && c.rAvg.count < o.minTailSamples) return undefined;
+    else if (c.tailTrigger && Math.abs(d.tail) > o.tailTolerance && !this.tailConfirmed(c)) return undefined;
     else if (!c.tailTrigger || !(Math.abs(d.tail) > o.tailTolerance)) {
       c.state = 'tracking';
       c.outside = 0;
@@ -451,29 +507,42 @@ export class LatencyCalibrator {
       const dev = this.deviation(c);
       // A tracking configuration out of tolerance is left out: it is on its way to its own check.
       if (!drifted && (Math.abs(dev.mean) > o.tolerance || Math.abs(dev.tail) > o.tailTolerance)) continue;
-      const rAvg = this.recentRatio(c);
+      // A drifted configuration is measured on all its fresh samples (see `fresh`).
+      const rAvg = drifted ? this.fresh(c).mean : this.recentRatio(c);
       const tail = this.tailRatio(c);
+      // Max: the measured tail where there are enough samples, else the mean's ratio (the profile's
+      // max/avg shape); for a drifted configuration no less than the tail of its fresh samples
+      // (at least minSamples): a wider spread than the profile's would otherwise be learnt only
+      // by the next tail check, one more refit. Never less: a tail of a few dozen samples can
+      // miss the rare slow batch, and too low a maximum costs SLOs.
+      const rMax = !Number.isNaN(tail)
+        ? tail
+        : drifted
+          ? Math.max(rAvg, c.rMax.quantile(o.tailQuantile))
+          : rAvg;
       measured.push({
         c,
         rAvg,
-        // Max: the measured tail where there are enough samples, else the mean's ratio.
-        rMax: Number.isNaN(tail) ? rAvg : tail,
+        rMax,
         drifted,
         batches: [...c.batches.values()].filter((b) => b.latencies.count > 0),
       });
     }
-    const ratioOf = (kind: 'cpu' | 'gpu'): number => {
+    const ratioOf = (kind: 'cpu' | 'gpu', which: 'rAvg' | 'rMax' = 'rAvg'): number => {
       if (!o.transfer) return 1;
       let w = 0;
       let l = 0;
       for (const m of measured)
         if (m.drifted && m.c.kind === kind) {
           w += m.c.rAvg.size;
-          l += m.c.rAvg.size * Math.log(m.rAvg);
+          l += m.c.rAvg.size * Math.log(m[which]);
         }
       return w > 0 ? Math.exp(l / w) : 1;
     };
     const ratio = { cpu: ratioOf('cpu'), gpu: ratioOf('gpu') };
+    // The maximum curve moves by the measured tail's drift: anchors moved by the mean's would pull
+    // the fitted curve away from the measured tail, and the next tail check would refit again.
+    const cpuRatio = { avg: ratio.cpu, max: ratioOf('cpu', 'rMax') };
     const next = structuredClone(base);
     delete next.samples; // measured before the drift: they no longer describe the system
     next.source = `${base.source ?? base.name}; calibrated v${this.current.version + 1}`;
@@ -484,16 +553,25 @@ export class LatencyCalibrator {
         const here = measured.filter((m) => m.c.kind === 'cpu' && m.batches.some((x) => x.batch === b));
         for (const which of ['avg', 'max'] as const) {
           const coef = base.cpu[which][b - 1]!;
-          const scaled: ExpCoef = [coef[0] * ratio.cpu, coef[1], coef[2] * ratio.cpu];
+          const r = cpuRatio[which];
+          const scaled: ExpCoef = [coef[0] * r, coef[1], coef[2] * r];
           if (here.length === 0) {
             next.cpu[which][b - 1] = scaled;
             continue;
           }
           const pts: Point[] = [];
+          let onScaled = true;
           for (const m of here) {
             const p = this.predictFn(base, m.c.fn, b);
             const y = which === 'avg' ? p.avg * m.rAvg : p.max * m.rMax;
+            onScaled &&= Math.abs(expLatency(scaled, m.c.size) / y - 1) < 1e-9;
             for (let k = 0; k < w; k++) pts.push({ x: m.c.size, y });
+          }
+          // The moved curve already passes through every measured point (one configuration
+          // measured, the usual case): nothing to fit, and no tens of ms of fitting on the answer path.
+          if (onScaled) {
+            next.cpu[which][b - 1] = scaled;
+            continue;
           }
           for (const x of grid)
             if (!here.some((m) => Math.abs(m.c.size - x) < 0.05))
