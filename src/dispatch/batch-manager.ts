@@ -603,6 +603,20 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     const now = this.#timers.now();
     const cutoff = now + g.latencyMax;
     const deferredCutoff = buf.deferred > 0 ? this.#deferredCutoff(g, now) : cutoff;
+    return this.#withoutLost(g, reqs, cutoff, deferredCutoff, buf);
+  }
+
+  /**
+   * `reqs` without the requests `lateAtRelease` drops, each counted and reported to onDrop (and
+   * taken off `buf`'s deferred count when they were queued there); `reqs` itself when none is.
+   */
+  #withoutLost(
+    g: GroupView,
+    reqs: DispatchRequest<P>[],
+    cutoff: number,
+    deferredCutoff: number,
+    buf?: Buffer<P>,
+  ): DispatchRequest<P>[] {
     let lost = 0;
     for (const r of reqs) if (this.#lost(r, cutoff, deferredCutoff)) lost++;
     if (lost === 0) return reqs;
@@ -612,7 +626,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
         keep.push(r);
         continue;
       }
-      if (r.deferred === true) buf.deferred--;
+      if (buf !== undefined && r.deferred === true) buf.deferred--;
       this.#dropped['deadline-lost']++;
       this.#onDrop?.(r, 'deadline-lost', g);
     }
@@ -628,31 +642,15 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     version = this.#version,
   ): void {
     const cutoff = now + g.latencyMax;
+    if (this.#dropLate !== false) {
+      // A deferred request in time by the plan may still be late by the measured batch time.
+      const deferredCutoff = batch.some((r) => r.deferred === true) ? this.#deferredCutoff(g, now) : cutoff;
+      const kept = this.#withoutLost(g, batch, cutoff, deferredCutoff);
+      if (kept !== batch && kept.length === 0) return;
+      batch = kept;
+    }
     let late = 0;
-    let deferred = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      if (r.deadline < cutoff) late++;
-      if (r.deferred === true) deferred++;
-    }
-    // A deferred request in time by the plan may still be late by the measured batch time.
-    const deferredCutoff = this.#dropLate !== false && deferred > 0 ? this.#deferredCutoff(g, now) : cutoff;
-    let lost = 0;
-    if (this.#dropLate !== false && (late > 0 || deferredCutoff > cutoff))
-      for (const r of batch) if (this.#lost(r, cutoff, deferredCutoff)) lost++;
-    if (lost > 0) {
-      const keep: DispatchRequest<P>[] = [];
-      for (const r of batch) {
-        if (this.#lost(r, cutoff, deferredCutoff)) {
-          this.#dropped['deadline-lost']++;
-          this.#onDrop?.(r, 'deadline-lost', g);
-        } else keep.push(r);
-      }
-      batch = keep;
-      late = 0;
-      for (const r of batch) if (r.deadline < cutoff) late++;
-      if (batch.length === 0) return;
-    }
+    for (let i = 0; i < batch.length; i++) if (batch[i]!.deadline < cutoff) late++;
     this.#batches[reason]++;
     this.#released += batch.length;
     this.#late += late;

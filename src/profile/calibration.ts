@@ -15,10 +15,11 @@
  * tail quantile of latency / predicted maximum leaves 1 by more than `tailTolerance`) for `confirm`
  * observations in a row. A suspect configuration forgets its ratios and collects fresh ones; only
  * if those still deviate, by more than their own noise, is the profile refitted (a burst of noise
- * costs a confirmation round, never a re-plan), aimed at all of them. The refit runs the profiler's fitter (src/profile/fit.ts) on the measured points, each
- * weighted `measuredWeight` times, plus anchor points the current profile gives for configurations
- * nobody measured, scaled by the resource's drift ratio when `transfer` is on. After a refit every
- * configuration's ratios start over against the new profile.
+ * costs a confirmation round, never a re-plan), aimed at all of them. The refit runs the
+ * profiler's fitter (src/profile/fit.ts) on the measured points, each weighted `measuredWeight`
+ * times, plus anchor points the current profile gives for configurations nobody measured, scaled
+ * by the resource's drift ratio when `transfer` is on. After a refit every configuration's ratios
+ * start over against the new profile.
  */
 import { quantile } from 'simple-statistics';
 import { HetserveError } from '../model/errors.ts';
