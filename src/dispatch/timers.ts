@@ -32,7 +32,10 @@ export class RealTimeSource implements TimerSource {
     if (!Number.isFinite(at))
       throw badField('E_DISPATCH_CONFIG', 'timer.at', at, 'must be a finite time in seconds');
     const id = this.#nextId++;
-    const delayMs = Math.max(0, (at - this.now()) * 1000);
+    // Whole milliseconds: Node keeps one timer list per distinct delay, so a fractional delay made
+    // a list (and a priority-queue entry) per timer. Node fires a timer once its whole-ms loop
+    // clock has passed the delay, so rounding up does not change when it fires.
+    const delayMs = Math.ceil(Math.max(0, (at - this.now()) * 1000));
     const h = setTimeout(() => {
       this.#handles.delete(id);
       fn();

@@ -36,7 +36,7 @@ import { GatewayMetrics } from './metrics.ts';
 import type { ModelIO } from './tensors.ts';
 import { ServerlessService, type PlanFn } from './service.ts';
 import type { ModelService, PlannedService } from './model-service.ts';
-import { parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
+import { AnswerWriter, parseJsonBody, readBody, sendJson, sendProblem } from './http-util.ts';
 import { decodeContent, encodeContent, parseInferBody, responseEncoding } from './oip/binary.ts';
 import { checkVersion, MODEL_VERSIONS, runInfer, type InferContext } from './oip/core.ts';
 import { restInferResponse } from './oip/infer.ts';
@@ -152,6 +152,10 @@ export class Gateway {
   private ready = false;
   private draining = false;
   private intervals: ReturnType<typeof setInterval>[] = [];
+  /** REST infer answers, written together once per turn of the event loop. */
+  private readonly answers = new AnswerWriter((e) =>
+    this.logger.error({ err: (e as Error)?.message, stack: (e as Error)?.stack }, 'answer not written'),
+  );
   private readonly token: string | undefined;
   private readonly baseDir: string;
   private prices: PriceTable | undefined;
@@ -639,8 +643,7 @@ export class Gateway {
       const out = enc ? encodeContent(Buffer.from(body), enc) : body;
       if (enc) headers['content-encoding'] = enc;
       headers['content-length'] = typeof out === 'string' ? Buffer.byteLength(out) : out.length;
-      res.writeHead(200, headers);
-      res.end(out);
+      this.answers.write(res, headers, out);
     } catch (e) {
       this.fail(req, res, m.path, e);
     }
