@@ -861,6 +861,7 @@ export class Gateway {
     if (this.server) {
       const server = this.server;
       this.server = undefined;
+      this.answers.flush();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }

@@ -122,6 +122,11 @@ export class AnswerWriter {
     return this.#res.length;
   }
 
+  /** Write every queued answer now (before closing the connections: none is lost). */
+  flush(): void {
+    this.#flush();
+  }
+
   readonly #flush = (): void => {
     this.#armed = false;
     // Length read each time: an answer queued while these are written goes out in this pass too.

@@ -80,4 +80,16 @@ describe('AnswerWriter', () => {
     await checkPhase();
     assert.deepEqual(log.slice(4), ['next:head', 'next:end']);
   });
+
+  it('flush writes the queued answers at once (the gateway calls it before closing its connections)', async () => {
+    const log: string[] = [];
+    const w = new AnswerWriter(() => assert.fail('no error expected'));
+    w.write(asRes(fakeResponse('a', log)), {}, 'a');
+    w.flush();
+    assert.deepEqual(log, ['a:head', 'a:end']);
+    assert.equal(w.pending, 0);
+    // The check phase that was armed finds nothing left to write.
+    await checkPhase();
+    assert.deepEqual(log, ['a:head', 'a:end']);
+  });
 });
