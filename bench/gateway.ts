@@ -287,8 +287,15 @@ async function slice(
   };
 }
 
-/** ModelInfer calls kept `inflight` at a time for SECONDS (after 1 s of warm-up). */
-async function grpcThroughput(port: number, inflight: number): Promise<Throughput> {
+/**
+ * ModelInfer calls kept `inflight` at a time for SECONDS (after 1 s of warm-up), with the CPU time
+ * per call of the server and of this process (the one grpc-js client): which of the two is the limit.
+ */
+async function grpcThroughput(
+  server: { child: ChildProcess; grpcPort: number },
+  inflight: number,
+): Promise<Throughput & { serverCpuUs: number; clientCpuUs: number }> {
+  const port = server.grpcPort;
   const grpc = await import('@grpc/grpc-js');
   const { loadService } = await import('../src/serve/grpc/server.ts');
   const pkg = loadService() as unknown as {
@@ -324,9 +331,16 @@ async function grpcThroughput(port: number, inflight: number): Promise<Throughpu
     return { lat, errors };
   };
   await run(1000);
+  const s0 = await cpuOf(server.child);
+  const c0 = process.cpuUsage();
   const r = await run(SECONDS * 1000);
+  const c = process.cpuUsage(c0);
+  const s1 = await cpuOf(server.child);
   client.close();
+  const calls = Math.max(1, r.lat.length);
   return {
+    serverCpuUs: (s1 - s0) / calls,
+    clientCpuUs: (c.user + c.system) / calls,
     rps: r.lat.length / SECONDS,
     p50: percentile(r.lat, 50),
     p99: percentile(r.lat, 99),
@@ -463,15 +477,21 @@ async function main(): Promise<void> {
 
   // gRPC beside REST, on the same gateways.
   const grpcRps: Record<'replay-1' | 'replay-8', number[]> = { 'replay-1': [], 'replay-8': [] };
+  const grpcCpu: Record<'server' | 'client', number[]> = { server: [], client: [] };
   for (let round = 0; round < ROUNDS; round++)
     for (const role of ['replay-1', 'replay-8'] as const) {
-      const g = await grpcThroughput(servers[role].grpcPort, 64);
+      const g = await grpcThroughput(servers[role], 64);
       if (g.errors > 0) rows.push(`  ${role} gRPC round ${round}: ${g.errors} errors`);
       grpcRps[role].push(g.rps);
+      grpcCpu.server.push(g.serverCpuUs);
+      grpcCpu.client.push(g.clientCpuUs);
     }
   rows.push(
     `gRPC (${ROUNDS} rounds): batch 1 ${grpcRps['replay-1'].map((x) => x.toFixed(0)).join(' ')}, batch 8 ${grpcRps['replay-8'].map((x) => x.toFixed(0)).join(' ')} req/s`,
+    `  CPU per call, median µs: gateway ${median(grpcCpu.server).toFixed(0)}, the grpc-js client ${median(grpcCpu.client).toFixed(0)}`,
   );
+  figure(B, 'grpc_server_cpu_per_call', median(grpcCpu.server), 'µs');
+  figure(B, 'grpc_client_cpu_per_call', median(grpcCpu.client), 'µs');
   figure(B, 'grpc_batch1_rps', median(grpcRps['replay-1']), 'req/s');
   figure(B, 'grpc_batch8_rps', median(grpcRps['replay-8']), 'req/s');
   for (const r of roles) if (r !== 'bare' && r !== 'replay-1') await stop(servers[r].child);
