@@ -219,6 +219,25 @@ interface Throughput {
   errors: number;
 }
 
+/** A closed loop of JSON POSTs from autocannon: `connections` at a time for `seconds`. */
+async function postLoad(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string>,
+) {
+  const autocannon = (await import('autocannon')).default;
+  return autocannon({
+    url,
+    method: 'POST',
+    body,
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
 async function throughput(
   url: string,
   path: string,
@@ -226,24 +245,8 @@ async function throughput(
   connections: number,
   headers: Record<string, string> = {},
 ): Promise<Throughput> {
-  const autocannon = (await import('autocannon')).default;
-  // warm-up
-  await autocannon({
-    url: url + path,
-    method: 'POST',
-    body,
-    connections,
-    duration: 1,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
-  const r = await autocannon({
-    url: url + path,
-    method: 'POST',
-    body,
-    connections,
-    duration: SECONDS,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
+  await postLoad(url + path, body, connections, 1, headers); // warm-up
+  const r = await postLoad(url + path, body, connections, SECONDS, headers);
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -268,16 +271,8 @@ async function slice(
   headers: Record<string, string>,
   seconds: number,
 ): Promise<Slice> {
-  const autocannon = (await import('autocannon')).default;
   const c0 = await cpuOf(s.child);
-  const r = await autocannon({
-    url: s.url + path,
-    method: 'POST',
-    body,
-    connections: 64,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
+  const r = await postLoad(s.url + path, body, 64, seconds, headers);
   const c1 = await cpuOf(s.child);
   return {
     rps: r.requests.average,

@@ -545,7 +545,7 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     // More than a batch queued: the late requests leave the whole buffer first, so the batch fills
     // with requests that can still make their deadline (they would be late in any later batch).
     if (this.#dropLate && reqs.length > g.batchSize) {
-      reqs = buf.reqs = this.#dropLost(buf, reqs);
+      reqs = buf.reqs = this.#withoutLost(g, reqs, this.#timers.now(), buf.deferred > 0, buf);
       if (reqs.length === 0) {
         this.#disarm(buf);
         return true;
@@ -597,26 +597,21 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
     return now + (measured !== undefined && measured > g.latencyMax ? measured : g.latencyMax);
   }
 
-  /** `lateAtRelease` 'drop'/'drop-deferred': the queued requests it drops, dropped. */
-  #dropLost(buf: Buffer<P>, reqs: DispatchRequest<P>[]): DispatchRequest<P>[] {
-    const g = buf.group;
-    const now = this.#timers.now();
-    const cutoff = now + g.latencyMax;
-    const deferredCutoff = buf.deferred > 0 ? this.#deferredCutoff(g, now) : cutoff;
-    return this.#withoutLost(g, reqs, cutoff, deferredCutoff, buf);
-  }
-
   /**
-   * `reqs` without the requests `lateAtRelease` drops, each counted and reported to onDrop (and
-   * taken off `buf`'s deferred count when they were queued there); `reqs` itself when none is.
+   * `reqs` without the requests `lateAtRelease` drops at `now`, each counted and reported to onDrop
+   * (and taken off `buf`'s deferred count when they were queued there); `reqs` itself when none is.
+   * `hasDeferred`: whether any of `reqs` is deferred (only then is the measured batch time asked for).
    */
   #withoutLost(
     g: GroupView,
     reqs: DispatchRequest<P>[],
-    cutoff: number,
-    deferredCutoff: number,
+    now: number,
+    hasDeferred: boolean,
     buf?: Buffer<P>,
   ): DispatchRequest<P>[] {
+    const cutoff = now + g.latencyMax;
+    // A deferred request in time by the plan may still be late by the measured batch time.
+    const deferredCutoff = hasDeferred ? this.#deferredCutoff(g, now) : cutoff;
     let lost = 0;
     for (const r of reqs) if (this.#lost(r, cutoff, deferredCutoff)) lost++;
     if (lost === 0) return reqs;
@@ -643,9 +638,12 @@ export class MultiSloBatchManager<P = unknown> implements BatchManager<P> {
   ): void {
     const cutoff = now + g.latencyMax;
     if (this.#dropLate !== false) {
-      // A deferred request in time by the plan may still be late by the measured batch time.
-      const deferredCutoff = batch.some((r) => r.deferred === true) ? this.#deferredCutoff(g, now) : cutoff;
-      const kept = this.#withoutLost(g, batch, cutoff, deferredCutoff);
+      const kept = this.#withoutLost(
+        g,
+        batch,
+        now,
+        batch.some((r) => r.deferred === true),
+      );
       if (kept !== batch && kept.length === 0) return;
       batch = kept;
     }
