@@ -84,6 +84,24 @@ export default tseslint.config(
     },
   },
   ...layerRules(),
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'hdr-histogram-js',
+              allowTypeImports: true,
+              message:
+                "Its index also loads the package's WebAssembly build (pako, a wasm loader: ~300 kB of a command bundle); build histograms with hdrHistogram() from src/simulate/metrics.ts.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // bin/ is CommonJS (bin/package.json): Node starts a CommonJS entry point without its ES module loader.
   {
     files: ['bin/**/*.js'],

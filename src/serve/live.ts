@@ -3,7 +3,8 @@
  * per-second series the dashboard draws (rate, latency percentiles vs SLO, batch sizes, cost per
  * request). Percentiles come from HDR histograms over the last `percentileWindowS` seconds.
  */
-import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import { hdrHistogram } from '../simulate/metrics.ts';
 
 /** Counts per whole second in a ring; rate = sum / covered seconds. */
 export class RateMeter {
@@ -62,18 +63,13 @@ export interface LivePoint {
 }
 
 interface AppAcc {
-  window: hdr.Histogram[];
-  current: hdr.Histogram;
+  window: Histogram[];
+  current: Histogram;
   count: number;
   misses: number;
 }
 
-const newHist = (): hdr.Histogram =>
-  hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 2,
-  });
+const newHist = (): Histogram => hdrHistogram(2);
 
 export class LiveSeries {
   readonly points: LivePoint[] = [];

@@ -7,7 +7,8 @@
  * are known. It is also the gateway's built-in demo load.
  */
 import { Pool } from 'undici';
-import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import { hdrHistogram } from '../simulate/metrics.ts';
 import { HetserveError } from '../model/errors.ts';
 import { DiscreteSampler, Rng } from '../workload/rng.ts';
 import type { QuerySizeDistribution } from '../workload/query-sizes.ts';
@@ -79,7 +80,7 @@ interface Acc {
   ok: number;
   inSlo: number;
   errors: Record<string, number>;
-  hist: hdr.Histogram;
+  hist: Histogram;
 }
 
 /** The first input of the model, from its metadata: a body template with random data. */
@@ -169,11 +170,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       ok: 0,
       inSlo: 0,
       errors: {},
-      hist: hdr.build({
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: 3_600_000_000,
-        numberOfSignificantValueDigits: 3,
-      }),
+      hist: hdrHistogram(3),
     }));
     const headers = { 'content-type': 'application/json' };
     const path = `/v2/models/${encodeURIComponent(opts.model)}/infer`;

@@ -59,3 +59,25 @@ test('the CLI may import every layer', async () => {
   );
   assert.deepEqual(r, []);
 });
+
+test('hdr-histogram-js is imported for its types only (its index loads a WebAssembly build nothing uses)', async () => {
+  const rule = async (code: string): Promise<number[]> => {
+    const [r] = await eslint.lintText(code, { filePath: 'src/serve/hdr-probe.ts' });
+    return r!.messages
+      .filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports')
+      .map((m) => m.line);
+  };
+  assert.deepEqual(
+    await rule(
+      [
+        "import * as hdr from 'hdr-histogram-js';",
+        "import { build } from 'hdr-histogram-js';",
+        "import type { Histogram } from 'hdr-histogram-js';",
+        "import Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';",
+        'export const x = [hdr, build, Int32HistogramModule] as const;',
+        'export type H = Histogram;',
+      ].join('\n'),
+    ),
+    [1, 2],
+  );
+});

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
 import { runLoop } from '../../src/simulate/engine.ts';
 import { DiscreteSampler, Rng } from '../../src/workload/rng.ts';
-import { LatencyHistogram } from '../../src/simulate/metrics.ts';
+import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram, hdrHistogram } from '../../src/simulate/metrics.ts';
 
 function meanVar(xs: number[]): [number, number] {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -138,4 +139,36 @@ test('LatencyHistogram percentiles within HDR precision of exact order statistic
     assert.ok(Math.abs(h.percentile(p) - exact) / exact < 0.002, `p${p}: ${h.percentile(p)} vs ${exact}`);
   }
   assert.equal(h.count, xs.length);
+});
+
+test("hdrHistogram(d) records and answers as the package's own hdr.build() with the same bounds", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(2, 3),
+      fc.array(fc.integer({ min: 1, max: 3_600_000_000 }), { minLength: 1, maxLength: 300 }),
+      (digits, values) => {
+        const ours = hdrHistogram(digits);
+        const theirs = hdr.build({
+          lowestDiscernibleValue: 1,
+          highestTrackableValue: 3_600_000_000,
+          numberOfSignificantValueDigits: digits,
+        });
+        for (const v of values) {
+          ours.recordValue(v);
+          theirs.recordValue(v);
+        }
+        assert.equal(ours.autoResize, theirs.autoResize);
+        assert.equal(ours.totalCount, theirs.totalCount);
+        assert.equal(ours.maxValue, theirs.maxValue);
+        assert.equal(ours.mean, theirs.mean);
+        for (const p of [0, 50, 90, 99, 99.9, 100]) {
+          assert.equal(ours.getValueAtPercentile(p), theirs.getValueAtPercentile(p), `p${p}`);
+        }
+        // Merging works across the two builds (the live series merges windows).
+        ours.add(theirs);
+        assert.equal(ours.totalCount, 2 * values.length);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
