@@ -7,11 +7,13 @@
  * The planner library sits below the simulator (layers), so it cannot default to simulating;
  * this module supplies the simulator as its oracle. The check is kept short so a cold
  * `hetserve allocate` stays around a second: a few candidates, a short deterministic run (fixed
- * seed) in this thread (a worker thread's start-up would cost more than the runs themselves).
+ * seed), in this thread unless the candidates are large enough for worker threads to pay for their
+ * start-up (`autoVerificationWorkers`). The results do not depend on where the runs ran.
  * The simulator is imported when the oracle first runs: the other rules never load it.
  */
+import { availableParallelism } from 'node:os';
 import { allocate, type AllocateOptions, type AllocationResult } from '../plan/cluster/allocate.ts';
-import type { ClusterOracle } from '../plan/cluster/oracle.ts';
+import type { ClusterOracle, InstanceCounts } from '../plan/cluster/oracle.ts';
 import { deepRecSysSizes } from '../workload/query-sizes.ts';
 import { parseDistributorName, type DistributorName } from './distributor-names.ts';
 import { badField } from '../model/errors.ts';
@@ -27,8 +29,11 @@ export interface VerificationOptions {
   seed?: number;
   /** Distributor simulated. Default `'kairos'` (the one the gateway runs). */
   distributor?: DistributorName;
-  /** Worker threads. Default 0 (this thread). */
-  workers?: number;
+  /**
+   * Worker threads, or `'auto'` (the default): this thread while the candidates are small, else one
+   * worker per core up to one per candidate (`autoVerificationWorkers`).
+   */
+  workers?: number | 'auto';
 }
 
 /** The defaults of the verification, also reported by `hetserve allocate`. */
@@ -38,8 +43,33 @@ export const DEFAULT_VERIFICATION = {
   steps: 7,
   seed: 1,
   distributor: 'kairos',
-  workers: 0,
+  workers: 'auto',
 } as const satisfies Required<VerificationOptions>;
+
+/**
+ * Simulated work, in instance-runs of 4,000 queries, from which worker threads pay for their
+ * start-up: each worker loads the simulator's modules and warms its JIT from cold (≈ 0.4 s of CPU
+ * each). Measured cold with `hetserve allocate` on a 2-core machine, this thread against 2 workers
+ * (Σ instances of the 5 candidates): rm2 at 2.5 USD/h (65) 4 % faster in this thread, rm2 at 4 (97)
+ * 3 % faster in this thread, ncf at 5 (108) 11 % faster with workers, dien and rm2 at 6 (118-119)
+ * 15-18 % faster with workers, each time for ≈ 40 % more CPU. More cores lower the break-even.
+ */
+export const WORKER_MIN_WORK = 105;
+
+/**
+ * Worker threads for a verification of `configs` with `queries` queries per run on `cores` cores:
+ * 0 (this thread) below WORKER_MIN_WORK instance-runs or on one core, else min(cores, candidates).
+ */
+export function autoVerificationWorkers(
+  configs: readonly InstanceCounts[],
+  queries: number,
+  cores: number = availableParallelism(),
+): number {
+  let instances = 0;
+  for (const c of configs) for (const n of Object.values(c)) instances += n;
+  const work = (instances * queries) / 4000;
+  return cores < 2 || work < WORKER_MIN_WORK ? 0 : Math.min(cores, configs.length);
+}
 
 /** The simulator as the planner's oracle for one allocation (types come with each request). */
 export function verificationOracle(
@@ -52,6 +82,7 @@ export function verificationOracle(
     ['verify.queries', o.queries, 100],
     ['verify.steps', o.steps, 1],
     ['verify.candidates', o.candidates, 1],
+    ...(o.workers === 'auto' ? [] : ([['verify.workers', o.workers, 0]] as const)),
   ] as const)
     if (!Number.isInteger(x) || x < min)
       throw badField('E_INVALID_OPTION', field, x, `must be an integer ≥ ${min}`);
@@ -68,7 +99,7 @@ export function verificationOracle(
         queries: o.queries,
         steps: o.steps,
         seeds: [o.seed],
-        workers: o.workers,
+        workers: o.workers === 'auto' ? autoVerificationWorkers(req.configs, o.queries) : o.workers,
       }).evaluate(req, onProgress);
     },
   };

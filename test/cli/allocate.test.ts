@@ -38,6 +38,7 @@ test('hetserve allocate: results and bad input (exit 2 bad input, 3 nothing feas
     { args: ['--pool', negPool], code: 2, expect: /E_POOL_INVALID.*priceUsdPerHour/ },
     { args: ['--qos', '200'], code: 3, expect: /E_QOS_UNREACHABLE[\s\S]*--qos 262/ },
     { args: ['--rank', 'best'], code: 2, expect: /E_INVALID_OPTION.*--rank/ },
+    { args: ['--verify-workers', 'many'], code: 2, expect: /E_INVALID_OPTION.*--verify-workers.*"many"/ },
   ];
   // Each case is a process (≈ 1 s of CPU for tsx): keep the list short; the library tests
   // (plan-cluster-*.test.ts) cover the other bad inputs.

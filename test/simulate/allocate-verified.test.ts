@@ -5,7 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocateVerified, DEFAULT_VERIFICATION } from '../../src/simulate/allocate-verified.ts';
+import {
+  allocateVerified,
+  autoVerificationWorkers,
+  DEFAULT_VERIFICATION,
+  WORKER_MIN_WORK,
+} from '../../src/simulate/allocate-verified.ts';
 import { allocate } from '../../src/plan/cluster/allocate.ts';
 
 test('default rule: verified by a short deterministic simulation of the top 5', async () => {
@@ -52,5 +57,30 @@ test('the paper similarity rule and top-1 are reachable and simulate nothing', a
     allocateVerified({ model: 'rm2', lp: false, verify: { queries: 10 } }),
     (e: Error & { code?: string; details?: { field?: string } }) =>
       e.code === 'E_INVALID_OPTION' && e.details?.field === 'verify.queries',
+  );
+});
+
+test('verification workers: this thread for small candidates, one per core for large ones; same pick either way', async () => {
+  // The rule, against sums done by hand: 5 × 14 instances = 70 instance-runs of 4,000 queries stay
+  // in this thread; 5 × 24 = 120 go to min(cores, candidates) workers; queries scale the work.
+  const small = Array.from({ length: 5 }, () => ({ a: 1, b: 13 }));
+  const large = Array.from({ length: 5 }, () => ({ a: 2, b: 22 }));
+  assert.equal(autoVerificationWorkers(small, 4000, 8), 0);
+  assert.equal(autoVerificationWorkers(large, 4000, 8), 5);
+  assert.equal(autoVerificationWorkers(large, 4000, 2), 2);
+  assert.equal(autoVerificationWorkers(large, 4000, 1), 0, 'one core: no workers');
+  assert.equal(autoVerificationWorkers(large, 2000, 8), 0, '120 instances × half the queries = 60');
+  assert.equal(autoVerificationWorkers(small, 8000, 8), 5, '70 instances × twice the queries = 140');
+  assert.ok(WORKER_MIN_WORK > 70 && WORKER_MIN_WORK <= 120);
+
+  // Where the runs happen does not change what they measure (the CLI's --verify-workers).
+  const inThread = await allocateVerified({ model: 'ncf', lp: false, verify: { workers: 0, queries: 1000 } });
+  const threaded = await allocateVerified({ model: 'ncf', lp: false, verify: { workers: 2, queries: 1000 } });
+  assert.deepEqual(threaded.oracle, inThread.oracle);
+  assert.deepEqual(threaded.chosen, inThread.chosen);
+  await assert.rejects(
+    allocateVerified({ model: 'rm2', lp: false, verify: { workers: -1 } }),
+    (e: Error & { code?: string; details?: { field?: string; value?: unknown } }) =>
+      e.code === 'E_INVALID_OPTION' && e.details?.field === 'verify.workers' && e.details.value === -1,
   );
 });

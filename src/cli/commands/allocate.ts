@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { HetserveError } from '../../model/errors.ts';
-import { parseNumber, printJson, readJsonFile, writeOutput } from '../io.ts';
+import { parseNumber, printJson, progressBar, readJsonFile, writeOutput } from '../io.ts';
 
 interface AllocateCliOptions {
   model: string;
@@ -28,6 +28,7 @@ interface AllocateCliOptions {
   oracleQueries: string;
   verifyCandidates: string;
   verifyQueries: string;
+  verifyWorkers: string;
   verifyTolerance: string;
   json?: boolean;
 }
@@ -84,6 +85,11 @@ export function register(program: Command): void {
     )
     .option('--verify-candidates <n>', 'configurations the verified rule simulates', '5')
     .option('--verify-queries <n>', 'queries per simulated run of the verified rule (seed 1)', '4000')
+    .option(
+      '--verify-workers <n|auto>',
+      'worker threads of the verified rule: auto = this thread for small candidates, else one per core (the pick does not depend on it)',
+      'auto',
+    )
     .option(
       '--verify-tolerance <f>',
       'the verified rule keeps the best-ranked candidate measured within this fraction of the best',
@@ -166,7 +172,11 @@ export function register(program: Command): void {
         o.select === undefined
           ? undefined
           : oneOf('--select', o.select, ['similarity', 'top1', 'verified'] as const);
-      // Without --oracle, the default rule simulates a few candidates briefly (no progress line).
+      // Without --oracle, the default rule simulates a few candidates briefly: a bar on a terminal.
+      const verifies =
+        oracle === undefined && (select ?? (compat ? 'similarity' : 'verified')) === 'verified';
+      const candidates = parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 });
+      const bar = verifies ? await progressBar(candidates, 'verifying', o.json) : undefined;
       const result = await allocateVerified({
         ...(bundled
           ? { model: o.model }
@@ -184,8 +194,12 @@ export function register(program: Command): void {
           : undefined,
         select,
         verify: {
-          candidates: parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 }),
+          candidates,
           queries: parseNumber('--verify-queries', o.verifyQueries, { integer: true, min: 100 }),
+          workers:
+            o.verifyWorkers === 'auto'
+              ? 'auto'
+              : parseNumber('--verify-workers', o.verifyWorkers, { integer: true, min: 0 }),
         },
         verifyTolerance: parseNumber('--verify-tolerance', o.verifyTolerance, { min: 0 }),
         similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
@@ -202,8 +216,11 @@ export function register(program: Command): void {
               onOracleProgress: (done: number, total: number) =>
                 process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
             }
-          : {}),
+          : bar
+            ? { onOracleProgress: (done: number, total: number) => bar.update(done, total) }
+            : {}),
       });
+      bar?.stop();
       if (oracle) process.stderr.write('\n');
       if (o.json) {
         printJson(result);

@@ -19,7 +19,8 @@ import {
   sizeDistributionFromHistogram,
   type QuerySizeDistribution,
 } from '../../../workload/query-sizes.ts';
-import { parseList, progressBar } from './common.ts';
+import { progressBar } from '../../io.ts';
+import { parseList } from './common.ts';
 import {
   expandCounts,
   findAllowableThroughput,

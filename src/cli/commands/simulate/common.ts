@@ -1,4 +1,4 @@
-/** CLI plumbing shared by `hetserve simulate` and `hetserve reproduce`: apps files, progress bars. */
+/** CLI plumbing shared by `hetserve simulate` and `hetserve reproduce`: apps files, option lists. */
 import { AppListSchema, type App } from '../../../model/app.ts';
 import { HetserveError } from '../../../model/errors.ts';
 import { parseWith } from '../../../model/validate.ts';
@@ -28,33 +28,6 @@ export function readAppsFile(path: string): App[] {
     seen.add(a.name);
   }
   return apps;
-}
-
-export interface Progress {
-  tick(n?: number, label?: string): void;
-  stop(): void;
-}
-
-/**
- * A progress bar on stderr (cli-progress) when stderr is a terminal and `quiet` is off; otherwise
- * nothing, so logs and pipes stay clean.
- */
-export async function progressBar(total: number, label: string, quiet = false): Promise<Progress> {
-  if (quiet || !process.stderr.isTTY) return { tick: () => {}, stop: () => {} };
-  const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% {value}/{total} {step} eta {eta_formatted}`,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { step: '' });
-  return {
-    tick: (n = 1, step = '') => bar.increment(n, { step }),
-    stop: () => bar.stop(),
-  };
 }
 
 /** Parse a comma list, rejecting empty items. */

@@ -12,7 +12,8 @@ import { createPredictor, resolveProfile } from '../../../predict/index.ts';
 import { defaultAlgorithm, getPlanner, plan as planApps } from '../../../plan/serverless/index.ts';
 import { HetserveError } from '../../../model/errors.ts';
 import { parseNumber, printJson } from '../../io.ts';
-import { parseBurst, parseColdStart, parseList, progressBar, readAppsFile } from './common.ts';
+import { progressBar } from '../../io.ts';
+import { parseBurst, parseColdStart, parseList, readAppsFile } from './common.ts';
 import {
   barChartSvg,
   lineChartSvg,
