@@ -65,12 +65,14 @@ test('verification workers: this thread for small candidates, one per core for l
   // in this thread; 5 × 24 = 120 go to min(cores, candidates) workers; queries scale the work.
   const small = Array.from({ length: 5 }, () => ({ a: 1, b: 13 }));
   const large = Array.from({ length: 5 }, () => ({ a: 2, b: 22 }));
-  assert.equal(autoVerificationWorkers(small, 4000, 8), 0);
-  assert.equal(autoVerificationWorkers(large, 4000, 8), 5);
-  assert.equal(autoVerificationWorkers(large, 4000, 2), 2);
-  assert.equal(autoVerificationWorkers(large, 4000, 1), 0, 'one core: no workers');
-  assert.equal(autoVerificationWorkers(large, 2000, 8), 0, '120 instances × half the queries = 60');
-  assert.equal(autoVerificationWorkers(small, 8000, 8), 5, '70 instances × twice the queries = 140');
+  assert.equal(autoVerificationWorkers(small, 4000, 8, 0), 0);
+  assert.equal(autoVerificationWorkers(large, 4000, 8, 0), 5);
+  assert.equal(autoVerificationWorkers(large, 4000, 2, 0.2), 2);
+  assert.equal(autoVerificationWorkers(large, 4000, 1, 0), 0, 'one core: no workers');
+  assert.equal(autoVerificationWorkers(large, 4000, 2, 1), 0, 'one of two cores busy: this thread');
+  assert.equal(autoVerificationWorkers(large, 4000, 8, 4.8), 3, 'three idle cores of eight');
+  assert.equal(autoVerificationWorkers(large, 2000, 8, 0), 0, '120 instances × half the queries = 60');
+  assert.equal(autoVerificationWorkers(small, 8000, 8, 0), 5, '70 instances × twice the queries = 140');
   assert.ok(WORKER_MIN_WORK > 70 && WORKER_MIN_WORK <= 120);
 
   // Where the runs happen does not change what they measure (the CLI's --verify-workers).
