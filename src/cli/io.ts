@@ -1,4 +1,4 @@
-/** Shared CLI plumbing: coded-error reporting, file reading, option parsing, progress bars. */
+/** Shared CLI plumbing: coded-error reporting, file reading, option parsing, output. */
 import { readFileSync, writeSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { HetserveError, isHetserveError, type ErrorCode } from '../model/errors.ts';
@@ -105,38 +105,4 @@ export function writeOutput(text: string): void {
   } catch {
     process.stdout.write(bytes.subarray(done));
   }
-}
-
-export interface Progress {
-  /** Advance by `n` (default 1); `step` names what is running. */
-  tick(n?: number, step?: string): void;
-  /** Set the position and the total (a total learned late, e.g. from an oracle's callback). */
-  update(done: number, total: number): void;
-  stop(): void;
-}
-
-/**
- * A progress bar on stderr (cli-progress, loaded on first use) when stderr is a terminal and
- * `quiet` is off; otherwise nothing, so logs and pipes stay clean.
- */
-export async function progressBar(total: number, label: string, quiet = false): Promise<Progress> {
-  if (quiet || !process.stderr.isTTY) return { tick: () => {}, update: () => {}, stop: () => {} };
-  const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% {value}/{total} {step} eta {eta_formatted}`,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { step: '' });
-  return {
-    tick: (n = 1, step = '') => bar.increment(n, { step }),
-    update: (done, t) => {
-      bar.setTotal(t);
-      bar.update(done);
-    },
-    stop: () => bar.stop(),
-  };
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { HetserveError } from '../../model/errors.ts';
-import { parseNumber, printJson, progressBar, readJsonFile, writeOutput } from '../io.ts';
+import { parseNumber, printJson, readJsonFile, writeOutput } from '../io.ts';
 
 interface AllocateCliOptions {
   model: string;
@@ -176,7 +176,9 @@ export function register(program: Command): void {
       const verifies =
         oracle === undefined && (select ?? (compat ? 'similarity' : 'verified')) === 'verified';
       const candidates = parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 });
-      const bar = verifies ? await progressBar(candidates, 'verifying', o.json) : undefined;
+      const bar = verifies
+        ? await (await import('../progress.ts')).progressBar(candidates, 'verifying', o.json)
+        : undefined;
       const result = await allocateVerified({
         ...(bundled
           ? { model: o.model }

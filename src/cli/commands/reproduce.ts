@@ -30,7 +30,8 @@ export function register(program: Command): void {
     .option('--prices <name|file>', 'price table (paper-usd gives USD totals like the paper)', 'paper-usd')
     .option('--quiet', 'no progress bar')
     .action(async (opts: ReproduceCliOptions) => {
-      const { parseNumber, progressBar } = await import('../io.ts');
+      const { parseNumber } = await import('../io.ts');
+      const { progressBar } = await import('../progress.ts');
       const { reproduceHarmonyBatch, hbSteps } = await import('../../experiments/reproduce-harmonybatch.ts');
       const seed = parseNumber('--seed', opts.seed, { integer: true, min: 0 });
       const o = {
@@ -63,7 +64,8 @@ export function register(program: Command): void {
     .option('--models <list>', 'comma-separated subset of rm2, dien, wnd, mtwnd, ncf')
     .option('--quiet', 'no progress bar')
     .action(async (opts: ReproduceCliOptions) => {
-      const { parseNumber, progressBar } = await import('../io.ts');
+      const { parseNumber } = await import('../io.ts');
+      const { progressBar } = await import('../progress.ts');
       const { parseList } = await import('./simulate/common.ts');
       const { reproduceKairos } = await import('../../experiments/reproduce-kairos.ts');
       const { KAIROS_MODELS } = await import('../../predict/latency-table.ts');

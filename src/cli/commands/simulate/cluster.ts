@@ -19,7 +19,7 @@ import {
   sizeDistributionFromHistogram,
   type QuerySizeDistribution,
 } from '../../../workload/query-sizes.ts';
-import { progressBar } from '../../io.ts';
+import { progressBar } from '../../progress.ts';
 import { parseList } from './common.ts';
 import {
   expandCounts,

@@ -12,7 +12,7 @@ import { createPredictor, resolveProfile } from '../../../predict/index.ts';
 import { defaultAlgorithm, getPlanner, plan as planApps } from '../../../plan/serverless/index.ts';
 import { HetserveError } from '../../../model/errors.ts';
 import { parseNumber, printJson } from '../../io.ts';
-import { progressBar } from '../../io.ts';
+import { progressBar } from '../../progress.ts';
 import { parseBurst, parseColdStart, parseList, readAppsFile } from './common.ts';
 import {
   barChartSvg,
