@@ -97,6 +97,12 @@ export default tseslint.config(
               message:
                 "Its index also loads the package's WebAssembly build (pako, a wasm loader: ~300 kB of a command bundle); build histograms with hdrHistogram() from src/simulate/metrics.ts.",
             },
+            {
+              name: 'linear-sum-assignment',
+              allowTypeImports: true,
+              message:
+                'A non-default solver whose import costs ~150-210 ms cold: src/dispatch/distributor.ts loads it on first use.',
+            },
           ],
         },
       ],

@@ -3,7 +3,8 @@
  * baselines behind the same interface. Internally times are ms (the latency table's unit); every
  * time crossing the interface (`now`, arrivals, deadlines) is seconds.
  */
-import { linearSumAssignment } from 'linear-sum-assignment';
+import { createRequire } from 'node:module';
+import type { linearSumAssignment as LinearSumAssignment } from 'linear-sum-assignment';
 import munkres from 'munkres';
 import { badField } from '../model/errors.ts';
 import type {
@@ -350,12 +351,39 @@ export function solveWithMunkres(cost: ArrayLike<number>[]): Int32Array {
   return out;
 }
 
+let lsa: typeof LinearSumAssignment | undefined;
+/**
+ * `linear-sum-assignment`, loaded on first use: with its dependencies (ml-matrix and others) it
+ * took ~150-210 ms to import cold, which every process loading the distributor paid (the gateway,
+ * the simulator's worker threads) for a solver that is not the default. An ES module: `require`
+ * loads it on Node ≥ 20.19.
+ */
+function linearSumAssignment(): typeof LinearSumAssignment {
+  if (lsa === undefined) {
+    try {
+      lsa = (
+        createRequire(import.meta.url)('linear-sum-assignment') as {
+          linearSumAssignment: typeof LinearSumAssignment;
+        }
+      ).linearSumAssignment;
+    } catch (e) {
+      throw badField(
+        'E_DISPATCH_CONFIG',
+        'solver',
+        'linear-sum-assignment',
+        `could not be loaded (${(e as Error).message}); it needs Node ≥ 20.19 (require of an ES module): use 'munkres'`,
+      );
+    }
+  }
+  return lsa;
+}
+
 /** As solveWithMunkres, with `linear-sum-assignment` (Jonker–Volgenant shortest augmenting paths). */
 export function solveWithLinearSumAssignment(cost: ArrayLike<number>[]): Int32Array {
   const rows = cost.length;
   const out = new Int32Array(rows).fill(-1);
   if (rows === 0 || cost[0]!.length === 0 || solveLine(cost, out)) return out;
-  const r = linearSumAssignment(cost as number[][], { maximaze: false });
+  const r = linearSumAssignment()(cost as number[][], { maximaze: false });
   for (let i = 0; i < rows; i++) out[i] = r.rowAssignments[i]!;
   return out;
 }

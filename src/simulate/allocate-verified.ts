@@ -48,13 +48,13 @@ export const DEFAULT_VERIFICATION = {
 
 /**
  * Simulated work, in instance-runs of 4,000 queries, from which worker threads pay for their
- * start-up: each worker loads the simulator's modules and warms its JIT from cold (≈ 0.4 s of CPU
- * each). Measured cold with `hetserve allocate` on a 2-core machine, this thread against 2 workers
- * (Σ instances of the 5 candidates): rm2 at 2.5 USD/h (65) 4 % faster in this thread, rm2 at 4 (97)
- * 3 % faster in this thread, ncf at 5 (108) 11 % faster with workers, dien and rm2 at 6 (118-119)
- * 15-18 % faster with workers, each time for ≈ 40 % more CPU. More cores lower the break-even.
+ * start-up: each worker starts Node, loads the simulator (≈ 140 ms) and warms its JIT from cold.
+ * Measured cold with `hetserve allocate` on a 2-core machine at load ≈ 2, this thread against 2
+ * workers (Σ instances of the 5 candidates): rm2 at 2.5 USD/h (65) 20 % faster in this thread;
+ * rm2 at 4 (97) 6 % faster with workers, dien at 6 (119) 25 % faster, for 45 % more CPU (3 runs
+ * each). More idle cores lower the break-even.
  */
-export const WORKER_MIN_WORK = 105;
+export const WORKER_MIN_WORK = 90;
 
 /**
  * Worker threads for a verification of `configs` with `queries` queries per run: 0 (this thread)

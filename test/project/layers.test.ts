@@ -60,7 +60,7 @@ test('the CLI may import every layer', async () => {
   assert.deepEqual(r, []);
 });
 
-test('hdr-histogram-js is imported for its types only (its index loads a WebAssembly build nothing uses)', async () => {
+test('hdr-histogram-js and linear-sum-assignment are imported for their types only (costly loads nothing needs at start)', async () => {
   const rule = async (code: string): Promise<number[]> => {
     const [r] = await eslint.lintText(code, { filePath: 'src/serve/hdr-probe.ts' });
     return r!.messages
@@ -74,10 +74,12 @@ test('hdr-histogram-js is imported for its types only (its index loads a WebAsse
         "import { build } from 'hdr-histogram-js';",
         "import type { Histogram } from 'hdr-histogram-js';",
         "import Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';",
-        'export const x = [hdr, build, Int32HistogramModule] as const;',
-        'export type H = Histogram;',
+        "import { linearSumAssignment } from 'linear-sum-assignment';",
+        "import type { linearSumAssignment as Lsa } from 'linear-sum-assignment';",
+        'export const x = [hdr, build, Int32HistogramModule, linearSumAssignment] as const;',
+        'export type H = [Histogram, Lsa];',
       ].join('\n'),
     ),
-    [1, 2],
+    [1, 2, 5],
   );
 });

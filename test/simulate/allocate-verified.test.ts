@@ -73,7 +73,7 @@ test('verification workers: this thread for small candidates, one per core for l
   assert.equal(autoVerificationWorkers(large, 4000, 8, 4.8), 3, 'three idle cores of eight');
   assert.equal(autoVerificationWorkers(large, 2000, 8, 0), 0, '120 instances × half the queries = 60');
   assert.equal(autoVerificationWorkers(small, 8000, 8, 0), 5, '70 instances × twice the queries = 140');
-  assert.ok(WORKER_MIN_WORK > 70 && WORKER_MIN_WORK <= 120);
+  assert.ok(WORKER_MIN_WORK > 70 && WORKER_MIN_WORK <= 120, 'the cases above straddle the threshold');
 
   // Where the runs happen does not change what they measure (the CLI's --verify-workers).
   const inThread = await allocateVerified({ model: 'ncf', lp: false, verify: { workers: 0, queries: 1000 } });
