@@ -3,7 +3,8 @@
  * Lambda function URL, a Function Compute trigger, KServe, Triton, another hetserve) and expects
  * stacked outputs back. Per-attempt timeout, bounded retries, never past the batch's deadline.
  */
-import { Agent, request } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent } from 'undici';
 import { HetserveError } from '../../model/errors.ts';
 import type { BackendConfig } from '../../model/serve-config.ts';
 import type { ModelIO, Tensor } from '../tensors.ts';
@@ -12,10 +13,18 @@ import type { Backend, BackendBatch, BackendContext } from './types.ts';
 
 type HttpConfig = Extract<BackendConfig, { type: 'http' }>;
 
+let undici: typeof import('undici') | undefined;
+/**
+ * undici, loaded with the first http backend: it took ~185 ms to import cold, which every gateway
+ * start paid, with or without an http backend.
+ */
+const loadUndici = (): typeof import('undici') =>
+  (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
+
 export class HttpBackend implements Backend {
   readonly kind = 'http';
   readonly id: string;
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  private readonly agent: Agent = new (loadUndici().Agent)({ keepAliveTimeout: 10_000, connections: 64 });
   private readonly url: string;
   private readonly cfg: HttpConfig;
   private readonly ctx: BackendContext;
@@ -77,7 +86,7 @@ export class HttpBackend implements Backend {
     const signal = AbortSignal.any([batch.signal, AbortSignal.timeout(this.cfg.timeoutMs)]);
     let res;
     try {
-      res = await request(this.url, {
+      res = await loadUndici().request(this.url, {
         method: 'POST',
         body,
         headers: { 'content-type': 'application/json', ...this.cfg.headers },
