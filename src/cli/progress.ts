@@ -12,9 +12,16 @@ export interface Progress {
 
 /**
  * A progress bar on stderr (cli-progress, loaded on first use) when stderr is a terminal and
- * `quiet` is off; otherwise nothing, so logs and pipes stay clean.
+ * `quiet` is off; otherwise nothing, so logs and pipes stay clean. `untilFirstUpdate`: the bar
+ * shows from the first tick or update only (work that may fail or end before it starts leaves no
+ * bar behind).
  */
-export async function progressBar(total: number, label: string, quiet = false): Promise<Progress> {
+export async function progressBar(
+  total: number,
+  label: string,
+  quiet = false,
+  untilFirstUpdate = false,
+): Promise<Progress> {
   if (quiet || !process.stderr.isTTY) return { tick: () => {}, update: () => {}, stop: () => {} };
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
@@ -25,13 +32,24 @@ export async function progressBar(total: number, label: string, quiet = false): 
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { step: '' });
+  let started = false;
+  const start = (): void => {
+    if (!started) bar.start(total, 0, { step: '' });
+    started = true;
+  };
+  if (!untilFirstUpdate) start();
   return {
-    tick: (n = 1, step = '') => bar.increment(n, { step }),
+    tick: (n = 1, step = '') => {
+      start();
+      bar.increment(n, { step });
+    },
     update: (done, t) => {
+      start();
       bar.setTotal(t);
       bar.update(done);
     },
-    stop: () => bar.stop(),
+    stop: () => {
+      if (started) bar.stop();
+    },
   };
 }

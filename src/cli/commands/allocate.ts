@@ -87,7 +87,7 @@ export function register(program: Command): void {
     .option('--verify-queries <n>', 'queries per simulated run of the verified rule (seed 1)', '4000')
     .option(
       '--verify-workers <n|auto>',
-      'worker threads of the verified rule: auto = this thread for small candidates, else one per core (the pick does not depend on it)',
+      'worker threads of the verified rule: auto = this thread for small candidates or a busy machine, else one per idle core (the pick does not depend on it)',
       'auto',
     )
     .option(
@@ -177,52 +177,57 @@ export function register(program: Command): void {
         oracle === undefined && (select ?? (compat ? 'similarity' : 'verified')) === 'verified';
       const candidates = parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 });
       const bar = verifies
-        ? await (await import('../progress.ts')).progressBar(candidates, 'verifying', o.json)
+        ? await (await import('../progress.ts')).progressBar(candidates, 'verifying', o.json, true)
         : undefined;
-      const result = await allocateVerified({
-        ...(bundled
-          ? { model: o.model }
-          : { profile: parseClusterProfile(readJsonFile(o.model, '--model'), '--model') }),
-        budgetUsdPerHour: o.budget === undefined ? undefined : parseNumber('--budget', o.budget, { min: 0 }),
-        qosMs: o.qos === undefined ? undefined : parseNumber('--qos', o.qos, { min: 0 }),
-        percentile: parseNumber('--percentile', o.percentile),
-        pool: o.pool ? (readJsonFile(o.pool, '--pool') as never) : undefined,
-        types: o.types
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        sizes: o.sizes
-          ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
-          : undefined,
-        select,
-        verify: {
-          candidates,
-          queries: parseNumber('--verify-queries', o.verifyQueries, { integer: true, min: 100 }),
-          workers:
-            o.verifyWorkers === 'auto'
-              ? 'auto'
-              : parseNumber('--verify-workers', o.verifyWorkers, { integer: true, min: 0 }),
-        },
-        verifyTolerance: parseNumber('--verify-tolerance', o.verifyTolerance, { min: 0 }),
-        similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
-        rank: oneOf('--rank', o.rank, ['ub', 'lp'] as const),
-        compat,
-        top: parseNumber('--top', o.top, { integer: true, min: 1 }),
-        dominance: oneOf('--dominance', o.dominance, ['keep', 'prune'] as const),
-        lp: o.lp,
-        bayesian: o.bayesian ? { seed: parseNumber('--seed', o.seed, { integer: true }) } : undefined,
-        oracle,
-        oracleCandidates,
-        ...(oracle
-          ? {
-              onOracleProgress: (done: number, total: number) =>
-                process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
-            }
-          : bar
-            ? { onOracleProgress: (done: number, total: number) => bar.update(done, total) }
-            : {}),
-      });
-      bar?.stop();
+      let result: Awaited<ReturnType<typeof allocateVerified>>;
+      try {
+        result = await allocateVerified({
+          ...(bundled
+            ? { model: o.model }
+            : { profile: parseClusterProfile(readJsonFile(o.model, '--model'), '--model') }),
+          budgetUsdPerHour:
+            o.budget === undefined ? undefined : parseNumber('--budget', o.budget, { min: 0 }),
+          qosMs: o.qos === undefined ? undefined : parseNumber('--qos', o.qos, { min: 0 }),
+          percentile: parseNumber('--percentile', o.percentile),
+          pool: o.pool ? (readJsonFile(o.pool, '--pool') as never) : undefined,
+          types: o.types
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          sizes: o.sizes
+            ? sizeDistributionFromHistogram(readJsonFile(o.sizes, '--sizes'), '--sizes')
+            : undefined,
+          select,
+          verify: {
+            candidates,
+            queries: parseNumber('--verify-queries', o.verifyQueries, { integer: true, min: 100 }),
+            workers:
+              o.verifyWorkers === 'auto'
+                ? 'auto'
+                : parseNumber('--verify-workers', o.verifyWorkers, { integer: true, min: 0 }),
+          },
+          verifyTolerance: parseNumber('--verify-tolerance', o.verifyTolerance, { min: 0 }),
+          similarityK: parseNumber('--k', o.k, { integer: true, min: 1 }),
+          rank: oneOf('--rank', o.rank, ['ub', 'lp'] as const),
+          compat,
+          top: parseNumber('--top', o.top, { integer: true, min: 1 }),
+          dominance: oneOf('--dominance', o.dominance, ['keep', 'prune'] as const),
+          lp: o.lp,
+          bayesian: o.bayesian ? { seed: parseNumber('--seed', o.seed, { integer: true }) } : undefined,
+          oracle,
+          oracleCandidates,
+          ...(oracle
+            ? {
+                onOracleProgress: (done: number, total: number) =>
+                  process.stderr.write(`\roracle: ${done}/${total} configurations simulated`),
+              }
+            : bar
+              ? { onOracleProgress: (done: number, total: number) => bar.update(done, total) }
+              : {}),
+        });
+      } finally {
+        bar?.stop();
+      }
       if (oracle) process.stderr.write('\n');
       if (o.json) {
         printJson(result);
