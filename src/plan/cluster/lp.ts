@@ -239,7 +239,7 @@ function sameCut(a: Cut, b: Cut, used: readonly number[]): boolean {
  * The estimate λ, with a routing that reaches it when read: the optimal mix μ of the cuts' routings
  * (the master's dual, Dantzig-Wolfe form: minimise the busiest type's load per instance z subject
  * to Σ_k μ_k·λ·busy_k,t ≤ n_t·z, Σ μ = RHS; z = RHS at the optimum), each type getting
- * λ·Σ_k μ_k·mass_k,t / RHS.
+ * λ·Σ_k μ_k·mass_k,t / Σ_k μ_k.
  */
 function estimateWith(
   data: LpData,
@@ -272,9 +272,13 @@ function estimateWith(
         status: sol.status,
       });
     }
+    // The mix is normalised by its own sum, not by RHS: yalps meets the equality row only to its
+    // tolerance (~1e-9 relative seen), and every query must be routed, whatever that error.
+    let sum = 0;
+    for (const [k, mu] of sol.variables) if (k >= 0) sum += mu;
     for (const [k, mu] of sol.variables) {
       if (k < 0) continue;
-      for (const t of used) if (cuts[k].mass[t] > 0) out[data.types[t]] += (qps * mu * cuts[k].mass[t]) / RHS;
+      for (const t of used) if (cuts[k].mass[t] > 0) out[data.types[t]] += (qps * mu * cuts[k].mass[t]) / sum;
     }
     return out;
   };

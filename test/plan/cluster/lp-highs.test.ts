@@ -83,6 +83,41 @@ test('LP estimate = HiGHS optimum (relative 1e-9) on generated LPs; the routing 
   assert.ok(positive >= 0.9 * runs, `${positive} of ${runs} LPs had λ > 0`);
 });
 
+test('a mix the routing LP solves with its equality row off by ~1e-9 still routes every query (a stress-run counterexample)', () => {
+  // fast-check shrank this from a failure of the property above (seed -749414259): the routed
+  // rates summed to λ·(1 + 1.05e-9) when the mix was divided by its nominal sum.
+  const data: LpData = {
+    types: ['type0', 'type1'],
+    mass: Float64Array.from([
+      0.02670505015433174, 0.06357954983159722, 0.051189844713568425, 0, 0, 0.026705050154331746, 0,
+      0.02825456841798311, 0.026705050154331743, 0, 0.14125813663378198, 0, 0.10660340429192731,
+      0.08061387205492378, 0, 0, 0, 0.10618059232913937, 0.02670505015433174, 0.02670505015433174, 0,
+      0.02670505015433174, 0.02670505015433174, 0.23538468064675652,
+    ]),
+    latencyMs: [
+      Float64Array.from([
+        8.432141059567169, 30.029064115818766, 35.02906411581877, 77.51619196578866, 85.74165150898769,
+        185.7410088677893, 241.02268638857836, 246.02268638857836, 261.14290470364716, 266.14290470364716,
+        286.9408506961011, 293.7131449676564, 298.7131449676564, 343.02962537495955, 443.02624218650914,
+        473.4404237871594, 488.6331807872703, 534.2283934528576, 548.402792801503, 572.9827240279989,
+        577.9827240279989, 589.0690014869011, 651.4188280392156, 751.4184051021285,
+      ]),
+      Float64Array.from([
+        24.166758724757088, 37.72223934587449, 47.7222393458745, 57.72223934587451, 232.65104290124833,
+        244.0560540086667, 268.66090601565526, 290.9444751249933, 300.9444751249933, 483.260499013044,
+        505.9008154469606, 520.8209705320102, 531.953638888482, 541.953638888482, 552.108868444391,
+        731.7772698098503, 741.7772698098503, 852.5629375832704, 864.085636393787, 874.085636393787,
+        903.8785203067803, 992.4811286270848, 1106.4590714428953, 1266.0061289140876,
+      ]),
+    ],
+    limitIndex: [23, 23],
+  };
+  const got = createLpEstimator(data).estimate([4, 3]);
+  const routed = Object.values(got.ratePerType).reduce((a, b) => a + b, 0);
+  assert.ok(got.qps > 0);
+  assert.ok(Math.abs(routed - got.qps) <= 1e-12 * got.qps, `routed ${routed} of ${got.qps}`);
+});
+
 test('LP estimate = HiGHS optimum on the bundled profiles (five models, varied configurations)', async () => {
   const highs = await loadHighs();
   const sizes = deepRecSysSizes();
