@@ -109,6 +109,18 @@ export function verificationOracle(
   };
 }
 
+/** The selection rule `allocateVerified` applies: `select`, else similarity with compat, else verified. */
+export function selectionRule(
+  o: Pick<AllocateOptions, 'select' | 'compat'>,
+): NonNullable<AllocateOptions['select']> {
+  return o.select ?? (o.compat ? 'similarity' : 'verified');
+}
+
+/** Whether `allocateVerified` runs the simulator as its oracle (the verified rule, no oracle given). */
+export function simulatesToVerify(o: Pick<AllocateOptions, 'select' | 'compat' | 'oracle'>): boolean {
+  return selectionRule(o) === 'verified' && !o.oracle;
+}
+
 /**
  * `allocate()` with the default rule: `select` defaults to `'verified'` with the simulator as the
  * oracle (`verify` sets its size). `select: 'similarity'` (the paper's) or `'top1'` run no
@@ -118,8 +130,8 @@ export async function allocateVerified(
   opts: AllocateOptions & { verify?: VerificationOptions } = {},
 ): Promise<AllocationResult> {
   const { verify, ...rest } = opts;
-  const select = rest.select ?? (rest.compat ? 'similarity' : 'verified');
-  if (select !== 'verified' || rest.oracle) return allocate({ ...rest, select });
+  const select = selectionRule(rest);
+  if (!simulatesToVerify(rest)) return allocate({ ...rest, select });
   return allocate({
     ...rest,
     select,

@@ -122,7 +122,7 @@ export function register(program: Command): void {
     .option('--oracle-queries <n>', 'queries per simulated run of the oracle', '20000')
     .option('--json', 'print the allocation as JSON (schema: hetserve schema allocation)')
     .action(async (o: AllocateCliOptions) => {
-      const { allocateVerified } = await import('../../simulate/allocate-verified.ts');
+      const { allocateVerified, simulatesToVerify } = await import('../../simulate/allocate-verified.ts');
       const { KAIROS_MODELS, parseClusterProfile } = await import('../../predict/latency-table.ts');
       const { sizeDistributionFromHistogram } = await import('../../workload/query-sizes.ts');
       const bundled = (KAIROS_MODELS as readonly string[]).includes(o.model);
@@ -173,8 +173,7 @@ export function register(program: Command): void {
           ? undefined
           : oneOf('--select', o.select, ['similarity', 'top1', 'verified'] as const);
       // Without --oracle, the default rule simulates a few candidates briefly: a bar on a terminal.
-      const verifies =
-        oracle === undefined && (select ?? (compat ? 'similarity' : 'verified')) === 'verified';
+      const verifies = simulatesToVerify({ select, compat, oracle });
       const candidates = parseNumber('--verify-candidates', o.verifyCandidates, { integer: true, min: 1 });
       const bar = verifies
         ? await (await import('../progress.ts')).progressBar(candidates, 'verifying', o.json, true)
