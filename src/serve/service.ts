@@ -132,6 +132,8 @@ export class ServerlessService implements PlannedService {
   private readonly opts: ServiceOptions;
   /** Admission, deadlines, rates and the outcome of every request. */
   private readonly ledger: RequestLedger;
+  /** Set by close(): deferred observers of answered batches then do nothing. */
+  private closed = false;
   private readonly backends = new Map<string, BackendSlot>();
   /** Backend key per group index of the current plan. */
   private groupBackend: string[] = [];
@@ -469,7 +471,6 @@ export class ServerlessService implements PlannedService {
         const dt = timers.now() - t0;
         gm.exec(key).observe(dt);
         this.opts.onBatch?.(pend.length, dt);
-        this.opts.onBatchLatency?.(slot.fn, pend.length, dt);
         if (key === primary) this.ledger.observe(pend[0].entry.app, dt);
         const cost = this.opts.prices ? costPerRequest(this.opts.prices, slot.billed, dt, 1) : 0;
         gm.cost.inc(cost);
@@ -479,6 +480,7 @@ export class ServerlessService implements PlannedService {
           const p = pend[i];
           this.finish(p, { ok: true, outputs: per[i], latencyS: 0, waitS: now - p.entry.arrival, execS: dt });
         }
+        this.afterAnswers(slot.fn, n, dt);
         lastErr = undefined;
         break;
       } catch (e) {
@@ -496,6 +498,27 @@ export class ServerlessService implements PlannedService {
     if (lastErr !== undefined || abortReason !== undefined) this.failAll(pend, lastErr ?? abortReason);
     if (timer !== undefined) timers.clearTimer(timer);
     freeSlot();
+  }
+
+  /**
+   * The batch's backend time to `onBatchLatency`, once its answers are out: a calibration refit and
+   * the re-plan it triggers take tens of ms, which would otherwise delay this batch's responses
+   * (their writes run after the current task). A throw there is logged, never thrown at the loop.
+   */
+  private afterAnswers(fn: FunctionConfig, size: number, latencyS: number): void {
+    const see = this.opts.onBatchLatency;
+    if (!see) return;
+    setImmediate(() => {
+      if (this.closed) return;
+      try {
+        see(fn, size, latencyS);
+      } catch (e) {
+        this.opts.logger.error(
+          { model: this.io.name, err: (e as Error).message },
+          'batch latency observer failed',
+        );
+      }
+    });
   }
 
   private failAll(pend: Pending[], e: unknown): void {
@@ -651,6 +674,7 @@ export class ServerlessService implements PlannedService {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.ledger.stop();
     this.manager?.close();
     await Promise.all([...this.backends.values()].map((s) => s.backend.close()));
