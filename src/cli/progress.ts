@@ -1,12 +1,13 @@
 /**
- * The progress bar of the commands that run long (simulate, reproduce, allocate's verification).
+ * The progress bar of the commands that run long (simulate, reproduce, profile, allocate's
+ * verification).
  * Apart from io.ts so that a command without one (plan) does not bundle cli-progress.
  */
 export interface Progress {
   /** Advance by `n` (default 1); `step` names what is running. */
   tick(n?: number, step?: string): void;
   /** Set the position and the total (a total learned late, e.g. from an oracle's callback). */
-  update(done: number, total: number): void;
+  update(done: number, total: number, step?: string): void;
   stop(): void;
 }
 
@@ -21,20 +22,28 @@ export async function progressBar(
   label: string,
   quiet = false,
   untilFirstUpdate = false,
+  look: {
+    /** What is counted, after value/total (e.g. 'runs'). */
+    unit?: string;
+    /** Updates the ETA averages over (cli-progress' etaBuffer, default 10; many quick steps want more). */
+    etaBuffer?: number;
+  } = {},
 ): Promise<Progress> {
   if (quiet || !process.stderr.isTTY) return { tick: () => {}, update: () => {}, stop: () => {} };
   const { default: cliProgress } = await import('cli-progress');
+  const unit = look.unit ? ` ${look.unit}` : '';
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% {value}/{total} {step} eta {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% {value}/{total}${unit} {step} eta {eta_formatted}`,
       hideCursor: true,
+      ...(look.etaBuffer ? { etaBuffer: look.etaBuffer } : {}),
     },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
-  const start = (): void => {
-    if (!started) bar.start(total, 0, { step: '' });
+  const start = (t = total, done = 0, step = ''): void => {
+    if (!started) bar.start(t, done, { step });
     started = true;
   };
   if (!untilFirstUpdate) start();
@@ -43,10 +52,11 @@ export async function progressBar(
       start();
       bar.increment(n, { step });
     },
-    update: (done, t) => {
-      start();
+    update: (done, t, step) => {
+      // The first update starts the bar at its own total (no frame drawn with the initial one).
+      if (!started) return start(t, done, step);
       bar.setTotal(t);
-      bar.update(done);
+      bar.update(done, step === undefined ? undefined : { step });
     },
     stop: () => {
       if (started) bar.stop();

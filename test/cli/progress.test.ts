@@ -47,6 +47,14 @@ test('progress bar: nothing off a terminal; on one, from the first update when a
   assert.match(ran, /verifying .*2\/4/);
   assert.ok(ran.includes('\u001b[?25h'), 'the cursor is shown again at the end');
 
+  const profiling = await capture(true, async () => {
+    const bar = await progressBar(0, 'profiling', false, true, { unit: 'runs', etaBuffer: 200 });
+    bar.update(30, 800, 'vCPU 0.5, batch 2');
+    bar.stop();
+  });
+  assert.match(profiling, /profiling .*30\/800 runs vCPU 0\.5, batch 2/, 'the unit and the step label');
+  assert.doesNotMatch(profiling, / 0\/0 /, 'no frame drawn with the initial total before the first update');
+
   const quiet = await capture(true, async () => {
     const bar = await progressBar(5, 'verifying', true);
     bar.tick();

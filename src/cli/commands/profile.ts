@@ -68,29 +68,17 @@ function parsePairs(option: string, pairs: string[], numeric: boolean): Record<s
   return out;
 }
 
-async function makeProgress(enabled: boolean, label: string) {
-  if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
-  const { SingleBar, Presets } = await import('cli-progress');
-  const bar = new SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} runs | ETA {eta_formatted} | {config}`,
-      stream: process.stderr,
-      etaBuffer: 200,
-      hideCursor: true,
-    },
-    Presets.shades_classic,
-  );
-  let started = false;
+/** The sweep's progress bar (runs done of all, and the configuration being measured). */
+async function sweepProgress(enabled: boolean): Promise<{
+  update: (done: number, total: number, config: { vcpu?: number; batch: number }) => void;
+  stop: () => void;
+}> {
+  const { progressBar } = await import('../progress.ts');
+  const bar = await progressBar(0, 'profiling', !enabled, true, { unit: 'runs', etaBuffer: 200 });
   return {
-    update: (done: number, total: number, config: { vcpu?: number; batch: number }) => {
-      const cfg = `${config.vcpu !== undefined ? `vCPU ${config.vcpu}, ` : ''}batch ${config.batch}`;
-      if (!started) {
-        bar.start(total, 0, { config: cfg });
-        started = true;
-      }
-      bar.update(done, { config: cfg });
-    },
-    stop: () => started && bar.stop(),
+    update: (done, total, c) =>
+      bar.update(done, total, `${c.vcpu !== undefined ? `vCPU ${c.vcpu}, ` : ''}batch ${c.batch}`),
+    stop: () => bar.stop(),
   };
 }
 
@@ -320,7 +308,7 @@ export function register(program: Command): void {
           parseNumber('--dim', v, { integer: true, min: 1 }),
         ]),
       );
-      const bar = await makeProgress(o.progress, 'profiling');
+      const bar = await sweepProgress(o.progress);
       let sweep;
       try {
         sweep = await profileOnnx(model, {
@@ -380,7 +368,7 @@ export function register(program: Command): void {
       const kind = parseKind(o.as, vcpus ? 'cpu' : 'cluster');
       parsePercentile(o.percentile);
       parseNumber('--max-samples', o.maxSamples, { integer: true, min: 1 });
-      const bar = await makeProgress(o.progress, 'profiling');
+      const bar = await sweepProgress(o.progress);
       let sweep;
       try {
         sweep = await profileHttp({
