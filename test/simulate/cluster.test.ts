@@ -88,6 +88,55 @@ test('allowable throughput: the reported rate passes, one resolution step above 
   assert.ok(a.allowableQps > f.allowableQps, `kairos ${a.allowableQps} vs fcfs ${f.allowableQps}`);
 });
 
+/**
+ * The search as the design states it (kairos design §9): try `hi` first and double it while it
+ * passes (at most 4 times), then bisect [0, hi]. findAllowableThroughput tries `hi` last.
+ */
+function searchHiFirst(o: Parameters<typeof simulateCluster>[0] & { hiQps: number; steps: number }): number {
+  const pass = (rateQps: number): boolean => simulateCluster({ ...o, rateQps }).meetsQos;
+  let hi = o.hiQps;
+  for (let k = 0; k < 4 && pass(hi); k++) hi *= 2;
+  let lo = 0;
+  for (let k = 0; k < o.steps; k++) {
+    const mid = (lo + hi) / 2;
+    if (pass(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+test("allowable throughput: the same rate as the design's hi-first search, with the range grown when hi passes and without", () => {
+  const table = LatencyTable.bundled('rm2');
+  const common = {
+    table,
+    createDistributor: distributorFactory({ name: 'kairos', baseType: 'g4dn.xlarge' }, table),
+    qosMs: 350,
+    sizes: deepRecSysSizes(),
+    queries: 1500,
+  };
+  const cases = [
+    { counts: { 'g4dn.xlarge': 1, 'r5n.large': 4 }, hiQps: undefined, seed: 1 },
+    { counts: { 'g4dn.xlarge': 1, 't3.xlarge': 2 }, hiQps: undefined, seed: 2 },
+    // A range far below capacity: every probe and hi pass, so the range doubles (4 times) first.
+    { counts: { 'g4dn.xlarge': 1, 'r5n.large': 4 }, hiQps: 3, seed: 1 },
+    // Doubled twice: 15 and 30 pass, 60 does not.
+    { counts: { 'g4dn.xlarge': 1, 'r5n.large': 4 }, hiQps: 15, seed: 3 },
+  ];
+  let grown = 0;
+  for (const c of cases) {
+    const instances = expandCounts(c.counts, table.types);
+    const r = findAllowableThroughput({ ...common, instances, seeds: [c.seed], steps: 6, hiQps: c.hiQps });
+    const hi = c.hiQps ?? r.rangeQps[1];
+    const want = searchHiFirst({ ...common, instances, seed: c.seed, hiQps: hi, steps: 6 });
+    assert.equal(r.allowableQps, want, JSON.stringify(c));
+    assert.ok(r.allowableQps > 0, JSON.stringify(c));
+    if (r.rangeQps[1] > hi) grown++;
+    // hi itself is simulated only when every probe below it passed.
+    else assert.equal(r.runs, 6, `${JSON.stringify(c)}: ${r.runs} runs`);
+  }
+  assert.equal(grown, 2, 'the two small ranges grew');
+});
+
 test('early stop counts as failure; bad rate and empty pool are coded errors', () => {
   const r = simulateCluster({
     table: detTable,
