@@ -14,7 +14,7 @@ import { createBatchManager } from '../../src/dispatch/batch-manager.ts';
 import { VirtualTimeSource } from '../../src/dispatch/timers.ts';
 import { Predictor, bundledProfile, resolvePriceTable } from '../../src/predict/index.ts';
 import { expLatency, fitExponential } from '../../src/profile/fit.ts';
-import { getPlanner, plan } from '../../src/plan/serverless/index.ts';
+import { getPlanner, plan, planOptimal } from '../../src/plan/serverless/index.ts';
 import { planServerless } from '../../src/serve/planning.ts';
 import { parseServeConfig } from '../../src/model/serve-config.ts';
 import { exportDocument } from '../../src/export/index.ts';
@@ -114,6 +114,28 @@ test("a plan's auto:<choice> algorithm name is accepted wherever an algorithm is
   const cfg = parseServeConfig(JSON.parse((cm['data'] as Record<string, string>)['config.json']!));
   assert.equal(cfg.serving.mode === 'serverless' && cfg.serving.algorithm, p.algorithm);
   assert.throws(() => getPlanner('nope'), coded('E_UNKNOWN_ALGORITHM', 'algorithm'));
+  // Only what auto can pick: a typo after "auto:" is refused, not planned as auto.
+  for (const bad of ['auto:bogus', 'auto:', 'auto:mbs'])
+    assert.throws(() => getPlanner(bad), coded('E_UNKNOWN_ALGORITHM', 'algorithm'), bad);
+});
+
+test('an optimal plan over contiguous groups names a planner that reads it back and re-plans the same', async () => {
+  const apps = README_APPS.map((a) => ({ ...a }));
+  const p = planOptimal(apps, bundledProfile('VGG19'), { partitions: 'contiguous' });
+  assert.equal(p.algorithm, 'optimal-contiguous');
+  // A gateway config exported from it names the same algorithm, and serving plans with it.
+  const r = exportDocument(p, 'gateway');
+  const cm = r.files.flatMap((f) => f.objects ?? []).find((o) => o['kind'] === 'ConfigMap')!;
+  const cfg = parseServeConfig(JSON.parse((cm['data'] as Record<string, string>)['config.json']!));
+  assert.equal(cfg.serving.mode === 'serverless' && cfg.serving.algorithm, 'optimal-contiguous');
+  // The gateway's planner, as serving runs it from that config.
+  const again = await planServerless(apps, bundledProfile('VGG19'), { algorithm: p.algorithm });
+  assert.equal(again.algorithm, p.algorithm);
+  assert.equal(again.totalCostPerRequest, p.totalCostPerRequest);
+  assert.deepEqual(
+    again.groups.map((g) => g.apps),
+    p.groups.map((g) => g.apps),
+  );
 });
 
 test('shipped plans and configs name price tables that exist; export refuses unknown ones', () => {

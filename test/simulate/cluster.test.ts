@@ -92,7 +92,9 @@ test('allowable throughput: the reported rate passes, one resolution step above 
  * The search as the design states it (kairos design §9): try `hi` first and double it while it
  * passes (at most 4 times), then bisect [0, hi]. findAllowableThroughput tries `hi` last.
  */
-function searchHiFirst(o: Parameters<typeof simulateCluster>[0] & { hiQps: number; steps: number }): number {
+function searchHiFirst(
+  o: Omit<Parameters<typeof simulateCluster>[0], 'rateQps'> & { hiQps: number; steps: number },
+): number {
   const pass = (rateQps: number): boolean => simulateCluster({ ...o, rateQps }).meetsQos;
   let hi = o.hiQps;
   for (let k = 0; k < 4 && pass(hi); k++) hi *= 2;
@@ -114,7 +116,7 @@ test("allowable throughput: the same rate as the design's hi-first search, with 
     sizes: deepRecSysSizes(),
     queries: 1500,
   };
-  const cases = [
+  const cases: { counts: Record<string, number>; hiQps: number | undefined; seed: number }[] = [
     { counts: { 'g4dn.xlarge': 1, 'r5n.large': 4 }, hiQps: undefined, seed: 1 },
     { counts: { 'g4dn.xlarge': 1, 't3.xlarge': 2 }, hiQps: undefined, seed: 2 },
     // A range far below capacity: every probe and hi pass, so the range doubles (4 times) first.

@@ -14,7 +14,14 @@ import './mbs.ts';
 import './auto.ts';
 
 export * from './types.ts';
-export { registerPlanner, listPlanners, getPlanner, hasPlanner, plannerName } from './registry.ts';
+export {
+  registerPlanner,
+  listPlanners,
+  getPlanner,
+  hasPlanner,
+  plannerName,
+  AUTO_CHOICES,
+} from './registry.ts';
 export {
   preparePlanning,
   finishPlan,
@@ -32,6 +39,7 @@ export {
   planOptimal,
   optimalOnContext,
   optimalPlanner,
+  optimalContiguousPlanner,
   optimalGrid,
   OptimalDeadlineError,
   DEFAULT_EXACT_MAX_APPS,

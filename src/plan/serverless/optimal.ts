@@ -270,4 +270,17 @@ export const optimalPlanner: ServerlessPlanner = {
   plan: (apps, profile, options) => planOptimal(apps, profile, options),
 };
 
+/**
+ * The contiguous search under its own name: the name an optimal plan records when it searched
+ * SLO-consecutive groups only (by `partitions: 'contiguous'`, or above `exactMaxApps` apps), so
+ * that reading a plan's `algorithm` back (re-planning, a gateway config) runs what made it.
+ */
+export const optimalContiguousPlanner: ServerlessPlanner = {
+  name: 'optimal-contiguous',
+  description:
+    'the exact minimum over consecutive SLO-ordered groups only (optimal with partitions contiguous)',
+  plan: (apps, profile, options) => planOptimal(apps, profile, { ...options, partitions: 'contiguous' }),
+};
+
 registerPlanner(optimalPlanner);
+registerPlanner(optimalContiguousPlanner);

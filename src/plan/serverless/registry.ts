@@ -17,13 +17,17 @@ export function listPlanners(): ServerlessPlanner[] {
   return [...planners.values()];
 }
 
+/** What `auto` can pick, recorded in its plans as `auto:<choice>` (src/plan/serverless/auto.ts). */
+export const AUTO_CHOICES: readonly string[] = ['harmony', 'optimal', 'optimal-contiguous'];
+
 /**
  * The registered planner a plan's `algorithm` names. `auto` records what it picked as
  * `auto:<choice>` (e.g. `auto:harmony`); re-planning with that name runs `auto` again, which is
- * what the user asked for in the first place.
+ * what the user asked for in the first place. Any other `auto:…` name is unknown (a typo must not
+ * silently run `auto`).
  */
 export function plannerName(name: string): string {
-  return name.startsWith('auto:') ? 'auto' : name;
+  return name.startsWith('auto:') && AUTO_CHOICES.includes(name.slice(5)) ? 'auto' : name;
 }
 
 export function hasPlanner(name: string): boolean {

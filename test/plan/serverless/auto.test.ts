@@ -6,6 +6,7 @@ import { HetserveError } from '../../../src/model/errors.ts';
 import { Predictor, bundledProfile } from '../../../src/predict/index.ts';
 import {
   autoOnContext,
+  getPlanner,
   plan,
   planAuto,
   planOptimal,
@@ -23,6 +24,8 @@ test('auto is never worse than harmony, equals the exact optimum up to 12 apps, 
       assert.ok(auto.totalCostPerRequest <= harmony.totalCostPerRequest * (1 + 1e-12));
       assert.ok(close(auto.totalCostPerRequest, optimal.totalCostPerRequest));
       assert.match(auto.algorithm, /^auto:(harmony|optimal|optimal-contiguous)$/);
+      // Whatever auto records is read back as auto (re-planning from a plan file).
+      assert.equal(getPlanner(auto.algorithm).name, 'auto');
       assertPlanMeetsConstraints(auto, apps, new Predictor(profile, { compat }));
     }),
     { numRuns: 20 },
