@@ -54,16 +54,20 @@ export function readJsonFile(path: string, what: string): unknown {
 export function parseNumber(
   option: string,
   raw: string,
-  opts: { min?: number; integer?: boolean } = {},
+  /** `min`: the least value allowed; `above`: a bound the value must exceed (e.g. 0 for a rate). */
+  opts: { min?: number; above?: number; integer?: boolean } = {},
 ): number {
   const v = Number(raw);
   const bad =
     raw.trim() === '' ||
     !Number.isFinite(v) ||
     (opts.integer && !Number.isInteger(v)) ||
-    (opts.min !== undefined && v < opts.min);
+    (opts.min !== undefined && v < opts.min) ||
+    (opts.above !== undefined && !(v > opts.above));
   if (bad) {
-    const want = `${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}`;
+    const bound =
+      opts.above !== undefined ? ` > ${opts.above}` : opts.min !== undefined ? ` >= ${opts.min}` : '';
+    const want = `${opts.integer ? 'an integer' : 'a number'}${bound}`;
     throw new HetserveError('E_INVALID_OPTION', `${option}: expected ${want} (got ${JSON.stringify(raw)})`, {
       field: option,
       value: raw,
@@ -76,7 +80,7 @@ export function parseNumber(
 export function parseNumberList(
   option: string,
   raw: string,
-  opts: { min?: number; integer?: boolean } = {},
+  opts: { min?: number; above?: number; integer?: boolean } = {},
 ): number[] {
   return raw.split(',').map((s) => parseNumber(option, s, opts));
 }

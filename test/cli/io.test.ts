@@ -48,3 +48,21 @@ test('printJson writes the value as indented JSON and a newline', async () => {
   assert.equal(r.status, 0);
   assert.equal(r.out, `${JSON.stringify(value, null, 2)}\n`);
 });
+
+test('parseNumber: `above` is an exclusive bound and says so; errors quote the option and the value', async () => {
+  const { parseNumber } = await import('../../src/cli/io.ts');
+  assert.equal(parseNumber('--rate', '0.5', { above: 0 }), 0.5);
+  const refused = (raw: string, opts: Parameters<typeof parseNumber>[2]): string => {
+    try {
+      parseNumber('--rate', raw, opts);
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'E_INVALID_OPTION');
+      return (e as Error).message;
+    }
+    throw new Error(`${raw} was accepted`);
+  };
+  assert.equal(refused('0', { above: 0 }), '--rate: expected a number > 0 (got "0")');
+  assert.equal(refused('-1', { min: 0 }), '--rate: expected a number >= 0 (got "-1")');
+  assert.equal(refused('1.5', { min: 0, integer: true }), '--rate: expected an integer >= 0 (got "1.5")');
+  assert.equal(refused('abc', {}), '--rate: expected a number (got "abc")');
+});

@@ -185,8 +185,8 @@ export function register(program: Command): void {
             ? { model: o.model }
             : { profile: parseClusterProfile(readJsonFile(o.model, '--model'), '--model') }),
           budgetUsdPerHour:
-            o.budget === undefined ? undefined : parseNumber('--budget', o.budget, { min: 0 }),
-          qosMs: o.qos === undefined ? undefined : parseNumber('--qos', o.qos, { min: 0 }),
+            o.budget === undefined ? undefined : parseNumber('--budget', o.budget, { above: 0 }),
+          qosMs: o.qos === undefined ? undefined : parseNumber('--qos', o.qos, { above: 0 }),
           percentile: parseNumber('--percentile', o.percentile),
           pool: o.pool ? (readJsonFile(o.pool, '--pool') as never) : undefined,
           types: o.types

@@ -35,7 +35,7 @@ function parseAppSpec(s: string): { name: string; rps: number; slo?: number } {
   const slo = parts.pop()!;
   return {
     name: parts.join(':'),
-    slo: parseNumber('--app slo', slo, { min: 0 }),
+    slo: parseNumber('--app slo', slo, { above: 0 }),
     rps: parseNumber('--app rps', rps, { min: 0 }),
   };
 }

@@ -138,7 +138,7 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
   const counts = parseConfig(o.config, pool, table);
   const base = baseTypeOf(pool);
   const qosMs = o.qos
-    ? parseNumber('--qos', o.qos, { min: Number.MIN_VALUE })
+    ? parseNumber('--qos', o.qos, { above: 0 })
     : (DEFAULT_QOS_MS as Record<string, number>)[table.model];
   if (qosMs === undefined)
     throw new HetserveError(
@@ -192,7 +192,7 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
   const queries = parseNumber('--queries', o.queries, { integer: true, min: 1 });
   const seeds = parseNumberList('--seeds', o.seeds, { integer: true, min: 0 });
   const steps = parseNumber('--steps', o.steps, { integer: true, min: 1 });
-  const rate = o.rate ? parseNumber('--rate', o.rate, { min: Number.MIN_VALUE }) : undefined;
+  const rate = o.rate ? parseNumber('--rate', o.rate, { above: 0 }) : undefined;
   if (!o.findMaxRate && rate === undefined)
     throw new HetserveError('E_INVALID_OPTION', 'rate: pass --rate <queries/s> or --find-max-rate', {
       field: 'rate',
