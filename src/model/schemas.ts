@@ -14,3 +14,15 @@ export const SCHEMAS: Record<string, () => Promise<z.ZodType>> = {
   prices: async () => (await import('./prices.ts')).PriceTableSchema,
   config: async () => (await import('./serve-config.ts')).ServeConfigSchema,
 };
+
+/**
+ * The JSON Schema `hetserve schema <name>` prints: what hetserve accepts as input, so every
+ * document it writes validates against it (test/contract/json-schemas.test.ts, with ajv).
+ * undefined for an unknown name.
+ */
+export async function documentJsonSchema(name: string): Promise<Record<string, unknown> | undefined> {
+  const load = Object.hasOwn(SCHEMAS, name) ? SCHEMAS[name] : undefined;
+  if (!load) return undefined;
+  const { z } = await import('zod');
+  return z.toJSONSchema(await load(), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

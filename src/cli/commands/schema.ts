@@ -8,16 +8,15 @@ export function register(program: Command): void {
     .argument('<name>', 'document: apps, plan, profile, cluster-profile, pool, allocation, prices, config')
     .description('Print the JSON Schema of a document hetserve reads or writes')
     .action(async (name: string) => {
-      const { SCHEMAS } = await import('../../model/schemas.ts');
-      const load = SCHEMAS[name];
-      if (!load) {
+      const { SCHEMAS, documentJsonSchema } = await import('../../model/schemas.ts');
+      const schema = await documentJsonSchema(name);
+      if (!schema) {
         throw new HetserveError(
           'E_INVALID_OPTION',
           `schema: unknown document ${JSON.stringify(name)}; known: ${Object.keys(SCHEMAS).join(', ')}`,
           { field: 'name', value: name },
         );
       }
-      const { z } = await import('zod');
-      printJson(z.toJSONSchema(await load(), { io: 'input', unrepresentable: 'any' }));
+      printJson(schema);
     });
 }
