@@ -210,6 +210,13 @@ export const ServerlessModeSchema = z
     compat: z.enum(['paper', 'prototype']).default('paper'),
     /** Let the planner leave a measured profile's cpu.fitRange (plans then carry W_EXTRAPOLATED). Default false. */
     extrapolate: z.boolean().default(false),
+    /**
+     * Part of every application's SLO the gateway keeps for what the latency model does not see
+     * (its own request handling, the batching timer firing late, backend time above the profile's
+     * maximum), ms (default 10). Plans are cut to SLO − this; misses are still counted against the
+     * SLO. Must stay below every SLO of the model.
+     */
+    sloMarginMs: z.number().nonnegative().default(10),
     /** Function backend, instantiated once per plan group with that group's function config. */
     backend: BackendSchema,
   })

@@ -92,6 +92,18 @@ const SERVER_METADATA = {
 };
 
 /** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
+/** The SLO a plan is cut to: the application's, less the gateway's margin (serving.sloMarginMs). */
+function plannedSlo(app: App, marginS: number): number {
+  if (!(app.slo > marginS)) {
+    throw new HetserveError(
+      'E_CONFIG_INVALID',
+      `serving.sloMarginMs: ${marginS * 1000} ms leaves nothing of application ${JSON.stringify(app.name)}'s SLO (${app.slo} s); lower it or raise the SLO`,
+      { field: 'serving.sloMarginMs', value: marginS * 1000, app: app.name },
+    );
+  }
+  return app.slo - marginS;
+}
+
 function decodePathSegment(seg: string): string {
   // Nothing to decode in the usual name (and no string to make).
   if (!seg.includes('%')) return seg;
@@ -391,13 +403,13 @@ export class Gateway {
     const s = this.config.serving;
     if (s.mode !== 'serverless') throw new Error('unreachable');
     const { planServerless } = await import('./planning.ts');
+    const margin = s.sloMarginMs / 1000;
     return (apps) =>
-      planServerless(apps, profile(), {
-        algorithm: s.algorithm,
-        prices: this.prices,
-        compat: s.compat,
-        extrapolate: s.extrapolate,
-      });
+      planServerless(
+        apps.map((a) => ({ ...a, slo: plannedSlo(a, margin) })),
+        profile(),
+        { algorithm: s.algorithm, prices: this.prices, compat: s.compat, extrapolate: s.extrapolate },
+      );
   }
 
   private async calibrationLoop(

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies are checked by assertions */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseConfig, handPlan, inferBody, post, startGateway } from '../helpers/serve.ts';
+import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from '../helpers/serve.ts';
 
 test('OIP health, metadata and infer round trip (replay backend echoes the input)', async () => {
   const { gw, url } = await startGateway();
@@ -169,4 +169,44 @@ test('several models: each with its own apps, plan and metrics', async () => {
   } finally {
     await gw.close();
   }
+});
+
+test('serving.sloMarginMs: the gateway plans every app to its SLO less the margin; a margin that eats an SLO is E_CONFIG_INVALID', async () => {
+  const { Predictor, bundledProfile } = await import('../../src/predict/index.ts');
+  const predictor = new Predictor(bundledProfile('VGG19'));
+  // The gateway's own planner (no planFn given), as `hetserve serve` runs it.
+  const planOf = async (sloMarginMs?: number) => {
+    const serving = {
+      mode: 'serverless' as const,
+      backend: { type: 'replay' as const, latency: 0 },
+      ...(sloMarginMs === undefined ? {} : { sloMarginMs }),
+    };
+    const { gw } = await startGateway(baseConfig({ serving }), { planFn: undefined });
+    try {
+      return gw.serverless('echo').plan;
+    } finally {
+      await gw.close();
+    }
+  };
+  for (const [margin, marginMs] of [
+    [undefined, 10],
+    [100, 100],
+  ] as const) {
+    const plan = await planOf(margin);
+    for (const g of plan.groups) {
+      const worst = predictor.latency(g.function, g.batchSize).max;
+      for (const a of g.apps) {
+        const slo = APPS.find((x) => x.name === a)!.slo;
+        // Released by its timeout at the latest, then the batch's predicted max latency.
+        assert.ok(
+          g.timeouts[a]! + worst <= slo - marginMs / 1000 + 1e-9,
+          `${a}: timeout ${g.timeouts[a]} + ${worst} s within ${slo} s − ${marginMs} ms`,
+        );
+      }
+    }
+  }
+  await assert.rejects(
+    planOf(500),
+    (e: any) => e.code === 'E_CONFIG_INVALID' && e.details.field === 'serving.sloMarginMs',
+  );
 });
