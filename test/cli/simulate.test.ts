@@ -136,3 +136,39 @@ test('simulate cluster: bad configuration and options are exit 2 naming the valu
   assert.equal(d.code, 2);
   assert.match(d.err, /E_UNKNOWN_INSTANCE_TYPE.*x9\.large/);
 });
+
+test('simulate serverless --plan: the plan `hetserve plan` wrote is simulated as written, never re-planned; bad combinations are coded errors', () => {
+  const planFile = join(dir, 'plan-harmony.json');
+  const p = cli('plan', '--model', 'VGG19', '--apps', apps, '--algorithm', 'harmony', '--json');
+  assert.equal(p.code, 0, p.err);
+  writeFileSync(planFile, p.out);
+  const plan = JSON.parse(p.out);
+  // Three minutes whose rates differ tenfold: a re-planning run changes its plan on the way.
+  const trace = join(dir, 'trace-3min.csv');
+  writeFileSync(trace, 'minute,count\n0,1200\n1,120\n2,1200\n');
+  const sim = (...extra: string[]) => {
+    const r = cli('simulate', 'serverless', '--trace', trace, '--json', '--quiet', ...extra);
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out).results[0];
+  };
+  const fixed = sim('--plan', planFile);
+  assert.equal(fixed.algorithm, plan.algorithm);
+  assert.deepEqual(fixed.initialPlan.groups, plan.groups);
+  assert.ok(fixed.requests > 1000, `${fixed.requests} requests`);
+  const predicted = (r: { perMinute: { predictedCostPerRequest: number }[] }) =>
+    new Set(r.perMinute.map((m) => m.predictedCostPerRequest));
+  assert.deepEqual([...predicted(fixed)], [plan.totalCostPerRequest], 'the same plan in force every minute');
+  const replanned = sim('--model', 'VGG19', '--apps', apps, '--algorithm', 'harmony', '--calibrate', 'off');
+  assert.ok(predicted(replanned).size > 1, 'the planner itself changes the plan over this trace');
+
+  const refused = (code: string, ...args: string[]) => {
+    const r = cli('simulate', 'serverless', '--plan', planFile, '--duration', '60', '--quiet', ...args);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(code));
+  };
+  refused('E_INVALID_OPTION', '--algorithm', 'harmony');
+  refused('E_INVALID_OPTION', '--prices', 'paper-usd');
+  const other = join(dir, 'other-apps.json');
+  writeFileSync(other, JSON.stringify([{ name: 'zz', slo: 0.5, rps: 5 }]));
+  refused('E_PLAN_APPS_MISMATCH', '--apps', other);
+});

@@ -29,9 +29,13 @@ export function register(program: Command): void {
       "batch latency: auto (the profile's measured samples where it has them for the function kind and batch size, else the avg/max model), samples (samples or an error), model (always the avg/max model)",
       'auto',
     )
-    .requiredOption(
+    .option(
       '--apps <file>',
-      'apps as JSON [{"name","slo","rps"}] or CSV name,slo,rps; with --trace only names and SLOs are used',
+      'apps as JSON [{"name","slo","rps"}] or CSV name,slo,rps; with --trace only names and SLOs are used (required unless --plan)',
+    )
+    .option(
+      '--plan <file>',
+      "simulate this plan as written (`hetserve plan --json`, an edited or exported plan) instead of planning: no re-planning, no calibration; its apps, price table and compat mode unless --apps is given; the profile from --model/--profile, else the plan's bundled model",
     )
     .option(
       '--trace <dir|file>',

@@ -11,7 +11,8 @@ import { edfPolicy, fixedDelayPolicy, harmonyBatchPolicy } from '../../../dispat
 import { createPredictor, resolveProfile } from '../../../predict/index.ts';
 import { defaultAlgorithm, getPlanner, plan as planApps } from '../../../plan/serverless/index.ts';
 import { HetserveError } from '../../../model/errors.ts';
-import { parseNumber, printJson } from '../../io.ts';
+import { parseNumber, printJson, readJsonFile } from '../../io.ts';
+import { parsePlan, type Plan } from '../../../model/plan.ts';
 import { progressBar } from '../../progress.ts';
 import { parseBurst, parseColdStart, parseList, readAppsFile } from './common.ts';
 import {
@@ -31,7 +32,9 @@ export interface SimulateServerlessCliOptions {
   profile?: string;
   /** 'auto' (default), 'samples' or 'model': see src/profile/samples.ts#LatencyMode. */
   latency?: string;
-  apps: string;
+  apps?: string;
+  /** A plan file simulated as written (no re-planning, no calibration). */
+  plan?: string;
   trace?: string;
   algorithm?: string;
   prices: string;
@@ -85,7 +88,8 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       field: 'profile',
       value: o.profile,
     });
-  const modelArg = o.profile ?? o.model;
+  const fixed = o.plan === undefined ? undefined : readPlanToSimulate(o);
+  const modelArg = o.profile ?? o.model ?? fixed?.model;
   if (modelArg === undefined)
     throw new HetserveError(
       'E_INVALID_OPTION',
@@ -95,20 +99,26 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
         value: null,
       },
     );
-  const profile = resolveProfile(modelArg);
+  const profile = profileFor(modelArg, (o.profile ?? o.model) ? undefined : o.plan);
   const { parseLatencyMode, sampleLookup } = await import('../../../profile/samples.ts');
   const latencyMode = parseLatencyMode(o.latency ?? 'auto');
-  const apps = readAppsFile(o.apps);
+  if (o.apps === undefined && !fixed)
+    throw new HetserveError('E_INVALID_OPTION', 'apps: required, give --apps <file> (or --plan <file>)', {
+      field: 'apps',
+      value: null,
+    });
+  const apps = o.apps !== undefined ? readAppsFile(o.apps) : fixed!.apps.map((a) => ({ ...a }));
+  const compatArg = fixed ? fixed.compat : o.compat;
   const compat: 'paper' | 'prototype' | undefined =
-    o.compat === 'prototype' ? 'prototype' : o.compat === 'paper' ? 'paper' : undefined;
+    compatArg === 'prototype' ? 'prototype' : compatArg === 'paper' ? 'paper' : undefined;
   if (!compat)
     throw new HetserveError(
       'E_INVALID_OPTION',
       `compat: must be 'paper' or 'prototype' (got ${JSON.stringify(o.compat)})`,
       { field: 'compat', value: o.compat },
     );
-  const algorithms = parseList('algorithm', o.algorithm ?? defaultAlgorithm());
-  algorithms.forEach((a) => getPlanner(a)); // unknown names fail before any work
+  const algorithms = fixed ? [fixed.algorithm] : parseList('algorithm', o.algorithm ?? defaultAlgorithm());
+  if (!fixed) algorithms.forEach((a) => getPlanner(a)); // unknown names fail before any work
   const seed = parseNumber('--seed', o.seed, { integer: true, min: 0 });
   const coldStart = o.coldStart ? parseColdStart(o.coldStart) : undefined;
   const burst = o.burst ? parseBurst(o.burst) : undefined;
@@ -119,10 +129,12 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       { field: 'burst', value: o.burst },
     );
   const policy = policyByName(o.policy);
-  const drift = driftOptions(o.drift, o.calibrate);
-  const predictor = createPredictor(profile, { prices: o.prices, compat });
+  // A fixed plan is never re-planned, so there is nothing for the calibration to act on.
+  const drift = driftOptions(o.drift, fixed ? 'off' : o.calibrate);
+  const prices = fixed ? fixed.priceTable : o.prices;
+  const predictor = createPredictor(profile, { prices, compat });
   const samples = sampleLookup(profile, (fn, b) => predictor.latency(fn, b).avg, latencyMode);
-  const planOptions = { prices: o.prices, compat, seed };
+  const planOptions = { prices, compat, seed };
   const counts = o.trace
     ? readTraces(
         o.trace,
@@ -153,8 +165,9 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   try {
     for (const algorithm of algorithms) {
       const loop = await drift.loop(profile);
-      const planFor = (xs: App[]) =>
-        planApps(xs, loop.calibrator?.profile ?? profile, { ...planOptions, algorithm });
+      const planFor = fixed
+        ? () => fixed
+        : (xs: App[]) => planApps(xs, loop.calibrator?.profile ?? profile, { ...planOptions, algorithm });
       const common = {
         apps,
         planFor,
@@ -181,6 +194,7 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
     progress.stop();
   }
   const meta = {
+    ...(o.plan !== undefined ? { plan: o.plan } : {}),
     model: profile.name,
     priceTable: predictor.prices.name,
     currency: predictor.prices.currency,
@@ -203,6 +217,48 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   }
   printServerlessTables(meta, runs);
   if (o.report) process.stdout.write(`\nreport: ${join(o.report, 'report.md')}\n`);
+}
+
+/** The profile to simulate with; `planFile` when the name is the plan's own model (no --model given). */
+function profileFor(model: string, planFile: string | undefined): ReturnType<typeof resolveProfile> {
+  try {
+    return resolveProfile(model);
+  } catch (e) {
+    if (planFile === undefined || !(e instanceof HetserveError) || e.code !== 'E_UNKNOWN_MODEL') throw e;
+    throw new HetserveError(
+      'E_UNKNOWN_MODEL',
+      `model: the plan's model ${JSON.stringify(model)} (${planFile}) is not a bundled profile; give its profile with --model <profile.json>`,
+      { field: 'model', value: model },
+    );
+  }
+}
+
+/**
+ * The plan of `--plan`, read and checked: a serverless plan (E_PLAN_INVALID otherwise); its price
+ * table and compat mode are the ones simulated, so a different --prices/--compat is refused.
+ */
+function readPlanToSimulate(o: SimulateServerlessCliOptions): Plan {
+  const plan = parsePlan(readJsonFile(o.plan!, '--plan'), '--plan');
+  if (o.algorithm !== undefined)
+    throw new HetserveError(
+      'E_INVALID_OPTION',
+      '--algorithm: not with --plan (the plan is simulated as written)',
+      {
+        field: 'algorithm',
+        value: o.algorithm,
+      },
+    );
+  for (const [field, given, own, dflt] of [
+    ['prices', o.prices, plan.priceTable, 'prototype-cny'],
+    ['compat', o.compat, plan.compat, 'paper'],
+  ] as const)
+    if (given !== undefined && given !== dflt && given !== own)
+      throw new HetserveError(
+        'E_INVALID_OPTION',
+        `--${field}: the plan is simulated with its own ${field === 'prices' ? 'price table' : 'compat mode'} ${JSON.stringify(own)} (got ${JSON.stringify(given)})`,
+        { field, value: given },
+      );
+  return plan;
 }
 
 /** The JSON shape of one algorithm's run (the fields the issue names plus per-minute series). */
