@@ -32,6 +32,12 @@ export interface HttpProfileOptions {
    * Default: an OIP v2 body `{"inputs":[{"name","shape":[batch,…inputShape],"datatype","data"}]}`.
    */
   template?: string;
+  /**
+   * Every input of an OIP body, each with the shape of one sample (no batch dimension); e.g. from
+   * `oipInputs` (the endpoint's own metadata). When given, `inputName`, `inputShape` and `datatype`
+   * are not used. Default: the one input those three describe.
+   */
+  inputs?: readonly OipInput[];
   /** OIP input name. Default "input". */
   inputName?: string;
   /** Per-sample input shape (without the batch dimension). Default [4]. */
@@ -52,6 +58,16 @@ export interface HttpProfileOptions {
   /** Called after every request. Default none. */
   onProgress?: ProgressFn;
 }
+
+/** One input of an OIP request: its name, datatype and the shape of one sample. */
+export interface OipInput {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+}
+
+/** Datatypes the runner can make values for (BYTES needs a template). */
+const NUMERIC = /^(FP16|BF16|FP32|FP64|INT8|INT16|INT32|INT64|UINT8|UINT16|UINT32|UINT64|BOOL)$/;
 
 function checkOptions(o: HttpProfileOptions): URL {
   let url: URL;
@@ -87,7 +103,68 @@ function checkOptions(o: HttpProfileOptions): URL {
     if (!(Number.isInteger(d) && d >= 1))
       throw badField('E_INVALID_OPTION', 'inputShape', o.inputShape, 'must be positive integers');
   }
+  if (o.inputs !== undefined && o.inputs.length === 0)
+    throw badField('E_INVALID_OPTION', 'inputs', o.inputs, 'give at least one input');
+  for (const i of o.inputs ?? []) {
+    if (!i.shape.every((d) => Number.isInteger(d) && d >= 1))
+      throw badField('E_INVALID_OPTION', `inputs.${i.name}.shape`, i.shape, 'must be positive integers');
+    if (!NUMERIC.test(i.datatype))
+      throw badField(
+        'E_INVALID_OPTION',
+        `inputs.${i.name}.datatype`,
+        i.datatype,
+        'has no generated values (BYTES and others): pass --template with the body the endpoint expects',
+      );
+  }
   return url;
+}
+
+/**
+ * The inputs an Open Inference Protocol endpoint declares: GET of its model metadata
+ * (`…/v2/models/<name>[/versions/<v>]`, the infer URL without `/infer`), each input's shape per
+ * sample (its leading −1, the batch dimension, dropped). undefined when `url` is not an OIP infer
+ * URL or the metadata cannot be read (not there, not JSON, no inputs): the caller keeps its
+ * defaults. A dynamic dimension other than the batch one cannot be guessed: E_INVALID_OPTION.
+ */
+export async function oipInputs(
+  url: string,
+  headers: Readonly<Record<string, string>> = {},
+  timeoutMs = 10_000,
+): Promise<{ inputs: OipInput[]; metadataUrl: string } | undefined> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!/\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer\/?$/.test(u.pathname)) return undefined;
+  const meta = new URL(u.href);
+  meta.pathname = u.pathname.replace(/\/infer\/?$/, '');
+  let body: { inputs?: { name?: unknown; datatype?: unknown; shape?: unknown }[] };
+  try {
+    const res = await fetch(meta, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    body = (await res.json()) as typeof body;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(body?.inputs) || body.inputs.length === 0) return undefined;
+  const inputs: OipInput[] = [];
+  for (const i of body.inputs) {
+    if (typeof i?.name !== 'string' || typeof i.datatype !== 'string' || !Array.isArray(i.shape))
+      return undefined;
+    const dims = (i.shape as unknown[]).map(Number);
+    const shape = dims[0] === -1 ? dims.slice(1) : dims;
+    if (!shape.every((d) => Number.isInteger(d) && d >= 1))
+      throw badField(
+        'E_INVALID_OPTION',
+        `inputs.${i.name}.shape`,
+        dims,
+        `(from ${meta.href}) has a dynamic dimension besides the batch one: pass --input-shape or --template`,
+      );
+    inputs.push({ name: i.name, datatype: i.datatype, shape });
+  }
+  return { inputs, metadataUrl: meta.href };
 }
 
 /** Deterministic pseudo-random values in [−1, 1), rounded so the JSON stays short. */
@@ -109,11 +186,32 @@ export function requestBody(o: HttpProfileOptions, batch: number): string {
       .replaceAll('{{data}}', JSON.stringify(data))
       .replaceAll('{{rows}}', JSON.stringify(rows));
   }
+  if (o.inputs !== undefined) {
+    return JSON.stringify({
+      inputs: o.inputs.map((input, k) => {
+        const n = batch * input.shape.reduce((a, b) => a * b, 1);
+        return {
+          name: input.name,
+          shape: [batch, ...input.shape],
+          datatype: input.datatype,
+          data: valuesOf(input.datatype, values(n, batch + 31 * k)),
+        };
+      }),
+    });
+  }
   return JSON.stringify({
     inputs: [
       { name: o.inputName ?? 'input', shape: [batch, ...shape], datatype: o.datatype ?? 'FP32', data },
     ],
   });
+}
+
+/** Values in [−1, 1) as the datatype holds them: floats as they are, small integers, booleans. */
+function valuesOf(datatype: string, v: number[]): (number | boolean)[] {
+  if (datatype === 'BOOL') return v.map((x) => x > 0);
+  if (datatype.startsWith('UINT')) return v.map((x) => Math.abs(Math.round(x * 100)));
+  if (datatype.startsWith('INT')) return v.map((x) => Math.round(x * 100));
+  return v;
 }
 
 function runHook(cmd: string, env: Record<string, string>, config: Configuration): Promise<void> {
@@ -194,7 +292,7 @@ export async function profileHttp(opts: HttpProfileOptions): Promise<SweepResult
           hint:
             res.statusCode === 404
               ? 'check the path (OIP: /v2/models/<name>/infer)'
-              : 'check the request body: pass --template with the format the endpoint expects',
+              : 'check the request body: --input-name, --input-shape and --datatype, or --template with the body the endpoint expects',
         },
       );
     }
@@ -242,9 +340,15 @@ export async function profileHttp(opts: HttpProfileOptions): Promise<SweepResult
     source: `hetserve profile http ${url.href} (${runs} requests + ${warmup} warm-up per configuration, concurrency ${concurrency}, client-observed latency)`,
     measurements,
     sweepSeconds: (performance.now() - started) / 1000,
-    notes:
-      opts.vcpus && opts.vcpus.length > 1 && !opts.hook
+    notes: [
+      ...(opts.vcpus && opts.vcpus.length > 1 && !opts.hook
         ? ['several vCPU values but no hook: every value measured the same, unchanged endpoint']
-        : [],
+        : []),
+      ...(opts.inputs && opts.template === undefined
+        ? [
+            `inputs: ${opts.inputs.map((i) => `${i.name} ${i.datatype} [batch, ${i.shape.join(', ')}]`).join('; ')}`,
+          ]
+        : []),
+    ],
   };
 }

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointName, profileHttp, requestBody } from '../../src/profile/http-runner.ts';
+import { endpointName, oipInputs, profileHttp, requestBody } from '../../src/profile/http-runner.ts';
+import { APPS, baseConfig, handPlan, startGateway } from '../helpers/serve.ts';
 import { buildClusterProfile, buildGpuProfile } from '../../src/profile/build.ts';
 import { HetserveError } from '../../src/model/errors.ts';
 import { medianOf, withoutOutlierSamples } from '../helpers/robust.ts';
@@ -20,7 +21,19 @@ const bodies: unknown[] = [];
 let inFlight = 0;
 let maxInFlight = 0;
 
+/** Model metadata the fake server answers GETs with (OIP: GET /v2/models/<name>). */
+const METADATA: Record<string, unknown> = {
+  '/v2/models/dyn': { name: 'dyn', inputs: [{ name: 'seq', datatype: 'FP32', shape: [-1, -1, 3] }] },
+  '/v2/models/text': { name: 'text', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [-1, 1] }] },
+};
+
 async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET') {
+    const meta = METADATA[req.url ?? ''];
+    if (meta) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(meta));
+    else res.writeHead(404).end('not found');
+    return;
+  }
   let text = '';
   for await (const chunk of req) text += chunk;
   if (req.url === '/fail') {
@@ -178,4 +191,68 @@ test('unreachable URL, non-200 replies, failing hooks and bad options are coded 
   await assert.rejects(profileHttp({ url: 'not a url', batches: [1] }), isCode('E_INVALID_OPTION'));
   await assert.rejects(profileHttp({ url: base, batches: [0] }), isCode('E_INVALID_OPTION'));
   await assert.rejects(profileHttp({ url: base, batches: [1], concurrency: 0 }), isCode('E_INVALID_OPTION'));
+});
+
+test("an OIP endpoint's metadata says what to send: every input with its datatype and per-sample shape (the gateway as the endpoint)", async () => {
+  const inputs = [
+    { name: 'x', datatype: 'FP32' as const, shape: [3] },
+    { name: 'ids', datatype: 'INT64' as const, shape: [2] },
+    { name: 'mask', datatype: 'BOOL' as const, shape: [2] },
+  ];
+  const cfg = baseConfig({ models: [{ name: 'echo', profile: 'VGG19', defaultApp: 'a3', inputs }] });
+  const { gw, url } = await startGateway(cfg, {
+    planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.002 }]),
+  });
+  try {
+    const found = await oipInputs(`${url}/v2/models/echo/infer`);
+    assert.deepEqual(found, { inputs, metadataUrl: `${url}/v2/models/echo` });
+    // The body made from them: each input at [batch, ...shape], values of its datatype.
+    const body = JSON.parse(requestBody({ url, batches: [2], inputs }, 2)) as {
+      inputs: { name: string; shape: number[]; data: unknown[] }[];
+    };
+    assert.deepEqual(
+      body.inputs.map((i) => [i.name, i.shape, i.data.length]),
+      [
+        ['x', [2, 3], 6],
+        ['ids', [2, 2], 4],
+        ['mask', [2, 2], 4],
+      ],
+    );
+    assert.ok(body.inputs[1]!.data.every((v) => Number.isInteger(v)));
+    assert.ok(body.inputs[2]!.data.every((v) => typeof v === 'boolean'));
+    // The gateway accepts that body at every batch size.
+    const sweep = await profileHttp({
+      url: `${url}/v2/models/echo/infer`,
+      batches: [1, 3],
+      runs: 2,
+      warmup: 0,
+      inputs,
+    });
+    assert.deepEqual(
+      sweep.measurements.map((m) => [m.batch, m.samples.length]),
+      [
+        [1, 2],
+        [3, 2],
+      ],
+    );
+    assert.ok(
+      sweep.notes.includes('inputs: x FP32 [batch, 3]; ids INT64 [batch, 2]; mask BOOL [batch, 2]'),
+      sweep.notes.join(' | '),
+    );
+    // Not an OIP infer URL, or no such model: nothing found (the caller keeps its defaults).
+    assert.equal(await oipInputs(`${url}/metrics`), undefined);
+    assert.equal(await oipInputs(`${url}/v2/models/nope/infer`), undefined);
+  } finally {
+    await gw.close();
+  }
+  // What cannot be generated is said, with what to pass instead.
+  await assert.rejects(
+    oipInputs(`${base}/v2/models/dyn/infer`),
+    (e: unknown) => isCode('E_INVALID_OPTION')(e) && /--input-shape or --template/.test((e as Error).message),
+  );
+  const text = await oipInputs(`${base}/v2/models/text/infer`);
+  await assert.rejects(
+    profileHttp({ url: `${base}/v2/models/text/infer`, batches: [1], inputs: text!.inputs }),
+    (e: unknown) => isCode('E_INVALID_OPTION')(e) && /--template/.test((e as Error).message),
+  );
 });

@@ -337,9 +337,15 @@ export function register(program: Command): void {
       .option('--vcpu <list>', 'vCPU values to sweep; the --hook resizes the endpoint (HETSERVE_VCPU)')
       .option('--concurrency <n>', 'requests in flight at once', '1')
       .option('--template <file>', 'request body template with {{batch}}, {{data}}, {{rows}} placeholders')
-      .option('--input-name <name>', 'OIP input name', 'input')
-      .option('--input-shape <list>', 'per-sample input shape, comma-separated', '4')
-      .option('--datatype <type>', 'OIP datatype', 'FP32')
+      .option(
+        '--input-name <name>',
+        'OIP input name (default: every input of the endpoint\'s OIP model metadata, else "input")',
+      )
+      .option(
+        '--input-shape <list>',
+        'per-sample input shape, comma-separated (default: from the metadata, else 4)',
+      )
+      .option('--datatype <type>', 'OIP datatype (default: from the metadata, else FP32)')
       .option('--header <name:value>', 'extra request header (repeatable)', collect, [] as string[])
       .option(
         '--hook <cmd>',
@@ -354,20 +360,25 @@ export function register(program: Command): void {
         vcpu?: string;
         concurrency: string;
         template?: string;
-        inputName: string;
-        inputShape: string;
-        datatype: string;
+        inputName?: string;
+        inputShape?: string;
+        datatype?: string;
         header: string[];
         hook?: string;
         timeoutMs: string;
       },
     ) => {
-      const { profileHttp } = await import('../../profile/http-runner.ts');
+      const { profileHttp, oipInputs } = await import('../../profile/http-runner.ts');
       const { readTextFile } = await import('../io.ts');
       const vcpus = o.vcpu ? parseNumberList('--vcpu', o.vcpu, { min: 0.01 }) : undefined;
       const kind = parseKind(o.as, vcpus ? 'cpu' : 'cluster');
       parsePercentile(o.percentile);
       parseNumber('--max-samples', o.maxSamples, { integer: true, min: 1 });
+      const headers = parsePairs('--header', o.header, false);
+      const timeoutMs = parseNumber('--timeout-ms', o.timeoutMs, { integer: true, min: 1 });
+      // No body described: the endpoint's own OIP metadata says what to send.
+      const described = o.template ?? o.inputName ?? o.inputShape ?? o.datatype;
+      const discovered = described === undefined ? await oipInputs(url, headers, timeoutMs) : undefined;
       const bar = await sweepProgress(o.progress);
       let sweep;
       try {
@@ -379,12 +390,16 @@ export function register(program: Command): void {
           warmup: parseNumber('--warmup', o.warmup, { integer: true, min: 0 }),
           concurrency: parseNumber('--concurrency', o.concurrency, { integer: true, min: 1 }),
           ...(o.template ? { template: readTextFile(o.template, '--template') } : {}),
-          inputName: o.inputName,
-          inputShape: parseNumberList('--input-shape', o.inputShape, { integer: true, min: 1 }),
-          datatype: o.datatype,
-          headers: parsePairs('--header', o.header, false),
+          ...(discovered
+            ? { inputs: discovered.inputs }
+            : {
+                inputName: o.inputName ?? 'input',
+                inputShape: parseNumberList('--input-shape', o.inputShape ?? '4', { integer: true, min: 1 }),
+                datatype: o.datatype ?? 'FP32',
+              }),
+          headers,
           ...(o.hook ? { hook: o.hook } : {}),
-          timeoutMs: parseNumber('--timeout-ms', o.timeoutMs, { integer: true, min: 1 }),
+          timeoutMs,
           onProgress: bar.update,
         });
       } finally {
