@@ -89,6 +89,11 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
       value: o.profile,
     });
   const fixed = o.plan === undefined ? undefined : readPlanToSimulate(o);
+  if (o.apps === undefined && !fixed)
+    throw new HetserveError('E_INVALID_OPTION', 'apps: required, give --apps <file> (or --plan <file>)', {
+      field: 'apps',
+      value: null,
+    });
   const modelArg = o.profile ?? o.model ?? fixed?.model;
   if (modelArg === undefined)
     throw new HetserveError(
@@ -102,11 +107,6 @@ export async function runSimulateServerless(o: SimulateServerlessCliOptions): Pr
   const profile = profileFor(modelArg, (o.profile ?? o.model) ? undefined : o.plan);
   const { parseLatencyMode, sampleLookup } = await import('../../../profile/samples.ts');
   const latencyMode = parseLatencyMode(o.latency ?? 'auto');
-  if (o.apps === undefined && !fixed)
-    throw new HetserveError('E_INVALID_OPTION', 'apps: required, give --apps <file> (or --plan <file>)', {
-      field: 'apps',
-      value: null,
-    });
   const apps = o.apps !== undefined ? readAppsFile(o.apps) : fixed!.apps.map((a) => ({ ...a }));
   const compatArg = fixed ? fixed.compat : o.compat;
   const compat: 'paper' | 'prototype' | undefined =
