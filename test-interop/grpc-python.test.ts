@@ -7,19 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { parseServeConfig } from '../src/model/serve-config.ts';
-import { Gateway } from '../src/serve/gateway.ts';
-import { APPS, baseConfig, handPlan } from '../test/helpers/serve.ts';
+import { PYTHON, runPython, startInteropGateway } from './gateway.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROTO = resolve(ROOT, process.env['OIP_PROTO_PATH'] ?? '../shared/protocols/grpc_predict_v2.proto');
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test-interop', 'grpc_client_check.py');
 const PACKAGES = 'apt-get install -y python3-grpcio python3-protobuf protobuf-compiler';
 
@@ -39,53 +35,15 @@ function generate(): string {
   return out;
 }
 
-function runClient(
-  target: string,
-  pythonPath: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(PYTHON, [SCRIPT, target], {
-      env: { ...process.env, PYTHONPATH: pythonPath },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', rej);
-    child.once('exit', (code) => res({ code, stdout, stderr }));
-  });
-}
-
 test(
   'Python grpcio with stubs generated from the OIP .proto works against the gateway’s gRPC port',
   { timeout: 180_000 },
   async () => {
     const generated = generate();
-    const cfg = baseConfig({
-      listen: { host: '127.0.0.1', port: 0, grpcPort: 0 },
-      models: [
-        {
-          name: 'echo',
-          profile: 'VGG19',
-          defaultApp: 'a3',
-          inputs: [
-            { name: 'x', datatype: 'FP32', shape: [4] },
-            { name: 'ids', datatype: 'INT64', shape: [3] },
-          ],
-        },
-      ],
-      serving: { mode: 'serverless', backend: { type: 'replay', latency: 1 } },
-    });
-    const gw = new Gateway({
-      config: parseServeConfig(cfg),
-      logger: pino({ level: 'silent' }),
-      planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 8, timeout: 0.002 }]),
-    });
-    const { url, grpcPort } = await gw.start();
+    const { gw, url, grpcPort } = await startInteropGateway();
     try {
       assert.ok(grpcPort, 'the gateway serves gRPC');
-      const r = await runClient(`127.0.0.1:${grpcPort}`, generated);
+      const r = await runPython(SCRIPT, [`127.0.0.1:${grpcPort}`], generated);
       assert.equal(r.code, 0, `the client's checks failed:\n${r.stderr}\n${r.stdout}`);
       const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { passed: string[] };
       for (const name of [

@@ -7,15 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APPS, baseConfig, handPlan, startGateway } from '../test/helpers/serve.ts';
+import { PYTHON, runPython, startInteropGateway } from './gateway.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = resolve(ROOT, process.env['TRITONCLIENT_PATH'] ?? '../shared/vendor/tritonclient');
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test-interop', 'triton_client_check.py');
 
 function requirements(): void {
@@ -36,42 +35,11 @@ function requirements(): void {
     );
 }
 
-function runClient(hostPort: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(PYTHON, [SCRIPT, hostPort], {
-      env: { ...process.env, PYTHONPATH: CLIENT },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', rej);
-    child.once('exit', (code) => res({ code, stdout, stderr }));
-  });
-}
-
 test('Triton’s Python HTTP client works unchanged against the gateway', { timeout: 180_000 }, async () => {
   requirements();
-  const cfg = baseConfig({
-    models: [
-      {
-        name: 'echo',
-        profile: 'VGG19',
-        defaultApp: 'a3',
-        inputs: [
-          { name: 'x', datatype: 'FP32', shape: [4] },
-          { name: 'ids', datatype: 'INT64', shape: [3] },
-        ],
-      },
-    ],
-    serving: { mode: 'serverless', backend: { type: 'replay', latency: 1 } },
-  });
-  const { gw, url } = await startGateway(cfg, {
-    planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 8, timeout: 0.002 }]),
-  });
+  const { gw, url } = await startInteropGateway();
   try {
-    const r = await runClient(url.replace(/^http:\/\//, ''));
+    const r = await runPython(SCRIPT, [url.replace(/^http:\/\//, '')], CLIENT);
     assert.equal(r.code, 0, `the client's checks failed:\n${r.stderr}\n${r.stdout}`);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { passed: string[]; async: number };
     assert.equal(report.async, 200);
