@@ -91,7 +91,6 @@ const SERVER_METADATA = {
   ],
 };
 
-/** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 /** The SLO a plan is cut to: the application's, less the gateway's margin (serving.sloMarginMs). */
 function plannedSlo(app: App, marginS: number): number {
   if (!(app.slo > marginS)) {
@@ -104,6 +103,7 @@ function plannedSlo(app: App, marginS: number): number {
   return app.slo - marginS;
 }
 
+/** A path segment, %-decoded; malformed escapes are a 404 naming the path, not a 500. */
 function decodePathSegment(seg: string): string {
   // Nothing to decode in the usual name (and no string to make).
   if (!seg.includes('%')) return seg;

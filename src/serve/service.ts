@@ -502,8 +502,8 @@ export class ServerlessService implements PlannedService {
 
   /**
    * The batch's backend time to `onBatchLatency`, once its answers are out: a calibration refit and
-   * the re-plan it triggers take tens of ms, which would otherwise delay this batch's responses
-   * (their writes run after the current task). A throw there is logged, never thrown at the loop.
+   * the re-plan it starts (a microtask, ahead of the answers' continuations) would otherwise delay
+   * this batch's responses by their run time. A throw there is logged, never thrown at the loop.
    */
   private afterAnswers(fn: FunctionConfig, size: number, latencyS: number): void {
     const see = this.opts.onBatchLatency;
