@@ -4,40 +4,19 @@
  * Python client script with Debian's python3.
  */
 import { spawn } from 'node:child_process';
-import pino from 'pino';
-import { parseServeConfig } from '../src/model/serve-config.ts';
-import { Gateway } from '../src/serve/gateway.ts';
-import { APPS, baseConfig, handPlan } from '../test/helpers/serve.ts';
+import type { Gateway } from '../src/serve/gateway.ts';
+import { APPS, handPlan, startGateway, twoInputsConfig } from '../test/helpers/serve.ts';
 
 export const PYTHON = '/usr/bin/python3';
 
-export async function startInteropGateway(): Promise<{
-  gw: Gateway;
-  url: string;
-  grpcPort: number | undefined;
-}> {
-  const cfg = baseConfig({
+export function startInteropGateway(): Promise<{ gw: Gateway; url: string; grpcPort: number | undefined }> {
+  const cfg = twoInputsConfig('a3', {
     listen: { host: '127.0.0.1', port: 0, grpcPort: 0 },
-    models: [
-      {
-        name: 'echo',
-        profile: 'VGG19',
-        defaultApp: 'a3',
-        inputs: [
-          { name: 'x', datatype: 'FP32', shape: [4] },
-          { name: 'ids', datatype: 'INT64', shape: [3] },
-        ],
-      },
-    ],
     serving: { mode: 'serverless', backend: { type: 'replay', latency: 1 } },
   });
-  const gw = new Gateway({
-    config: parseServeConfig(cfg),
-    logger: pino({ level: 'silent' }),
+  return startGateway(cfg, {
     planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 8, timeout: 0.002 }]),
   });
-  const { url, grpcPort } = await gw.start();
-  return { gw, url, grpcPort };
 }
 
 /** Run `script args…` with python3 and `PYTHONPATH`; its exit code and output. */

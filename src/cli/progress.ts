@@ -4,7 +4,7 @@
  * Apart from io.ts so that a command without one (plan) does not bundle cli-progress.
  */
 export interface Progress {
-  /** Advance by `n` (default 1); `step` names what is running. */
+  /** Advance by `n` (default 1); `step` names what is running. Past the total, the total grows. */
   tick(n?: number, step?: string): void;
   /** Set the position and the total (a total learned late, e.g. from an oracle's callback). */
   update(done: number, total: number, step?: string): void;
@@ -42,6 +42,9 @@ export async function progressBar(
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  // Position and total as last set: a total given up front may be an estimate that ticks pass.
+  let value = 0;
+  let max = total;
   const start = (t = total, done = 0, step = ''): void => {
     if (!started) bar.start(t, done, { step });
     started = true;
@@ -50,9 +53,13 @@ export async function progressBar(
   return {
     tick: (n = 1, step = '') => {
       start();
+      value += n;
+      if (value > max) bar.setTotal((max = value));
       bar.increment(n, { step });
     },
     update: (done, t, step) => {
+      value = done;
+      max = t;
       // The first update starts the bar at its own total (no frame drawn with the initial one).
       if (!started) return start(t, done, step);
       bar.setTotal(t);

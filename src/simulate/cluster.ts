@@ -287,25 +287,21 @@ export function findAllowableThroughput(o: AllowableOptions): AllowableResult {
     o.onStep?.(seed, rate, r.meetsQos);
     return r.meetsQos;
   };
-  /** Bisection over [0, hi]: the largest passing probe, and whether every probe passed. */
-  const bisect = (seed: number, hi: number): { lo: number; allPassed: boolean } => {
+  /** Bisection over [0, hi]: the largest passing probe and the lowest failing one (hi if none failed). */
+  const bisect = (seed: number, hi: number): { lo: number; hi: number } => {
     let lo = 0;
-    let allPassed = true;
     for (let k = 0; k < steps; k++) {
       const mid = (lo + hi) / 2;
       if (run(seed, mid)) lo = mid;
-      else {
-        hi = mid;
-        allPassed = false;
-      }
+      else hi = mid;
     }
-    return { lo, allPassed };
+    return { lo, hi };
   };
   const perSeed = seeds.map((seed) => {
     let hi = hi0;
     const first = bisect(seed, hi);
     let lo = first.lo;
-    if (first.allPassed && run(seed, hi)) {
+    if (first.hi === hi && run(seed, hi)) {
       hi *= 2;
       for (let k = 1; k < 4 && run(seed, hi); k++) hi *= 2;
       lo = bisect(seed, hi).lo;

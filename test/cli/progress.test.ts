@@ -55,6 +55,14 @@ test('progress bar: nothing off a terminal; on one, from the first update when a
   assert.match(profiling, /profiling .*30\/800 runs vCPU 0\.5, batch 2/, 'the unit and the step label');
   assert.doesNotMatch(profiling, / 0\/0 /, 'no frame drawn with the initial total before the first update');
 
+  const past = await capture(true, async () => {
+    const bar = await progressBar(2, 'simulate');
+    bar.tick(1, 'kairos');
+    bar.tick(2, 'kairos');
+    bar.stop();
+  });
+  assert.match(past, /simulate .*3\/3 kairos/, 'ticks past an estimated total grow it');
+
   const quiet = await capture(true, async () => {
     const bar = await progressBar(5, 'verifying', true);
     bar.tick();

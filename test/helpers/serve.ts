@@ -82,7 +82,7 @@ export function handPlan(
 export async function startGateway(
   cfg: ServeConfigInput = baseConfig(),
   opts: Partial<GatewayOptions> = {},
-): Promise<{ gw: Gateway; url: string }> {
+): Promise<{ gw: Gateway; url: string; grpcPort: number | undefined }> {
   const config = parseServeConfig(cfg);
   const gw = new Gateway({
     config,
@@ -90,8 +90,26 @@ export async function startGateway(
     planFn: () => handPlan([{ apps: APPS.map((a) => a.name), batchSize: 4, timeout: 0.005 }]),
     ...opts,
   });
-  const { url } = await gw.start();
-  return { gw, url };
+  const { url, grpcPort } = await gw.start();
+  return { gw, url, grpcPort };
+}
+
+/** Model "echo" with two inputs (x FP32 [4], ids INT64 [3]); replay echoes them as its outputs. */
+export function twoInputsConfig(defaultApp: string, over: Partial<ServeConfigInput> = {}): ServeConfigInput {
+  return baseConfig({
+    models: [
+      {
+        name: 'echo',
+        profile: 'VGG19',
+        defaultApp,
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [4] },
+          { name: 'ids', datatype: 'INT64', shape: [3] },
+        ],
+      },
+    ],
+    ...over,
+  });
 }
 
 export function inferBody(

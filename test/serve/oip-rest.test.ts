@@ -10,25 +10,20 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { gunzipSync, gzipSync, inflateSync, deflateSync } from 'node:zlib';
 import { decodeBytesElements, encodeBytesElements } from '../../src/serve/oip/binary.ts';
-import { APPS, baseConfig, handPlan, inferBody, post, startGateway } from '../helpers/serve.ts';
+import {
+  APPS,
+  baseConfig,
+  handPlan,
+  inferBody,
+  post,
+  startGateway,
+  twoInputsConfig,
+} from '../helpers/serve.ts';
 import type { ServeConfigInput } from '../../src/model/serve-config.ts';
 
 /** A model with two inputs (FP32 [4], INT64 [3]); replay echoes them as its outputs. */
 function twoInputs(over: Partial<ServeConfigInput> = {}): ServeConfigInput {
-  return baseConfig({
-    models: [
-      {
-        name: 'echo',
-        profile: 'VGG19',
-        defaultApp: 'a0',
-        inputs: [
-          { name: 'x', datatype: 'FP32', shape: [4] },
-          { name: 'ids', datatype: 'INT64', shape: [3] },
-        ],
-      },
-    ],
-    ...over,
-  });
+  return twoInputsConfig('a0', over);
 }
 
 interface Raw {

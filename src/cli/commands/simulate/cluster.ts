@@ -203,16 +203,9 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
   const cost = pool.types.reduce((s, t) => s + t.priceUsdPerHour * (counts[t.name] ?? 0), 0);
   const common = { table, instances, qosMs, percentile, sizes, queries, gaps };
 
-  // A search runs `steps` probes per seed, more only when its range must grow (findAllowableThroughput).
+  // A search runs `steps` probes per seed, more only when its range must grow (the bar's total follows).
   const perDist = (rate !== undefined ? 1 : 0) + (o.findMaxRate ? seeds.length * steps : 0);
-  let total = perDist * names.length;
-  let done = 0;
-  const progress = await progressBar(total, 'simulate', o.quiet || o.json);
-  const advance = (step: string): void => {
-    done++;
-    total = Math.max(total, done);
-    progress.update(done, total, step);
-  };
+  const progress = await progressBar(perDist * names.length, 'simulate', o.quiet || o.json);
   const rows: ClusterRow[] = [];
   try {
     for (const name of names) {
@@ -229,7 +222,7 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
       const row: ClusterRow = { distributor: name };
       if (rate !== undefined) {
         row.atRate = simulateCluster({ ...common, createDistributor, rateQps: rate, seed: seeds[0] });
-        advance(name);
+        progress.tick(1, name);
       }
       if (o.findMaxRate)
         row.allowable = findAllowableThroughput({
@@ -237,7 +230,7 @@ export async function runSimulateCluster(o: SimulateClusterCliOptions): Promise<
           createDistributor,
           seeds,
           steps,
-          onStep: () => advance(name),
+          onStep: () => progress.tick(1, name),
         });
       rows.push(row);
     }
